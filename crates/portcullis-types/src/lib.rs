@@ -1,0 +1,9 @@
+//! Identifiers and value objects shared by every Portcullis crate.
+//!
+//! Each type parses its input once; a value that exists is valid ("parse, don't validate").
+
+mod ids;
+mod names;
+
+pub use ids::{AuditId, GroupId, RoleId, TenantId, TokenId, UserId};
+pub use names::{AttributeName, NameError, TenantName};
