@@ -1,0 +1,77 @@
+//! The services. Each public method is one use case in one store transaction: it checks the
+//! caller's [`Principal`], applies the rules, writes an audit event beside the change, and
+//! commits — or returns an error having written nothing.
+
+mod audit;
+mod bootstrap;
+mod claims;
+mod groups;
+mod import;
+mod principal;
+mod roles;
+mod schema;
+mod tenants;
+mod tokens;
+mod user_codec;
+mod users;
+
+use std::sync::Arc;
+
+pub use audit::{AuditVerification, BrokenLink};
+pub use bootstrap::Bootstrap;
+pub use import::{ImportLineError, ImportReport};
+pub use principal::{Principal, RequestContext};
+pub use roles::Assignee;
+pub use users::UserQuery;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::hashing::HashPool;
+use crate::keys::KeyRing;
+use crate::model::tenant::TenantRecord;
+use crate::model::token::Access;
+use crate::store::{Store, StoreTx};
+
+/// All services over one store.
+#[derive(Clone)]
+pub struct Services {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    keys: KeyRing,
+    hash_pool: HashPool,
+}
+
+impl Services {
+    /// Services over `store`, keeping secrets under `keys`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: KeyRing, hash_pool: HashPool) -> Self {
+        Self {
+            store,
+            clock,
+            keys,
+            hash_pool,
+        }
+    }
+
+    /// The store, for readiness checks and metrics.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The password hashing pool, for metrics.
+    pub fn hash_pool(&self) -> &HashPool {
+        &self.hash_pool
+    }
+
+    /// Authorizes `who` for `access` to the tenant named `name` and loads it. The scope check
+    /// comes first, so a token of another tenant learns nothing about whether it exists.
+    async fn tenant_for(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        who: &Principal,
+        name: &str,
+        access: Access,
+    ) -> Result<TenantRecord> {
+        who.require(Some(name), access)?;
+        tx.tenant_by_name(name).await?.ok_or(Error::NotFound("tenant"))
+    }
+}

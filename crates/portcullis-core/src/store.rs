@@ -1,0 +1,172 @@
+//! The store traits: what services need from a database, nothing more. `portcullis-store`
+//! implements them for SQLite and PostgreSQL with hand-written SQL (STYLE §3).
+//!
+//! Every service call runs in one transaction from [`Store::read`] or [`Store::write`];
+//! nothing is written unless [`StoreTx::commit`] is reached, so a failed request leaves no
+//! trace. Atomic invariants are single methods (e.g. [`AuditRepo::audit_next`]).
+
+use async_trait::async_trait;
+use portcullis_types::{GroupId, RoleId, TenantId, TokenId, UserId};
+use time::OffsetDateTime;
+
+use crate::error::Result;
+use crate::model::audit::{AuditFilter, AuditRecord};
+use crate::model::group::Group;
+use crate::model::role::{EffectiveAccess, Role, RoleAssignment};
+use crate::model::schema::AttributeDefinition;
+use crate::model::tenant::TenantRecord;
+use crate::model::token::TokenRecord;
+use crate::model::user::{UserFilter, UserRecord};
+
+/// A database holding Portcullis's data.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which engine: `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+    /// A transaction for reading.
+    async fn read(&self) -> Result<Box<dyn StoreTx>>;
+    /// A transaction for writing (serialised on SQLite).
+    async fn write(&self) -> Result<Box<dyn StoreTx>>;
+    /// Applies pending migrations; returns how many ran.
+    async fn migrate(&self) -> Result<usize>;
+    /// Whether the database answers and every migration has run.
+    async fn ready(&self) -> Result<bool>;
+    /// Connections open and idle, for metrics.
+    fn pool_status(&self) -> (u32, u32);
+    /// Closes the pools.
+    async fn close(&self);
+}
+
+/// One transaction: every repository on one connection.
+#[async_trait]
+pub trait StoreTx:
+    TenantRepo + UserRepo + SchemaRepo + GroupRepo + RoleRepo + TokenRepo + AuditRepo + MetaRepo + Send
+{
+    /// Makes every change of this transaction durable.
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Tenants.
+#[async_trait]
+pub trait TenantRepo {
+    async fn tenant_insert(&mut self, tenant: &TenantRecord) -> Result<()>;
+    async fn tenant_by_name(&mut self, name: &str) -> Result<Option<TenantRecord>>;
+    async fn tenant_list(&mut self, after_name: Option<&str>, limit: u32) -> Result<Vec<TenantRecord>>;
+    async fn tenant_update(&mut self, tenant: &TenantRecord) -> Result<()>;
+    /// Deletes the tenant and everything in it.
+    async fn tenant_delete(&mut self, id: TenantId) -> Result<bool>;
+}
+
+/// Users, their passwords, data keys and unique attribute values.
+#[async_trait]
+pub trait UserRepo {
+    /// Conflicts name the constraint: `username` or `email`.
+    async fn user_insert(&mut self, user: &UserRecord) -> Result<()>;
+    async fn user_get(&mut self, tenant: TenantId, id: UserId) -> Result<Option<UserRecord>>;
+    /// By case-folded username or e-mail.
+    async fn user_by_login(&mut self, tenant: TenantId, key: &str) -> Result<Option<UserRecord>>;
+    async fn user_update(&mut self, user: &UserRecord) -> Result<()>;
+    /// Deletes the user with their data key, password and memberships.
+    async fn user_delete(&mut self, tenant: TenantId, id: UserId) -> Result<bool>;
+    async fn user_list(
+        &mut self,
+        tenant: TenantId,
+        filter: &UserFilter,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>>;
+    async fn user_count(&mut self, tenant: TenantId) -> Result<i64>;
+    async fn user_key_get(&mut self, user: UserId) -> Result<Option<Vec<u8>>>;
+    async fn user_key_put(&mut self, user: UserId, wrapped: &[u8]) -> Result<()>;
+    /// Replaces the user's values of unique attributes; a value held by another user is a
+    /// conflict on `attribute:{name}`.
+    async fn unique_values_replace(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        values: &[(String, String)],
+    ) -> Result<()>;
+    async fn password_get(&mut self, user: UserId) -> Result<Option<String>>;
+    async fn password_set(&mut self, user: UserId, hash: &str, at: OffsetDateTime) -> Result<()>;
+}
+
+/// The user schema.
+#[async_trait]
+pub trait SchemaRepo {
+    async fn schema_get(&mut self, tenant: TenantId) -> Result<Vec<AttributeDefinition>>;
+    async fn schema_put(&mut self, tenant: TenantId, attribute: &AttributeDefinition) -> Result<()>;
+    /// Removes the attribute and its plain values from every user of the tenant.
+    async fn schema_delete(&mut self, tenant: TenantId, name: &str) -> Result<bool>;
+}
+
+/// Groups and membership.
+#[async_trait]
+pub trait GroupRepo {
+    /// Conflicts name the constraint `group_name`.
+    async fn group_insert(&mut self, group: &Group) -> Result<()>;
+    async fn group_get(&mut self, tenant: TenantId, id: GroupId) -> Result<Option<Group>>;
+    async fn group_list(&mut self, tenant: TenantId, after_id: Option<&str>, limit: u32) -> Result<Vec<Group>>;
+    async fn group_update(&mut self, group: &Group) -> Result<()>;
+    /// Deletes the group; its subgroups move up to its parent.
+    async fn group_delete(&mut self, tenant: TenantId, id: GroupId) -> Result<bool>;
+    /// The group's ancestors, nearest first.
+    async fn group_ancestors(&mut self, id: GroupId) -> Result<Vec<GroupId>>;
+    /// Returns false if the user already was a member.
+    async fn group_member_add(&mut self, group: GroupId, user: UserId) -> Result<bool>;
+    async fn group_member_remove(&mut self, group: GroupId, user: UserId) -> Result<bool>;
+    async fn group_members(&mut self, group: GroupId, after_id: Option<&str>, limit: u32) -> Result<Vec<UserRecord>>;
+}
+
+/// Roles, composites and assignments.
+#[async_trait]
+pub trait RoleRepo {
+    /// Conflicts name the constraint `role_name`.
+    async fn role_insert(&mut self, role: &Role) -> Result<()>;
+    async fn role_get(&mut self, tenant: TenantId, id: RoleId) -> Result<Option<Role>>;
+    async fn role_list(&mut self, tenant: TenantId, after_id: Option<&str>, limit: u32) -> Result<Vec<Role>>;
+    /// Updates name, description and the set of composites.
+    async fn role_update(&mut self, role: &Role) -> Result<()>;
+    async fn role_delete(&mut self, tenant: TenantId, id: RoleId) -> Result<bool>;
+    /// Every role reachable from `id` through composites, `id` excluded.
+    async fn role_descendants(&mut self, id: RoleId) -> Result<Vec<RoleId>>;
+    async fn user_role_assign(&mut self, user: UserId, role: RoleId, expires_at: Option<OffsetDateTime>) -> Result<()>;
+    async fn user_role_unassign(&mut self, user: UserId, role: RoleId) -> Result<bool>;
+    async fn group_role_assign(&mut self, group: GroupId, role: RoleId, expires_at: Option<OffsetDateTime>) -> Result<()>;
+    async fn group_role_unassign(&mut self, group: GroupId, role: RoleId) -> Result<bool>;
+    async fn user_roles(&mut self, user: UserId, now: OffsetDateTime) -> Result<Vec<RoleAssignment>>;
+    async fn group_roles(&mut self, group: GroupId, now: OffsetDateTime) -> Result<Vec<RoleAssignment>>;
+    /// The user's groups (direct and enclosing) and roles (direct, through groups, through
+    /// composites; lapsed assignments excluded), in one query.
+    async fn user_effective(&mut self, user: UserId, now: OffsetDateTime) -> Result<EffectiveAccess>;
+}
+
+/// Admin API tokens.
+#[async_trait]
+pub trait TokenRepo {
+    async fn token_insert(&mut self, token: &TokenRecord) -> Result<()>;
+    async fn token_by_digest(&mut self, digest: &[u8]) -> Result<Option<TokenRecord>>;
+    async fn token_get(&mut self, id: TokenId) -> Result<Option<TokenRecord>>;
+    async fn token_list(&mut self, tenant: Option<&str>, after_id: Option<&str>, limit: u32) -> Result<Vec<TokenRecord>>;
+    async fn token_revoke(&mut self, id: TokenId, at: OffsetDateTime) -> Result<bool>;
+}
+
+/// The append-only, hash-chained audit log.
+#[async_trait]
+pub trait AuditRepo {
+    /// Reserves the next position of the chain and returns it with the previous hash. Holds
+    /// the chain's head until the transaction ends, so concurrent writers queue here.
+    async fn audit_next(&mut self) -> Result<(i64, Vec<u8>)>;
+    /// The last position of the chain and its hash (`0` and empty when the log is empty).
+    async fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;
+    /// Appends the event at the reserved position and moves the head to its hash.
+    async fn audit_append(&mut self, event: &AuditRecord) -> Result<()>;
+    /// Events in order of `seq`, newest first when `descending`.
+    async fn audit_list(&mut self, filter: &AuditFilter, after_seq: Option<i64>, descending: bool, limit: u32) -> Result<Vec<AuditRecord>>;
+}
+
+/// Small facts about the installation (e.g. whether bootstrap has run).
+#[async_trait]
+pub trait MetaRepo {
+    async fn meta_get(&mut self, key: &str) -> Result<Option<String>>;
+    async fn meta_put(&mut self, key: &str, value: &str) -> Result<()>;
+}
