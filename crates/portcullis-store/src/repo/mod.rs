@@ -1,0 +1,32 @@
+//! The repositories' SQL, written once. Each macro implements one repository trait for a
+//! backend's transaction type `$Tx` (a newtype around `sqlx::Transaction<'static, $Db>`).
+//! The backend module that expands them provides `map_err`, `push_attribute_filter` and
+//! `STRIP_ATTRIBUTE_SQL`, its engine's differences.
+
+#[macro_use]
+mod directory;
+#[macro_use]
+mod access;
+#[macro_use]
+mod system;
+
+/// Implements every repository and [`portcullis_core::store::StoreTx`] for `$Tx`.
+macro_rules! all_repos {
+    ($Tx:ident, $Db:ty) => {
+        tenant_repo!($Tx, $Db);
+        user_repo!($Tx, $Db);
+        schema_repo!($Tx, $Db);
+        group_repo!($Tx, $Db);
+        role_repo!($Tx, $Db);
+        token_repo!($Tx, $Db);
+        audit_repo!($Tx, $Db);
+        meta_repo!($Tx, $Db);
+
+        #[async_trait::async_trait]
+        impl portcullis_core::store::StoreTx for $Tx {
+            async fn commit(self: Box<Self>) -> Result<(), portcullis_core::Error> {
+                self.0.commit().await.map_err(map_err)
+            }
+        }
+    };
+}

@@ -1,0 +1,114 @@
+//! The SQLite backend: WAL, foreign keys, a busy timeout, one writer connection (SQLite
+//! allows one writer at a time; queueing in-process is cheaper than retrying on BUSY) and a
+//! pool of readers.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use portcullis_core::Error;
+use portcullis_core::store::{Store, StoreTx};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+
+pub(crate) use crate::convert::map_sqlx as map_err;
+
+/// Removes one key from every user's plain attributes (`$2` is a JSON path).
+const STRIP_ATTRIBUTE_SQL: &str = "UPDATE users SET attributes = json_remove(attributes, $2) WHERE tenant_id = $1";
+
+fn attribute_path(name: &str) -> String {
+    // Attribute names are `[A-Za-z][A-Za-z0-9_]*` (AttributeName), safe inside a quoted path.
+    format!("$.\"{name}\"")
+}
+
+/// Compares a plain attribute as text; JSON booleans read as `true`/`false` as on PostgreSQL.
+fn push_attribute_filter(query: &mut QueryBuilder<'_, Sqlite>, name: &str, value: &str) {
+    let path = attribute_path(name);
+    query
+        .push(" AND (CASE json_type(attributes, ")
+        .push_bind(path.clone())
+        .push(") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(attributes, ")
+        .push_bind(path)
+        .push(") AS TEXT) END) = ")
+        .push_bind(value.to_owned());
+}
+
+/// A transaction on SQLite.
+pub struct SqliteTx(Transaction<'static, Sqlite>);
+
+all_repos!(SqliteTx, Sqlite);
+
+/// The SQLite store.
+pub struct SqliteStore {
+    readers: SqlitePool,
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file named by a `sqlite://PATH` URL.
+    pub async fn open(url: &str) -> Result<Self, Error> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(Error::invalid("database_url", "in-memory SQLite is not supported: readers and the writer need one shared file"));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::invalid("database_url", e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(map_err)?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(map_err)?;
+        Ok(Self { readers, writer })
+    }
+}
+
+async fn migrate_pool(pool: &SqlitePool) -> Result<usize, Error> {
+    run_migrations!(pool, Sqlite, sqlite, map_err)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn read(&self) -> Result<Box<dyn StoreTx>, Error> {
+        Ok(Box::new(SqliteTx(self.readers.begin().await.map_err(map_err)?)))
+    }
+
+    async fn write(&self) -> Result<Box<dyn StoreTx>, Error> {
+        // IMMEDIATE takes the write lock at once, so a transaction never fails half-way when
+        // upgrading from read to write.
+        Ok(Box::new(SqliteTx(self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?)))
+    }
+
+    async fn migrate(&self) -> Result<usize, Error> {
+        migrate_pool(&self.writer).await
+    }
+
+    async fn ready(&self) -> Result<bool, Error> {
+        migrations_done!(&self.readers, map_err)
+    }
+
+    fn pool_status(&self) -> (u32, u32) {
+        let size = self.readers.size() + self.writer.size();
+        let idle = (self.readers.num_idle() + self.writer.num_idle()) as u32;
+        (size, idle)
+    }
+
+    async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+}

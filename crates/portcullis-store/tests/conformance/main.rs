@@ -1,0 +1,67 @@
+//! Store conformance: every scenario runs through the services on SQLite and, when
+//! `PORTCULLIS_TEST_DATABASE_URL` is set, on PostgreSQL.
+
+mod access;
+mod audit;
+mod directory;
+mod import;
+
+use std::sync::Arc;
+
+use portcullis_core::clock::FixedClock;
+use portcullis_core::hashing::HashPool;
+use portcullis_core::keys::KeyRing;
+use portcullis_core::model::tenant::NewTenant;
+use portcullis_core::service::{Bootstrap, Principal, RequestContext};
+use portcullis_core::{Clock, Services};
+use portcullis_crypto::envelope::Key;
+use portcullis_testkit::{Engine, TestDatabase, engines};
+use time::macros::datetime;
+
+pub const TOKEN: &str = "pct_conformance-test-token-0123456789";
+
+/// One engine's fixture: a migrated database, services over it, an admin principal and a
+/// tenant named `acme`.
+pub struct Fixture {
+    pub db: TestDatabase,
+    pub services: Services,
+    pub clock: Arc<FixedClock>,
+    pub admin: Principal,
+}
+
+impl Fixture {
+    pub async fn new(engine: Engine) -> Fixture {
+        let db = TestDatabase::new(engine).await.expect("database");
+        let store = db.store().await.expect("store");
+        let clock = Arc::new(FixedClock::new(datetime!(2026-01-01 12:00 UTC)));
+        let services = Services::new(store, clock.clone() as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(2, 64));
+        assert_eq!(services.bootstrap(Some(TOKEN)).await.expect("bootstrap"), Bootstrap::InstalledGivenToken);
+        let admin = services.authenticate(TOKEN, RequestContext::default()).await.expect("token works");
+        let new = NewTenant {
+            name: portcullis_types::TenantName::parse("acme").expect("valid"),
+            display_name: Some("Acme".into()),
+            profile: None,
+        };
+        services.create_tenant(&admin, new).await.expect("tenant");
+        Fixture { db, services, clock, admin }
+    }
+}
+
+/// Runs `scenario` once per engine.
+#[macro_export]
+macro_rules! on_every_engine {
+    ($name:ident, |$fx:ident| $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for engine in $crate::engines() {
+                let $fx = $crate::Fixture::new(engine).await;
+                eprintln!("{} on {:?}", stringify!($name), engine);
+                $body
+            }
+        }
+    };
+}
+
+pub fn engines_list() -> Vec<Engine> {
+    engines()
+}
