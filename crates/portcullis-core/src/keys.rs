@@ -19,6 +19,13 @@ impl KeyRing {
         Self { master }
     }
 
+    /// A fingerprint of the master key (an HMAC of a constant under it), stored at first
+    /// start so that starting with another key is refused instead of corrupting data.
+    pub fn fingerprint(&self) -> String {
+        let mac = portcullis_crypto::secret::blind_index(self.master.bytes(), "portcullis/master-key-check", "v1");
+        mac.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     fn tenant_aad(tenant: TenantId) -> Vec<u8> {
         format!("portcullis/tenant-key/{tenant}").into_bytes()
     }

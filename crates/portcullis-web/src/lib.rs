@@ -1,1 +1,63 @@
+//! Portcullis's HTTP front (DESIGN §3): the axum router, tower layers, extractors that turn
+//! untrusted input into validated values, thin handlers that call one service each, and the
+//! one [`error::WebError`] that renders every failure as RFC 9457 problem+json.
 
+pub mod admin;
+pub mod error;
+pub mod extract;
+pub mod layers;
+pub mod ops;
+
+use std::sync::Arc;
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use portcullis_core::Services;
+
+/// Largest JSON body accepted (bulk imports stream and are not bound by it).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub metrics: Option<PrometheusHandle>,
+    pub started: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AppState {
+    /// State over `services`; `metrics` renders `/metrics` when given.
+    pub fn new(services: Services, metrics: Option<PrometheusHandle>) -> Self {
+        Self {
+            services,
+            metrics,
+            started: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        }
+    }
+}
+
+/// The whole application: admin API, OpenAPI document, operations endpoints, with the tower
+/// layers every request passes (request id, tracing, metrics, security headers, body limit).
+pub fn app(state: AppState) -> Router {
+    let (admin, openapi) = admin::router();
+    let openapi = Arc::new(openapi);
+    let router = Router::new()
+        .nest("/admin/v1", admin)
+        .route(
+            "/admin/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .merge(ops::router())
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(state);
+    layers::apply(router)
+}
+
+/// The OpenAPI document of the admin API, as served at `/admin/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    admin::router().1
+}

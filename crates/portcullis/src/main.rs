@@ -1,1 +1,5 @@
-fn main() {}
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    portcullis::cli::run(portcullis::cli::Cli::parse())
+}

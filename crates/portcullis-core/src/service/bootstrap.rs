@@ -27,7 +27,27 @@ pub enum Bootstrap {
     CreatedToken(String),
 }
 
+const MASTER_KEY_FINGERPRINT: &str = "master_key_fingerprint";
+
 impl Services {
+    /// Checks that the master key is the one this database was created with (and records it
+    /// on the first start). Another key would make every tenant key unreadable.
+    pub async fn check_master_key(&self) -> Result<()> {
+        let current = self.keys.fingerprint();
+        let mut tx = self.store.write().await?;
+        match tx.meta_get(MASTER_KEY_FINGERPRINT).await? {
+            Some(stored) if stored == current => Ok(()),
+            Some(_) => Err(Error::conflict(
+                "master_key",
+                "the master key is not the one this database was created with; restore the original key (PORTCULLIS_MASTER_KEY or the master key file)",
+            )),
+            None => {
+                tx.meta_put(MASTER_KEY_FINGERPRINT, &current).await?;
+                tx.commit().await
+            }
+        }
+    }
+
     /// Creates the `admin` tenant and the bootstrap token on the first start; does nothing
     /// afterwards. `given_token` is `PORTCULLIS_BOOTSTRAP_TOKEN`, for automation.
     pub async fn bootstrap(&self, given_token: Option<&str>) -> Result<Bootstrap> {

@@ -1,0 +1,190 @@
+//! Extractors: each turns one part of an untrusted request into a validated value or a
+//! problem response. Handlers never see a rejection of axum's own shape.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use bytes::Bytes;
+use portcullis_core::service::{Principal, RequestContext};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::WebError;
+
+/// A JSON body, read within the body limit and decoded strictly (unknown fields refused).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+fn is_json(parts_content_type: Option<&header::HeaderValue>) -> bool {
+    parts_content_type
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")))
+}
+
+/// Decodes JSON, telling malformed syntax from well-formed JSON with wrong values.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(WebError::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", "the body is not valid UTF-8"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    let value = match result {
+        Ok(value) => value,
+        Err(error) => {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            return Err(match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let field = if path == "." { String::new() } else { path.replace('.', "/") };
+                    WebError::invalid(field, inner.to_string())
+                }
+                _ => WebError::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", inner.to_string()),
+            });
+        }
+    };
+    deserializer
+        .end()
+        .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", e.to_string()))?;
+    Ok(value)
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers().get(header::CONTENT_TYPE)) {
+            return Err(WebError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send the body as application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(failure) if failure.status() == StatusCode::PAYLOAD_TOO_LARGE => WebError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                format!("the body may be at most {} bytes", crate::MAX_JSON_BODY),
+            ),
+            other => WebError::new(StatusCode::BAD_REQUEST, "unreadable-body", "Unreadable body", other.body_text()),
+        })?;
+        decode_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Query parameters, decoded strictly.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|rejection: QueryRejection| WebError::new(StatusCode::BAD_REQUEST, "validation", "The request has invalid values", rejection.body_text()))
+    }
+}
+
+/// Path parameters (ids that must parse).
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|rejection: PathRejection| WebError::new(StatusCode::BAD_REQUEST, "validation", "The request has invalid values", rejection.body_text()))
+    }
+}
+
+/// The caller of the admin API, authenticated by `Authorization: Bearer <token>`.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Principal);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim().to_owned())
+            .ok_or(portcullis_core::Error::Unauthenticated)?;
+        let context = RequestContext {
+            ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()),
+            request_id: parts
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        };
+        Ok(Admin(state.services.authenticate(&bearer, context).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn code_of(bytes: &[u8]) -> (StatusCode, String) {
+        let error = decode_json::<Body>(bytes).expect_err("must fail");
+        let status = error.status();
+        (status, format!("{error:?}"))
+    }
+
+    #[test]
+    fn malformed_wrong_type_unknown_and_trailing() {
+        assert_eq!(code_of(b"{").0, StatusCode::BAD_REQUEST);
+        assert!(code_of(b"{").1.contains("malformed-json"));
+        let (_, wrong) = code_of(br#"{"name": 5}"#);
+        assert!(wrong.contains("validation") && wrong.contains("name"), "{wrong}");
+        let (_, nested) = code_of(br#"{"name": "x", "inner": {"count": -1}}"#);
+        assert!(nested.contains("inner/count"), "{nested}");
+        assert!(code_of(br#"{"name": "x", "extra": 1}"#).1.contains("unknown field"));
+        assert!(code_of(br#"{"name": "x"} {"#).1.contains("malformed-json"));
+        assert!(code_of(b"{\"name\": \"\xff\"}").1.contains("UTF-8"));
+        assert!(decode_json::<Body>(br#"{"name": "x"}"#).is_ok());
+    }
+}

@@ -1,0 +1,214 @@
+//! Configuration: every setting from a flag, the environment (`PORTCULLIS_<NAME>`), a TOML
+//! file (`--config`), or its default — in that order of precedence. Unknown keys in the file
+//! and invalid values are refused at start with a message naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The settings shared by `serve`, `migrate`, `config print` and `audit verify`, as flags and
+/// environment variables. Every field is optional here: absence means "ask the file, then the
+/// default".
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServerArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "PORTCULLIS_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the SQLite database, master key and bootstrap token [default: ./portcullis-data]
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://…` [default: SQLite file in the data dir]
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The URL clients reach this server at [default: http://{listen}]
+    #[arg(long, env = "PORTCULLIS_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// A TOML file with any of these settings (keys as the flags, with `_` for `-`)
+    #[arg(long = "config", env = "PORTCULLIS_CONFIG", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Log format [default: text]
+    #[arg(long, env = "PORTCULLIS_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// File holding the base64 master key [default: {data-dir}/master.key, created on first start]
+    #[arg(long, env = "PORTCULLIS_MASTER_KEY_FILE", value_name = "FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Password hashes computed at once [default: number of cores]
+    #[arg(long, env = "PORTCULLIS_HASH_WORKERS", value_name = "N")]
+    pub hash_workers: Option<usize>,
+}
+
+/// The TOML file's shape: the same settings, and the two secrets that have no flag.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    log_format: Option<LogFormat>,
+    master_key_file: Option<PathBuf>,
+    master_key: Option<String>,
+    bootstrap_token: Option<String>,
+    hash_workers: Option<usize>,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: String,
+    pub log_format: LogFormat,
+    pub master_key_file: PathBuf,
+    #[serde(serialize_with = "redact")]
+    pub master_key: Option<String>,
+    #[serde(serialize_with = "redact")]
+    pub bootstrap_token: Option<String>,
+    pub hash_workers: usize,
+}
+
+fn redact<S: serde::Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => serializer.serialize_str("<redacted>"),
+        None => serializer.serialize_str("<not set>"),
+    }
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Resolves flags and environment (`args`), the file they name, and the defaults.
+    pub fn resolve(args: &ServerArgs) -> anyhow::Result<Self> {
+        let file = match &args.config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.message()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("portcullis-data"));
+        let database_url = args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("portcullis.db").display()));
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            bail!("invalid value for database_url: must start with sqlite:// or postgres://");
+        }
+        let public_url = args.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) || public_url.ends_with('/') {
+            bail!("invalid value for public_url: must be an http(s) URL without a trailing slash");
+        }
+        let hash_workers = args
+            .hash_workers
+            .or(file.hash_workers)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+        if !(1..=256).contains(&hash_workers) {
+            bail!("invalid value for hash_workers: must be between 1 and 256");
+        }
+        Ok(Self {
+            listen,
+            master_key_file: args.master_key_file.clone().or(file.master_key_file).unwrap_or_else(|| data_dir.join("master.key")),
+            data_dir,
+            database_url,
+            public_url,
+            log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            master_key: non_empty_env("PORTCULLIS_MASTER_KEY").or(file.master_key),
+            bootstrap_token: non_empty_env("PORTCULLIS_BOOTSTRAP_TOKEN").or(file.bootstrap_token),
+            hash_workers,
+        })
+    }
+
+    /// The configuration as TOML, secrets redacted (`portcullis config print`).
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        Ok(toml::to_string(self)?)
+    }
+
+    /// Whether the database is the embedded SQLite file.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// Writes `contents` to a new file readable by the owner only (0600).
+pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> (tempfile::NamedTempFile, ServerArgs) {
+        let mut f = tempfile::NamedTempFile::new().expect("temp");
+        std::io::Write::write_all(&mut f, text.as_bytes()).expect("write");
+        let args = ServerArgs { config_file: Some(f.path().to_owned()), ..Default::default() };
+        (f, args)
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::resolve(&ServerArgs::default()).expect("defaults");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://portcullis-data/portcullis.db");
+    }
+
+    #[test]
+    fn flag_beats_file_beats_default() {
+        let (_f, mut args) = file("listen = \"127.0.0.1:9000\"\ndata_dir = \"/var/lib/pc\"\n");
+        let from_file = Config::resolve(&args).expect("file");
+        assert_eq!(from_file.listen.port(), 9000);
+        assert_eq!(from_file.database_url, "sqlite:///var/lib/pc/portcullis.db");
+        args.listen = Some("127.0.0.1:9100".parse().expect("addr"));
+        assert_eq!(Config::resolve(&args).expect("flag").listen.port(), 9100);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let (_f, args) = file("listen = \"127.0.0.1:9000\"\nlisten_port = 1\n");
+        let error = Config::resolve(&args).expect_err("unknown key").to_string();
+        assert!(error.contains("listen_port"), "{error}");
+        let (_f, args) = file("listen = \"not an address\"\n");
+        let error = Config::resolve(&args).expect_err("bad value").to_string();
+        assert!(error.contains("listen") || error.contains("address"), "{error}");
+        let (_f, args) = file("database_url = \"mysql://x\"\n");
+        assert!(Config::resolve(&args).expect_err("bad url").to_string().contains("database_url"));
+        let (_f, args) = file("log_format = \"xml\"\n");
+        assert!(Config::resolve(&args).is_err());
+    }
+
+    #[test]
+    fn print_redacts_secrets() {
+        let (_f, args) = file("master_key = \"c2VjcmV0\"\nbootstrap_token = \"pct_very-secret-bootstrap\"\n");
+        let printed = Config::resolve(&args).expect("ok").to_toml().expect("toml");
+        assert!(!printed.contains("c2VjcmV0") && !printed.contains("very-secret"), "{printed}");
+        assert!(printed.contains("<redacted>"));
+    }
+}

@@ -1,0 +1,8 @@
+//! The `portcullis` binary's library: configuration, start-up wiring, the server loop, and
+//! the command-line client of the admin API. `main.rs` only parses the command line.
+
+pub mod admin_cli;
+pub mod cli;
+pub mod config;
+pub mod serve;
+pub mod startup;

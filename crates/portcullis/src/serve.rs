@@ -1,0 +1,72 @@
+//! `portcullis serve`: start, listen, serve until SIGTERM/SIGINT, finish in-flight requests.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use portcullis_web::AppState;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, LogFormat};
+use crate::startup;
+
+/// Installs the log subscriber (`RUST_LOG` filters; default `info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Resolves when the process is asked to stop.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Serves the application on `listener` until `shutdown` resolves.
+pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let app = portcullis_web::app(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")
+}
+
+/// `portcullis serve`.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started_at = std::time::Instant::now();
+    let started = startup::start(&config).await?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let state = AppState::new(started.services, portcullis_web::ops::prometheus());
+    tracing::info!(
+        listen = %config.listen,
+        public_url = %config.public_url,
+        database = started.store.engine(),
+        startup_ms = started_at.elapsed().as_millis() as u64,
+        "portcullis is ready"
+    );
+    let result = serve_on(listener, state, shutdown_signal()).await;
+    started.store.close().await;
+    result
+}
