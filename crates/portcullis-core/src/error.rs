@@ -15,10 +15,7 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { field: field.into(), reason: reason.into() }
     }
 }
 
@@ -78,10 +75,7 @@ impl Error {
 
     /// A conflict on a named constraint.
     pub fn conflict(constraint: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            constraint: constraint.into(),
-            message: message.into(),
-        }
+        Self::Conflict { constraint: constraint.into(), message: message.into() }
     }
 
     /// An internal error with its detail (logged, not shown).

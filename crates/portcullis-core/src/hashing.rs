@@ -20,11 +20,7 @@ pub struct HashPool {
 impl HashPool {
     /// A pool running `workers` hashes at once with at most `queue_limit` waiting.
     pub fn new(workers: usize, queue_limit: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(workers.max(1))),
-            waiting: Arc::new(AtomicUsize::new(0)),
-            queue_limit,
-        }
+        Self { permits: Arc::new(Semaphore::new(workers.max(1))), waiting: Arc::new(AtomicUsize::new(0)), queue_limit }
     }
 
     /// A pool sized to the machine: one worker per core, a queue of 32 per worker.

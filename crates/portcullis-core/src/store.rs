@@ -131,7 +131,12 @@ pub trait RoleRepo {
     async fn role_descendants(&mut self, id: RoleId) -> Result<Vec<RoleId>>;
     async fn user_role_assign(&mut self, user: UserId, role: RoleId, expires_at: Option<OffsetDateTime>) -> Result<()>;
     async fn user_role_unassign(&mut self, user: UserId, role: RoleId) -> Result<bool>;
-    async fn group_role_assign(&mut self, group: GroupId, role: RoleId, expires_at: Option<OffsetDateTime>) -> Result<()>;
+    async fn group_role_assign(
+        &mut self,
+        group: GroupId,
+        role: RoleId,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<()>;
     async fn group_role_unassign(&mut self, group: GroupId, role: RoleId) -> Result<bool>;
     async fn user_roles(&mut self, user: UserId, now: OffsetDateTime) -> Result<Vec<RoleAssignment>>;
     async fn group_roles(&mut self, group: GroupId, now: OffsetDateTime) -> Result<Vec<RoleAssignment>>;
@@ -146,7 +151,12 @@ pub trait TokenRepo {
     async fn token_insert(&mut self, token: &TokenRecord) -> Result<()>;
     async fn token_by_digest(&mut self, digest: &[u8]) -> Result<Option<TokenRecord>>;
     async fn token_get(&mut self, id: TokenId) -> Result<Option<TokenRecord>>;
-    async fn token_list(&mut self, tenant: Option<&str>, after_id: Option<&str>, limit: u32) -> Result<Vec<TokenRecord>>;
+    async fn token_list(
+        &mut self,
+        tenant: Option<&str>,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TokenRecord>>;
     async fn token_revoke(&mut self, id: TokenId, at: OffsetDateTime) -> Result<bool>;
 }
 
@@ -161,7 +171,13 @@ pub trait AuditRepo {
     /// Appends the event at the reserved position and moves the head to its hash.
     async fn audit_append(&mut self, event: &AuditRecord) -> Result<()>;
     /// Events in order of `seq`, newest first when `descending`.
-    async fn audit_list(&mut self, filter: &AuditFilter, after_seq: Option<i64>, descending: bool, limit: u32) -> Result<Vec<AuditRecord>>;
+    async fn audit_list(
+        &mut self,
+        filter: &AuditFilter,
+        after_seq: Option<i64>,
+        descending: bool,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>>;
 }
 
 /// Small facts about the installation (e.g. whether bootstrap has run).

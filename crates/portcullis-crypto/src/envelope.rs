@@ -45,12 +45,8 @@ impl Key {
 
     /// Reads a key from its base64 form (whitespace around it is ignored).
     pub fn from_base64(text: &str) -> Result<Self, EnvelopeError> {
-        let mut raw = STANDARD
-            .decode(text.trim())
-            .map_err(|_| EnvelopeError::KeyFormat)?;
-        let result = <[u8; 32]>::try_from(raw.as_slice())
-            .map(Self)
-            .map_err(|_| EnvelopeError::KeyFormat);
+        let mut raw = STANDARD.decode(text.trim()).map_err(|_| EnvelopeError::KeyFormat)?;
+        let result = <[u8; 32]>::try_from(raw.as_slice()).map(Self).map_err(|_| EnvelopeError::KeyFormat);
         raw.zeroize();
         result
     }
@@ -87,9 +83,7 @@ impl Key {
         }
         let (nonce, ciphertext) = sealed[1..].split_at(NONCE_LEN);
         let cipher = Aes256Gcm::new((&self.0).into());
-        cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
-            .map_err(|_| EnvelopeError::Open)
+        cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| EnvelopeError::Open)
     }
 
     /// Wraps (encrypts) another key under this one.
@@ -100,9 +94,7 @@ impl Key {
     /// Unwraps a key wrapped by [`Key::wrap`].
     pub fn unwrap_key(&self, aad: &[u8], wrapped: &[u8]) -> Result<Key, EnvelopeError> {
         let mut raw = self.open(aad, wrapped)?;
-        let key = <[u8; 32]>::try_from(raw.as_slice())
-            .map(Key)
-            .map_err(|_| EnvelopeError::Open);
+        let key = <[u8; 32]>::try_from(raw.as_slice()).map(Key).map_err(|_| EnvelopeError::Open);
         raw.zeroize();
         key
     }

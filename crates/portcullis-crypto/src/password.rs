@@ -82,8 +82,8 @@ pub enum Verification {
 }
 
 fn argon2id() -> Result<Argon2<'static>, HashError> {
-    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM, None)
-        .map_err(|_| HashError::Internal)?;
+    let params =
+        Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM, None).map_err(|_| HashError::Internal)?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -91,10 +91,7 @@ fn argon2id() -> Result<Argon2<'static>, HashError> {
 /// the bounded blocking pool, never on an async worker.
 pub fn hash_password(password: &str) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2id()?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|_| HashError::Internal)
+    argon2id()?.hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string()).map_err(|_| HashError::Internal)
 }
 
 /// Checks `password` against a stored hash in any supported format. CPU-heavy.
@@ -110,11 +107,7 @@ pub fn verify_password(stored: &str, password: &str) -> Result<Verification, Has
         s if s.starts_with("$firebase-scrypt$") => FirebaseScrypt::parse(s)?.verify(password)?,
         _ => return Err(HashError::Format("unknown algorithm")),
     };
-    Ok(if matched {
-        Verification::Match { needs_rehash: true }
-    } else {
-        Verification::Mismatch
-    })
+    Ok(if matched { Verification::Match { needs_rehash: true } } else { Verification::Mismatch })
 }
 
 /// Checks that a stored hash is in a supported format with parameters inside the bounds,
@@ -156,19 +149,14 @@ fn verify_argon2(stored: &str, password: &str) -> Result<Verification, HashError
         && params.t_cost() == ARGON2_ITERATIONS
         && params.p_cost() == ARGON2_PARALLELISM;
     match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Ok(Verification::Match {
-            needs_rehash: !current,
-        }),
+        Ok(()) => Ok(Verification::Match { needs_rehash: !current }),
         Err(argon2::password_hash::Error::Password) => Ok(Verification::Mismatch),
         Err(_) => Err(HashError::Format("argon2")),
     }
 }
 
 fn check_bcrypt_cost(stored: &str) -> Result<(), HashError> {
-    let cost: u32 = stored
-        .get(4..6)
-        .and_then(|c| c.parse().ok())
-        .ok_or(HashError::Format("bcrypt cost"))?;
+    let cost: u32 = stored.get(4..6).and_then(|c| c.parse().ok()).ok_or(HashError::Format("bcrypt cost"))?;
     if cost > MAX_BCRYPT_COST {
         return Err(HashError::Bounds("bcrypt cost"));
     }
@@ -180,8 +168,7 @@ fn scrypt_params(stored: &str) -> Result<PasswordHash<'_>, HashError> {
     if parsed.hash.is_none() || parsed.salt.is_none() {
         return Err(HashError::Format("scrypt salt and hash"));
     }
-    let params =
-        scrypt::Params::try_from(&parsed).map_err(|_| HashError::Format("scrypt parameters"))?;
+    let params = scrypt::Params::try_from(&parsed).map_err(|_| HashError::Format("scrypt parameters"))?;
     let memory = 128u64 * u64::from(params.r()) * (1u64 << params.log_n());
     if memory > MAX_SCRYPT_MEMORY_BYTES || params.p() > 16 {
         return Err(HashError::Bounds("scrypt memory or parallelism"));
@@ -199,10 +186,7 @@ fn verify_scrypt(stored: &str, password: &str) -> Result<bool, HashError> {
 }
 
 fn decode_b64(text: &str, what: &'static str) -> Result<Vec<u8>, HashError> {
-    STANDARD
-        .decode(text)
-        .or_else(|_| STANDARD_NO_PAD.decode(text))
-        .map_err(|_| HashError::Format(what))
+    STANDARD.decode(text).or_else(|_| STANDARD_NO_PAD.decode(text)).map_err(|_| HashError::Format(what))
 }
 
 struct Pbkdf2Sha256 {
@@ -214,8 +198,7 @@ struct Pbkdf2Sha256 {
 impl Pbkdf2Sha256 {
     fn parse(stored: &str) -> Result<Self, HashError> {
         let mut parts = stored.split('$').skip(2);
-        let (Some(params), Some(salt), Some(hash), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(params), Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(HashError::Format("pbkdf2-sha256 layout"));
         };
@@ -231,21 +214,12 @@ impl Pbkdf2Sha256 {
         if hash.len() < 16 || hash.len() > 128 {
             return Err(HashError::Format("pbkdf2-sha256 hash length"));
         }
-        Ok(Self {
-            iterations,
-            salt,
-            hash,
-        })
+        Ok(Self { iterations, salt, hash })
     }
 
     fn verify(&self, password: &str) -> bool {
         let mut out = vec![0u8; self.hash.len()];
-        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
-            password.as_bytes(),
-            &self.salt,
-            self.iterations,
-            &mut out,
-        );
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), &self.salt, self.iterations, &mut out);
         out.ct_eq(&self.hash).into()
     }
 }
@@ -304,8 +278,7 @@ impl FirebaseScrypt {
         let mut salt = self.salt.clone();
         salt.extend_from_slice(&self.separator);
         let mut key = [0u8; 64];
-        scrypt::scrypt(password.as_bytes(), &salt, &params, &mut key)
-            .map_err(|_| HashError::Internal)?;
+        scrypt::scrypt(password.as_bytes(), &salt, &params, &mut key).map_err(|_| HashError::Internal)?;
         let mut block = self.signer_key.clone();
         let mut cipher = ctr::Ctr128BE::<aes::Aes256>::new((&key[..32]).into(), (&[0u8; 16]).into());
         cipher.apply_keystream(&mut block);
@@ -354,32 +327,17 @@ impl ImportedHash {
     pub fn into_stored(self) -> Result<String, HashError> {
         let stored = match self {
             Self::Encoded(text) => text,
-            Self::Keycloak {
-                algorithm,
-                iterations,
-                salt,
-                hash,
-            } => {
+            Self::Keycloak { algorithm, iterations, salt, hash } => {
                 if algorithm != "pbkdf2-sha256" {
                     return Err(HashError::Format("only Keycloak's pbkdf2-sha256 is supported"));
                 }
                 format!("$pbkdf2-sha256$i={iterations}${salt}${hash}")
             }
-            Self::Firebase {
-                algorithm,
-                hash,
-                salt,
-                salt_separator,
-                signer_key,
-                rounds,
-                mem_cost,
-            } => {
+            Self::Firebase { algorithm, hash, salt, salt_separator, signer_key, rounds, mem_cost } => {
                 if algorithm != "firebase-scrypt" && algorithm != "SCRYPT" {
                     return Err(HashError::Format("expected algorithm \"firebase-scrypt\""));
                 }
-                format!(
-                    "$firebase-scrypt$r={rounds},m={mem_cost}${salt}${salt_separator}${signer_key}${hash}"
-                )
+                format!("$firebase-scrypt$r={rounds},m={mem_cost}${salt}${salt_separator}${signer_key}${hash}")
             }
         };
         validate_stored_hash(&stored)?;
@@ -391,7 +349,8 @@ impl ImportedHash {
 /// unknown user takes as long to refuse as a wrong password (DESIGN §6).
 pub fn verify_dummy(password: &str) {
     // A fixed hash at the current parameters (of a random password nobody knows).
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Yl/yb0ZCDkdvY0lEy/1W2GX5K9ofDoTNOdS6YyHoBCE";
+    const DUMMY: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Yl/yb0ZCDkdvY0lEy/1W2GX5K9ofDoTNOdS6YyHoBCE";
     let _ = verify_password(DUMMY, password);
 }
 

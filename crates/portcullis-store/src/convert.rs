@@ -48,10 +48,7 @@ pub(crate) fn constraint_name(hint: &str) -> &'static str {
         ("admin_tokens_digest_unique", "token"),
         ("admin_tokens.digest", "token"),
     ];
-    TABLE
-        .iter()
-        .find(|(needle, _)| hint.contains(needle))
-        .map_or("unique", |(_, name)| name)
+    TABLE.iter().find(|(needle, _)| hint.contains(needle)).map_or("unique", |(_, name)| name)
 }
 
 /// The caller-facing sentence for a violated uniqueness constraint.
@@ -91,4 +88,3 @@ fn is_busy(code: Option<&str>) -> bool {
     matches!(code, Some("5" | "6" | "517" | "40001" | "40P01" | "57P01" | "57P03"))
         || code.is_some_and(|c| c.starts_with("08"))
 }
-

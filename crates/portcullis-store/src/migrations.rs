@@ -77,11 +77,12 @@ macro_rules! run_migrations {
         for migration in $crate::migrations::MIGRATIONS {
             let sql = migration.$field;
             let sum = $crate::migrations::checksum(sql);
-            let applied: Option<(String,)> = sqlx::query_as("SELECT checksum FROM schema_migrations WHERE version = $1")
-                .bind(migration.version)
-                .fetch_optional($pool)
-                .await
-                .map_err($map_err)?;
+            let applied: Option<(String,)> =
+                sqlx::query_as("SELECT checksum FROM schema_migrations WHERE version = $1")
+                    .bind(migration.version)
+                    .fetch_optional($pool)
+                    .await
+                    .map_err($map_err)?;
             if let Some((applied_sum,)) = applied {
                 if applied_sum != sum {
                     return Err(Error::internal(format!(
@@ -92,13 +93,15 @@ macro_rules! run_migrations {
                 continue;
             }
             let mut tx = $pool.begin().await.map_err($map_err)?;
-            let claimed = sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
-                .bind(migration.version)
-                .bind(migration.name)
-                .bind(&sum)
-                .bind(0i64)
-                .execute(&mut *tx)
-                .await;
+            let claimed = sqlx::query(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(&sum)
+            .bind(0i64)
+            .execute(&mut *tx)
+            .await;
             match claimed {
                 Ok(_) => {}
                 // Another node applied it meanwhile.
@@ -121,9 +124,8 @@ macro_rules! run_migrations {
 /// Whether every migration has been applied.
 macro_rules! migrations_done {
     ($pool:expr, $map_err:path) => {{
-        let applied: Result<(i64,), _> = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
-            .fetch_one($pool)
-            .await;
+        let applied: Result<(i64,), _> =
+            sqlx::query_as("SELECT COUNT(*) FROM schema_migrations").fetch_one($pool).await;
         match applied {
             Ok((count,)) => Ok(count as usize >= $crate::migrations::MIGRATIONS.len()),
             Err(sqlx::Error::Database(_)) => Ok(false),
@@ -140,10 +142,11 @@ mod tests {
     #[test]
     fn engines_have_the_same_migrations() {
         let dir = |engine: &str| {
-            let mut names: Vec<String> = std::fs::read_dir(format!("{}/migrations/{engine}", env!("CARGO_MANIFEST_DIR")))
-                .expect("migration folder")
-                .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
-                .collect();
+            let mut names: Vec<String> =
+                std::fs::read_dir(format!("{}/migrations/{engine}", env!("CARGO_MANIFEST_DIR")))
+                    .expect("migration folder")
+                    .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+                    .collect();
             names.sort();
             names
         };

@@ -11,7 +11,8 @@ use sqlx::{Postgres, QueryBuilder, Transaction};
 pub(crate) use crate::convert::map_sqlx as map_err;
 
 /// Removes one key from every user's plain attributes (`$2` is the key).
-const STRIP_ATTRIBUTE_SQL: &str = "UPDATE users SET attributes = (attributes::jsonb - CAST($2 AS TEXT))::text WHERE tenant_id = $1";
+const STRIP_ATTRIBUTE_SQL: &str =
+    "UPDATE users SET attributes = (attributes::jsonb - CAST($2 AS TEXT))::text WHERE tenant_id = $1";
 
 fn attribute_path(name: &str) -> String {
     name.to_owned()
@@ -39,7 +40,8 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to the database named by a `postgres://` URL.
     pub async fn open(url: &str) -> Result<Self, Error> {
-        let options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| Error::invalid("database_url", e.to_string()))?;
+        let options: PgConnectOptions =
+            url.parse().map_err(|e: sqlx::Error| Error::invalid("database_url", e.to_string()))?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))

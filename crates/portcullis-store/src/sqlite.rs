@@ -48,7 +48,10 @@ impl SqliteStore {
     /// Opens (creating if missing) the database file named by a `sqlite://PATH` URL.
     pub async fn open(url: &str) -> Result<Self, Error> {
         if url.contains(":memory:") || url.contains("mode=memory") {
-            return Err(Error::invalid("database_url", "in-memory SQLite is not supported: readers and the writer need one shared file"));
+            return Err(Error::invalid(
+                "database_url",
+                "in-memory SQLite is not supported: readers and the writer need one shared file",
+            ));
         }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| Error::invalid("database_url", e.to_string()))?

@@ -52,13 +52,7 @@ impl TestDatabase {
                 sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
                 conn.close().await?;
                 let url = with_database(&admin_url, &name);
-                Ok(Self {
-                    engine,
-                    url,
-                    dir,
-                    admin_url: Some(admin_url),
-                    name: Some(name),
-                })
+                Ok(Self { engine, url, dir, admin_url: Some(admin_url), name: Some(name) })
             }
         }
     }
@@ -97,7 +91,8 @@ impl Drop for TestDatabase {
             };
             runtime.block_on(async move {
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
                 }
             });
         })

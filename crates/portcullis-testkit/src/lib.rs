@@ -8,4 +8,4 @@ mod database;
 mod server;
 
 pub use database::{Engine, TestDatabase, engines};
-pub use server::TestServer;
+pub use server::{TEST_TOKEN, TestServer};

@@ -1,1 +1,77 @@
-pub struct TestServer;
+use std::net::SocketAddr;
+
+use portcullis::config::{Config, ServerArgs};
+use portcullis_web::AppState;
+use reqwest::Method;
+use tokio::sync::oneshot;
+
+use crate::database::{Engine, TestDatabase};
+
+/// The bootstrap token every test server is started with.
+pub const TEST_TOKEN: &str = "pct_testkit-bootstrap-token-0123456789abcdef";
+
+/// The whole application on `127.0.0.1:{random port}` over a fresh database, started through
+/// the same start-up path as `portcullis serve`.
+pub struct TestServer {
+    pub url: String,
+    pub token: String,
+    pub db: TestDatabase,
+    pub client: reqwest::Client,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts a server on `engine`.
+    pub async fn start(engine: Engine) -> anyhow::Result<Self> {
+        let db = TestDatabase::new(engine).await?;
+        let args = ServerArgs {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            data_dir: Some(db.dir.path().join("data")),
+            database_url: Some(db.url.clone()),
+            hash_workers: Some(2),
+            ..Default::default()
+        };
+        let mut config = Config::resolve(&args)?;
+        config.bootstrap_token = Some(TEST_TOKEN.to_owned());
+        let started = portcullis::startup::start(&config).await?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let state = AppState::new(started.services, portcullis_web::ops::prometheus());
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let task = tokio::spawn(portcullis::serve::serve_on(listener, state, async {
+            let _ = stop.await;
+        }));
+        Ok(Self {
+            url,
+            token: TEST_TOKEN.to_owned(),
+            db,
+            client: reqwest::Client::new(),
+            config,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    /// A request to the admin API (`path` after `/admin/v1`) with the bootstrap token.
+    pub fn admin(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}/admin/v1{path}", self.url)).bearer_auth(&self.token)
+    }
+
+    /// A request to any path, unauthenticated.
+    pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.url))
+    }
+
+    /// Stops the server, finishing in-flight requests.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+}

@@ -24,9 +24,7 @@ impl TenantName {
             return Err(NameError::Length { min: 1, max: 63 });
         }
         let bytes = value.as_bytes();
-        let valid_chars = bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+        let valid_chars = bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
         if !valid_chars || !bytes[0].is_ascii_lowercase() || value.ends_with('-') {
             return Err(NameError::Characters(
                 "use lower-case letters, digits and '-', starting with a letter and not ending with '-'",
@@ -78,12 +76,8 @@ impl AttributeName {
             return Err(NameError::Length { min: 1, max: 64 });
         }
         let bytes = value.as_bytes();
-        if !bytes[0].is_ascii_alphabetic()
-            || !bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        {
-            return Err(NameError::Characters(
-                "use ASCII letters, digits and '_', starting with a letter",
-            ));
+        if !bytes[0].is_ascii_alphabetic() || !bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            return Err(NameError::Characters("use ASCII letters, digits and '_', starting with a letter"));
         }
         Ok(Self(value.to_owned()))
     }

@@ -44,14 +44,7 @@ pub struct WebError {
 impl WebError {
     /// A problem with a status, a stable code, a title and a detail.
     pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            title,
-            detail: Some(detail.into()),
-            errors: Vec::new(),
-            constraint: None,
-        }
+        Self { status, code, title, detail: Some(detail.into()), errors: Vec::new(), constraint: None }
     }
 
     /// A 400 naming one field.
@@ -152,5 +145,10 @@ pub async fn not_found() -> WebError {
 
 /// The fallback for a known path with a method it does not support.
 pub async fn method_not_allowed() -> WebError {
-    WebError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this endpoint does not support this method")
+    WebError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this endpoint does not support this method",
+    )
 }

@@ -29,7 +29,12 @@ fn is_json(parts_content_type: Option<&header::HeaderValue>) -> bool {
 /// Decodes JSON, telling malformed syntax from well-formed JSON with wrong values.
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
     if std::str::from_utf8(bytes).is_err() {
-        return Err(WebError::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", "the body is not valid UTF-8"));
+        return Err(WebError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            "Malformed JSON",
+            "the body is not valid UTF-8",
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
@@ -70,12 +75,14 @@ where
             ));
         }
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(failure) if failure.status() == StatusCode::PAYLOAD_TOO_LARGE => WebError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-                format!("the body may be at most {} bytes", crate::MAX_JSON_BODY),
-            ),
+            BytesRejection::FailedToBufferBody(failure) if failure.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                WebError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload-too-large",
+                    "Payload too large",
+                    format!("the body may be at most {} bytes", crate::MAX_JSON_BODY),
+                )
+            }
             other => WebError::new(StatusCode::BAD_REQUEST, "unreadable-body", "Unreadable body", other.body_text()),
         })?;
         decode_json(&bytes).map(ApiJson)
@@ -94,10 +101,16 @@ where
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(value)| ApiQuery(value))
-            .map_err(|rejection: QueryRejection| WebError::new(StatusCode::BAD_REQUEST, "validation", "The request has invalid values", rejection.body_text()))
+        Query::<T>::from_request_parts(parts, state).await.map(|Query(value)| ApiQuery(value)).map_err(
+            |rejection: QueryRejection| {
+                WebError::new(
+                    StatusCode::BAD_REQUEST,
+                    "validation",
+                    "The request has invalid values",
+                    rejection.body_text(),
+                )
+            },
+        )
     }
 }
 
@@ -113,10 +126,16 @@ where
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Path(value)| ApiPath(value))
-            .map_err(|rejection: PathRejection| WebError::new(StatusCode::BAD_REQUEST, "validation", "The request has invalid values", rejection.body_text()))
+        Path::<T>::from_request_parts(parts, state).await.map(|Path(value)| ApiPath(value)).map_err(
+            |rejection: PathRejection| {
+                WebError::new(
+                    StatusCode::BAD_REQUEST,
+                    "validation",
+                    "The request has invalid values",
+                    rejection.body_text(),
+                )
+            },
+        )
     }
 }
 
@@ -138,11 +157,7 @@ impl FromRequestParts<AppState> for Admin {
             .ok_or(portcullis_core::Error::Unauthenticated)?;
         let context = RequestContext {
             ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()),
-            request_id: parts
-                .headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+            request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
         };
         Ok(Admin(state.services.authenticate(&bearer, context).await?))
     }

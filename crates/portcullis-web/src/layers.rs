@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::Router;
 use axum::response::Response;
 use http_body_util::BodyExt;
 use tower::ServiceBuilder;
@@ -24,16 +24,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route)];
     metrics::histogram!("portcullis_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     let [(_, method), (_, route)] = labels;
-    metrics::counter!("portcullis_http_requests_total", "method" => method, "route" => route, "status" => status).increment(1);
+    metrics::counter!("portcullis_http_requests_total", "method" => method, "route" => route, "status" => status)
+        .increment(1);
     response
 }
 

@@ -28,11 +28,7 @@ pub struct AppState {
 impl AppState {
     /// State over `services`; `metrics` renders `/metrics` when given.
     pub fn new(services: Services, metrics: Option<PrometheusHandle>) -> Self {
-        Self {
-            services,
-            metrics,
-            started: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-        }
+        Self { services, metrics, started: Arc::new(std::sync::atomic::AtomicBool::new(true)) }
     }
 }
 

@@ -11,10 +11,7 @@ use crate::AppState;
 
 /// `/healthz`, `/readyz`, `/metrics`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
 /// Liveness: the process answers.
@@ -25,7 +22,9 @@ async fn healthz() -> impl IntoResponse {
 /// Readiness: the database answers and every migration has run.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.services.store().ready().await {
-        Ok(true) => (StatusCode::OK, axum::Json(json!({"status": "ready", "database": state.services.store().engine()}))),
+        Ok(true) => {
+            (StatusCode::OK, axum::Json(json!({"status": "ready", "database": state.services.store().engine()})))
+        }
         Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "migrations pending"}))),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
@@ -49,15 +48,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 /// Installs the process-wide Prometheus recorder once and returns its handle (the `metrics`
 /// facade is global by design; a second server in the same process shares it).
 pub fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
-    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = std::sync::OnceLock::new();
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        std::sync::OnceLock::new();
     HANDLE
         .get_or_init(|| {
             let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
-            metrics_exporter_prometheus::PrometheusBuilder::new()
-                .set_buckets(&buckets)
-                .ok()?
-                .install_recorder()
-                .ok()
+            metrics_exporter_prometheus::PrometheusBuilder::new().set_buckets(&buckets).ok()?.install_recorder().ok()
         })
         .clone()
 }

@@ -61,7 +61,9 @@ struct Paging {
 #[derive(Debug, Subcommand)]
 enum TenantCmd {
     List(Paging),
-    Get { name: String },
+    Get {
+        name: String,
+    },
     Create {
         name: String,
         #[arg(long)]
@@ -77,7 +79,9 @@ enum TenantCmd {
         #[arg(long)]
         profile: Option<String>,
     },
-    Delete { name: String },
+    Delete {
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,7 +100,10 @@ enum UserCmd {
         #[command(flatten)]
         paging: Paging,
     },
-    Get { tenant: String, id: String },
+    Get {
+        tenant: String,
+        id: String,
+    },
     /// Create a user from flags and/or a JSON document (`--data`)
     Create {
         tenant: String,
@@ -118,21 +125,46 @@ enum UserCmd {
         #[arg(long)]
         data: String,
     },
-    Delete { tenant: String, id: String },
+    Delete {
+        tenant: String,
+        id: String,
+    },
     /// Set the password, read from standard input
-    SetPassword { tenant: String, id: String },
-    Disable { tenant: String, id: String },
-    Enable { tenant: String, id: String },
+    SetPassword {
+        tenant: String,
+        id: String,
+    },
+    Disable {
+        tenant: String,
+        id: String,
+    },
+    Enable {
+        tenant: String,
+        id: String,
+    },
     /// Every group and role the user holds
-    Effective { tenant: String, id: String },
+    Effective {
+        tenant: String,
+        id: String,
+    },
     /// Bulk import from an NDJSON file (`-` for standard input)
-    Import { tenant: String, file: String },
+    Import {
+        tenant: String,
+        file: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum GroupCmd {
-    List { tenant: String, #[command(flatten)] paging: Paging },
-    Get { tenant: String, id: String },
+    List {
+        tenant: String,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    Get {
+        tenant: String,
+        id: String,
+    },
     Create {
         tenant: String,
         name: String,
@@ -141,17 +173,45 @@ enum GroupCmd {
         #[arg(long)]
         parent: Option<String>,
     },
-    Update { tenant: String, id: String, #[arg(long)] data: String },
-    Delete { tenant: String, id: String },
-    Members { tenant: String, id: String, #[command(flatten)] paging: Paging },
-    AddMember { tenant: String, id: String, user: String },
-    RemoveMember { tenant: String, id: String, user: String },
+    Update {
+        tenant: String,
+        id: String,
+        #[arg(long)]
+        data: String,
+    },
+    Delete {
+        tenant: String,
+        id: String,
+    },
+    Members {
+        tenant: String,
+        id: String,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    AddMember {
+        tenant: String,
+        id: String,
+        user: String,
+    },
+    RemoveMember {
+        tenant: String,
+        id: String,
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum RoleCmd {
-    List { tenant: String, #[command(flatten)] paging: Paging },
-    Get { tenant: String, id: String },
+    List {
+        tenant: String,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    Get {
+        tenant: String,
+        id: String,
+    },
     Create {
         tenant: String,
         name: String,
@@ -161,8 +221,16 @@ enum RoleCmd {
         #[arg(long = "composite")]
         composites: Vec<String>,
     },
-    Update { tenant: String, id: String, #[arg(long)] data: String },
-    Delete { tenant: String, id: String },
+    Update {
+        tenant: String,
+        id: String,
+        #[arg(long)]
+        data: String,
+    },
+    Delete {
+        tenant: String,
+        id: String,
+    },
     /// Assign a role to a user or a group
     Assign {
         tenant: String,
@@ -187,7 +255,9 @@ enum RoleCmd {
 
 #[derive(Debug, Subcommand)]
 enum SchemaCmd {
-    Get { tenant: String },
+    Get {
+        tenant: String,
+    },
     /// Create or replace an attribute
     Put {
         tenant: String,
@@ -208,7 +278,10 @@ enum SchemaCmd {
         #[arg(long)]
         description: Option<String>,
     },
-    Delete { tenant: String, name: String },
+    Delete {
+        tenant: String,
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,7 +298,9 @@ enum TokenCmd {
         #[arg(long)]
         expires_at: Option<String>,
     },
-    Revoke { id: String },
+    Revoke {
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -289,7 +364,9 @@ fn parse_json(text: &str) -> anyhow::Result<Value> {
 
 fn read_stdin_line(what: &str) -> anyhow::Result<String> {
     let mut text = String::new();
-    std::io::stdin().read_to_string(&mut text).with_context(|| format!("cannot read the {what} from standard input"))?;
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read the {what} from standard input"))?;
     Ok(text.trim_end_matches(['\n', '\r']).to_owned())
 }
 
@@ -321,12 +398,14 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
             TenantCmd::Delete { name } => Call::new(M::DELETE, format!("/tenants/{name}"), &[]),
         },
         Resource::Users(cmd) => match cmd {
-            UserCmd::List { tenant, username, email, status, attribute, paging } => Call::new(M::GET, format!("/tenants/{tenant}/users"), USER_COLUMNS)
-                .param("username", username)
-                .param("email", email)
-                .param("status", status)
-                .param("attribute", attribute)
-                .paging(paging),
+            UserCmd::List { tenant, username, email, status, attribute, paging } => {
+                Call::new(M::GET, format!("/tenants/{tenant}/users"), USER_COLUMNS)
+                    .param("username", username)
+                    .param("email", email)
+                    .param("status", status)
+                    .param("attribute", attribute)
+                    .paging(paging)
+            }
             UserCmd::Get { tenant, id } => Call::new(M::GET, format!("/tenants/{tenant}/users/{id}"), USER_COLUMNS),
             UserCmd::Create { tenant, username, email, password_stdin, data } => {
                 let mut body = match data {
@@ -343,15 +422,24 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
                 }
                 Call::new(M::POST, format!("/tenants/{tenant}/users"), USER_COLUMNS).json(Value::Object(body))
             }
-            UserCmd::Update { tenant, id, data } => Call::new(M::PATCH, format!("/tenants/{tenant}/users/{id}"), USER_COLUMNS).json(parse_json(&data)?),
+            UserCmd::Update { tenant, id, data } => {
+                Call::new(M::PATCH, format!("/tenants/{tenant}/users/{id}"), USER_COLUMNS).json(parse_json(&data)?)
+            }
             UserCmd::Delete { tenant, id } => Call::new(M::DELETE, format!("/tenants/{tenant}/users/{id}"), &[]),
             UserCmd::SetPassword { tenant, id } => {
                 let password = read_stdin_line("password")?;
-                Call::new(M::PUT, format!("/tenants/{tenant}/users/{id}/password"), &[]).json(json!({"password": password}))
+                Call::new(M::PUT, format!("/tenants/{tenant}/users/{id}/password"), &[])
+                    .json(json!({"password": password}))
             }
-            UserCmd::Disable { tenant, id } => Call::new(M::POST, format!("/tenants/{tenant}/users/{id}/disable"), USER_COLUMNS),
-            UserCmd::Enable { tenant, id } => Call::new(M::POST, format!("/tenants/{tenant}/users/{id}/enable"), USER_COLUMNS),
-            UserCmd::Effective { tenant, id } => Call::new(M::GET, format!("/tenants/{tenant}/users/{id}/effective"), &[]),
+            UserCmd::Disable { tenant, id } => {
+                Call::new(M::POST, format!("/tenants/{tenant}/users/{id}/disable"), USER_COLUMNS)
+            }
+            UserCmd::Enable { tenant, id } => {
+                Call::new(M::POST, format!("/tenants/{tenant}/users/{id}/enable"), USER_COLUMNS)
+            }
+            UserCmd::Effective { tenant, id } => {
+                Call::new(M::GET, format!("/tenants/{tenant}/users/{id}/effective"), &[])
+            }
             UserCmd::Import { tenant, file } => {
                 let bytes = if file == "-" {
                     let mut bytes = Vec::new();
@@ -366,7 +454,9 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
             }
         },
         Resource::Groups(cmd) => match cmd {
-            GroupCmd::List { tenant, paging } => Call::new(M::GET, format!("/tenants/{tenant}/groups"), GROUP_COLUMNS).paging(paging),
+            GroupCmd::List { tenant, paging } => {
+                Call::new(M::GET, format!("/tenants/{tenant}/groups"), GROUP_COLUMNS).paging(paging)
+            }
             GroupCmd::Get { tenant, id } => Call::new(M::GET, format!("/tenants/{tenant}/groups/{id}"), GROUP_COLUMNS),
             GroupCmd::Create { tenant, name, description, parent } => {
                 let mut body = Map::new();
@@ -375,14 +465,24 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
                 opt(&mut body, "parent_id", parent);
                 Call::new(M::POST, format!("/tenants/{tenant}/groups"), GROUP_COLUMNS).json(Value::Object(body))
             }
-            GroupCmd::Update { tenant, id, data } => Call::new(M::PATCH, format!("/tenants/{tenant}/groups/{id}"), GROUP_COLUMNS).json(parse_json(&data)?),
+            GroupCmd::Update { tenant, id, data } => {
+                Call::new(M::PATCH, format!("/tenants/{tenant}/groups/{id}"), GROUP_COLUMNS).json(parse_json(&data)?)
+            }
             GroupCmd::Delete { tenant, id } => Call::new(M::DELETE, format!("/tenants/{tenant}/groups/{id}"), &[]),
-            GroupCmd::Members { tenant, id, paging } => Call::new(M::GET, format!("/tenants/{tenant}/groups/{id}/members"), USER_COLUMNS).paging(paging),
-            GroupCmd::AddMember { tenant, id, user } => Call::new(M::PUT, format!("/tenants/{tenant}/groups/{id}/members/{user}"), &[]),
-            GroupCmd::RemoveMember { tenant, id, user } => Call::new(M::DELETE, format!("/tenants/{tenant}/groups/{id}/members/{user}"), &[]),
+            GroupCmd::Members { tenant, id, paging } => {
+                Call::new(M::GET, format!("/tenants/{tenant}/groups/{id}/members"), USER_COLUMNS).paging(paging)
+            }
+            GroupCmd::AddMember { tenant, id, user } => {
+                Call::new(M::PUT, format!("/tenants/{tenant}/groups/{id}/members/{user}"), &[])
+            }
+            GroupCmd::RemoveMember { tenant, id, user } => {
+                Call::new(M::DELETE, format!("/tenants/{tenant}/groups/{id}/members/{user}"), &[])
+            }
         },
         Resource::Roles(cmd) => match cmd {
-            RoleCmd::List { tenant, paging } => Call::new(M::GET, format!("/tenants/{tenant}/roles"), ROLE_COLUMNS).paging(paging),
+            RoleCmd::List { tenant, paging } => {
+                Call::new(M::GET, format!("/tenants/{tenant}/roles"), ROLE_COLUMNS).paging(paging)
+            }
             RoleCmd::Get { tenant, id } => Call::new(M::GET, format!("/tenants/{tenant}/roles/{id}"), ROLE_COLUMNS),
             RoleCmd::Create { tenant, name, description, composites } => {
                 let mut body = Map::new();
@@ -391,7 +491,9 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
                 opt(&mut body, "description", description);
                 Call::new(M::POST, format!("/tenants/{tenant}/roles"), ROLE_COLUMNS).json(Value::Object(body))
             }
-            RoleCmd::Update { tenant, id, data } => Call::new(M::PATCH, format!("/tenants/{tenant}/roles/{id}"), ROLE_COLUMNS).json(parse_json(&data)?),
+            RoleCmd::Update { tenant, id, data } => {
+                Call::new(M::PATCH, format!("/tenants/{tenant}/roles/{id}"), ROLE_COLUMNS).json(parse_json(&data)?)
+            }
             RoleCmd::Delete { tenant, id } => Call::new(M::DELETE, format!("/tenants/{tenant}/roles/{id}"), &[]),
             RoleCmd::Assign { tenant, role, user, group, expires_at } => {
                 let owner = match (user, group) {
@@ -401,7 +503,8 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
                 };
                 let mut body = Map::new();
                 opt(&mut body, "expires_at", expires_at);
-                Call::new(M::PUT, format!("/tenants/{tenant}/{owner}/roles/{role}"), ASSIGNMENT_COLUMNS).json(Value::Object(body))
+                Call::new(M::PUT, format!("/tenants/{tenant}/{owner}/roles/{role}"), ASSIGNMENT_COLUMNS)
+                    .json(Value::Object(body))
             }
             RoleCmd::Unassign { tenant, role, user, group } => {
                 let owner = match (user, group) {
@@ -424,9 +527,12 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
                 opt(&mut body, "pattern", pattern);
                 opt(&mut body, "purpose", purpose);
                 opt(&mut body, "description", description);
-                Call::new(M::PUT, format!("/tenants/{tenant}/schema/attributes/{name}"), SCHEMA_COLUMNS).json(Value::Object(body))
+                Call::new(M::PUT, format!("/tenants/{tenant}/schema/attributes/{name}"), SCHEMA_COLUMNS)
+                    .json(Value::Object(body))
             }
-            SchemaCmd::Delete { tenant, name } => Call::new(M::DELETE, format!("/tenants/{tenant}/schema/attributes/{name}"), &[]),
+            SchemaCmd::Delete { tenant, name } => {
+                Call::new(M::DELETE, format!("/tenants/{tenant}/schema/attributes/{name}"), &[])
+            }
         },
         Resource::Tokens(cmd) => match cmd {
             TokenCmd::List(p) => Call::new(M::GET, "/tokens".into(), TOKEN_COLUMNS).paging(p),
@@ -436,14 +542,17 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
                 body.insert("access".into(), json!(access));
                 opt(&mut body, "tenant", tenant);
                 opt(&mut body, "expires_at", expires_at);
-                Call::new(M::POST, "/tokens".into(), &["id", "name", "tenant", "access", "secret"]).json(Value::Object(body))
+                Call::new(M::POST, "/tokens".into(), &["id", "name", "tenant", "access", "secret"])
+                    .json(Value::Object(body))
             }
             TokenCmd::Revoke { id } => Call::new(M::DELETE, format!("/tokens/{id}"), &[]),
         },
-        Resource::Audit(AuditCmd::List { tenant, action, actor, paging }) => Call::new(M::GET, format!("/tenants/{tenant}/audit"), AUDIT_COLUMNS)
-            .param("action", action)
-            .param("actor", actor)
-            .paging(paging),
+        Resource::Audit(AuditCmd::List { tenant, action, actor, paging }) => {
+            Call::new(M::GET, format!("/tenants/{tenant}/audit"), AUDIT_COLUMNS)
+                .param("action", action)
+                .param("actor", actor)
+                .paging(paging)
+        }
     })
 }
 
@@ -500,14 +609,23 @@ pub fn render(value: &Value, columns: &[&str]) -> String {
     let mut out = String::new();
     match rows {
         Some(rows) if !columns.is_empty() => {
-            let table: Vec<Vec<String>> = rows.iter().map(|row| columns.iter().map(|c| cell(row.get(*c))).collect()).collect();
+            let table: Vec<Vec<String>> =
+                rows.iter().map(|row| columns.iter().map(|c| cell(row.get(*c))).collect()).collect();
             let widths: Vec<usize> = columns
                 .iter()
                 .enumerate()
                 .map(|(i, c)| table.iter().map(|r| r[i].chars().count()).chain([c.len()]).max().unwrap_or(0))
                 .collect();
             let line = |cells: Vec<String>| {
-                cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_owned() + "\n"
+                cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_owned()
+                    + "\n"
             };
             out.push_str(&line(columns.iter().map(|c| c.to_uppercase()).collect()));
             for row in table {

@@ -39,6 +39,8 @@ enum Command {
     },
     /// Call the admin API of a running server (PORTCULLIS_URL, PORTCULLIS_TOKEN)
     Admin(AdminArgs),
+    /// Print the admin API's OpenAPI 3.1 document (as served at /admin/v1/openapi.json)
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +100,10 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(audit_verify(config))
         }
         Command::Admin(args) => runtime()?.block_on(crate::admin_cli::run(args)),
+        Command::Openapi => {
+            println!("{}", portcullis_web::openapi().to_pretty_json()?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -114,7 +120,10 @@ async fn audit_verify(config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(broken) => {
-            println!("audit log BROKEN at event {}: {} ({} events verified before it)", broken.seq, broken.reason, report.events_checked);
+            println!(
+                "audit log BROKEN at event {}: {} ({} events verified before it)",
+                broken.seq, broken.reason, report.events_checked
+            );
             Ok(ExitCode::from(2))
         }
     }

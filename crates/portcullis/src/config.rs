@@ -95,8 +95,10 @@ impl Config {
     pub fn resolve(args: &ServerArgs) -> anyhow::Result<Self> {
         let file = match &args.config_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.message()))?
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.message()))?
             }
             None => FileConfig::default(),
         };
@@ -107,7 +109,10 @@ impl Config {
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("portcullis.db").display()));
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
             bail!("invalid value for database_url: must start with sqlite:// or postgres://");
         }
         let public_url = args.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
@@ -123,7 +128,11 @@ impl Config {
         }
         Ok(Self {
             listen,
-            master_key_file: args.master_key_file.clone().or(file.master_key_file).unwrap_or_else(|| data_dir.join("master.key")),
+            master_key_file: args
+                .master_key_file
+                .clone()
+                .or(file.master_key_file)
+                .unwrap_or_else(|| data_dir.join("master.key")),
             data_dir,
             database_url,
             public_url,

@@ -45,7 +45,11 @@ async fn shutdown_signal() {
 }
 
 /// Serves the application on `listener` until `shutdown` resolves.
-pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let app = portcullis_web::app(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
@@ -57,7 +61,8 @@ pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl std
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started_at = std::time::Instant::now();
     let started = startup::start(&config).await?;
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let state = AppState::new(started.services, portcullis_web::ops::prometheus());
     tracing::info!(
         listen = %config.listen,

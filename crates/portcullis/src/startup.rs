@@ -37,12 +37,16 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 /// when it does not exist yet.
 fn master_key(config: &Config) -> anyhow::Result<Key> {
     if let Some(text) = &config.master_key {
-        return Key::from_base64(text).context("invalid value for PORTCULLIS_MASTER_KEY: must be 32 bytes, base64-encoded");
+        return Key::from_base64(text)
+            .context("invalid value for PORTCULLIS_MASTER_KEY: must be 32 bytes, base64-encoded");
     }
     let path = &config.master_key_file;
     if path.exists() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read master key file {}", path.display()))?;
-        return Key::from_base64(&text).with_context(|| format!("invalid master key file {}: must hold 32 bytes, base64-encoded", path.display()));
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read master key file {}", path.display()))?;
+        return Key::from_base64(&text).with_context(|| {
+            format!("invalid master key file {}: must hold 32 bytes, base64-encoded", path.display())
+        });
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_private_dir(parent)?;
@@ -82,7 +86,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Started> {
     services.check_master_key().await.context("master key check")?;
     match services.bootstrap(config.bootstrap_token.as_deref()).await.context("bootstrap")? {
         Bootstrap::AlreadyDone => {}
-        Bootstrap::InstalledGivenToken => tracing::info!("first start: created the admin tenant and installed PORTCULLIS_BOOTSTRAP_TOKEN"),
+        Bootstrap::InstalledGivenToken => {
+            tracing::info!("first start: created the admin tenant and installed PORTCULLIS_BOOTSTRAP_TOKEN")
+        }
         Bootstrap::CreatedToken(secret) => {
             let path = config.data_dir.join("bootstrap-token");
             write_private_file(&path, &format!("{secret}\n"))?;

@@ -53,8 +53,5 @@ pub fn into_page<T>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> String) ->
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
-    Page {
-        items: rows,
-        next_cursor,
-    }
+    Page { items: rows, next_cursor }
 }

@@ -105,9 +105,7 @@ impl Services {
         let mut prev_hash = vec![0u8; 32];
         loop {
             let mut tx = self.store.read().await?;
-            let rows = tx
-                .audit_list(&AuditFilter::default(), Some(expected_seq - 1), false, 1000)
-                .await?;
+            let rows = tx.audit_list(&AuditFilter::default(), Some(expected_seq - 1), false, 1000).await?;
             drop(tx);
             if rows.is_empty() {
                 break;
@@ -115,10 +113,7 @@ impl Services {
             for row in rows {
                 let broken = |reason: &str| AuditVerification {
                     events_checked: checked,
-                    first_broken: Some(BrokenLink {
-                        seq: expected_seq,
-                        reason: reason.to_owned(),
-                    }),
+                    first_broken: Some(BrokenLink { seq: expected_seq, reason: reason.to_owned() }),
                 };
                 if row.seq != expected_seq {
                     return Ok(broken("an event is missing: the sequence has a gap"));
@@ -145,10 +140,7 @@ impl Services {
                 }),
             });
         }
-        Ok(AuditVerification {
-            events_checked: checked,
-            first_broken: None,
-        })
+        Ok(AuditVerification { events_checked: checked, first_broken: None })
     }
 }
 

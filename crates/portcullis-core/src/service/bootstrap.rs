@@ -51,13 +51,10 @@ impl Services {
     /// Creates the `admin` tenant and the bootstrap token on the first start; does nothing
     /// afterwards. `given_token` is `PORTCULLIS_BOOTSTRAP_TOKEN`, for automation.
     pub async fn bootstrap(&self, given_token: Option<&str>) -> Result<Bootstrap> {
-        if let Some(token) = given_token {
-            if token.len() < 20 || token.len() > 512 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(Error::invalid(
-                    "bootstrap_token",
-                    "must be 20 to 512 characters without spaces",
-                ));
-            }
+        if let Some(token) = given_token
+            && (token.len() < 20 || token.len() > 512 || token.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(Error::invalid("bootstrap_token", "must be 20 to 512 characters without spaces"));
         }
         let system = Principal::system();
         let mut tx = self.store.write().await?;
@@ -80,14 +77,18 @@ impl Services {
             };
             tx.tenant_insert(&tenant).await?;
             let after = serde_json::to_value(crate::model::tenant::Tenant::from(&tenant))?;
-            self.record(&mut tx, &system, Change {
-                action: "tenant.create",
-                tenant: Some("admin"),
-                target_type: "tenant",
-                target_id: Some(tenant.id.to_string()),
-                before: None,
-                after: Some(after),
-            })
+            self.record(
+                &mut tx,
+                &system,
+                Change {
+                    action: "tenant.create",
+                    tenant: Some("admin"),
+                    target_type: "tenant",
+                    target_id: Some(tenant.id.to_string()),
+                    before: None,
+                    after: Some(after),
+                },
+            )
             .await?;
         }
         let secret = given_token.map_or_else(|| random_secret(TOKEN_PREFIX), str::to_owned);
@@ -103,14 +104,18 @@ impl Services {
             revoked_at: None,
         };
         tx.token_insert(&token).await?;
-        self.record(&mut tx, &system, Change {
-            action: "token.create",
-            tenant: None,
-            target_type: "token",
-            target_id: Some(token.id.to_string()),
-            before: None,
-            after: Some(json!({"name": "bootstrap", "access": "write", "scope": "global"})),
-        })
+        self.record(
+            &mut tx,
+            &system,
+            Change {
+                action: "token.create",
+                tenant: None,
+                target_type: "token",
+                target_id: Some(token.id.to_string()),
+                before: None,
+                after: Some(json!({"name": "bootstrap", "access": "write", "scope": "global"})),
+            },
+        )
         .await?;
         tx.meta_put(BOOTSTRAP_MARKER, &now.unix_timestamp().to_string()).await?;
         tx.commit().await?;

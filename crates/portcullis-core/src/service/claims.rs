@@ -45,10 +45,10 @@ pub(crate) fn check_email(value: &str, errors: &mut Vec<FieldError>) {
 }
 
 fn check_text(field: &str, value: Option<&String>, errors: &mut Vec<FieldError>) {
-    if let Some(value) = value {
-        if !text_ok(value, MAX_TEXT) {
-            errors.push(FieldError::new(field, "must be 1 to 255 characters without control characters"));
-        }
+    if let Some(value) = value
+        && !text_ok(value, MAX_TEXT)
+    {
+        errors.push(FieldError::new(field, "must be 1 to 255 characters without control characters"));
     }
 }
 
@@ -74,10 +74,7 @@ fn birthdate_ok(value: &str) -> bool {
             let (Ok(month), Ok(day)) = (month.parse::<u8>(), day.parse::<u8>()) else {
                 return false;
             };
-            time::Month::try_from(month)
-                .ok()
-                .and_then(|m| time::Date::from_calendar_date(year, m, day).ok())
-                .is_some()
+            time::Month::try_from(month).ok().and_then(|m| time::Date::from_calendar_date(year, m, day).ok()).is_some()
         }
         _ => false,
     }
@@ -85,23 +82,21 @@ fn birthdate_ok(value: &str) -> bool {
 
 fn locale_ok(value: &str) -> bool {
     let mut parts = value.split(['-', '_']);
-    let first_ok = parts
-        .next()
-        .is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
-    first_ok && value.len() <= 35 && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    let first_ok =
+        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    first_ok
+        && value.len() <= 35
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 fn zoneinfo_ok(value: &str) -> bool {
-    (1..=64).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b))
+    (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b))
 }
 
 /// E.164: `+`, then 7 to 15 digits, the first not 0.
 fn phone_ok(value: &str) -> bool {
     value.strip_prefix('+').is_some_and(|digits| {
-        (7..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0')
+        (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
     })
 }
 

@@ -14,8 +14,12 @@ use crate::model::user::User;
 use crate::store::StoreTx;
 
 pub(crate) fn check_name(field: &str, name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.trim() != name || name.chars().count() > 255 || name.chars().any(char::is_control) {
-        return Err(Error::invalid(field, "must be 1 to 255 characters, without control characters or surrounding spaces"));
+    if name.trim().is_empty() || name.trim() != name || name.chars().count() > 255 || name.chars().any(char::is_control)
+    {
+        return Err(Error::invalid(
+            field,
+            "must be 1 to 255 characters, without control characters or surrounding spaces",
+        ));
     }
     Ok(())
 }
@@ -54,14 +58,18 @@ impl Services {
             updated_at: now,
         };
         tx.group_insert(&group).await?;
-        self.record(&mut tx, who, Change {
-            action: "group.create",
-            tenant: Some(tenant),
-            target_type: "group",
-            target_id: Some(group.id.to_string()),
-            before: None,
-            after: Some(json!(group)),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "group.create",
+                tenant: Some(tenant),
+                target_type: "group",
+                target_id: Some(group.id.to_string()),
+                before: None,
+                after: Some(json!(group)),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(group)
@@ -75,7 +83,13 @@ impl Services {
     }
 
     /// `GET …/groups`.
-    pub async fn list_groups(&self, who: &Principal, tenant: &str, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<Group>> {
+    pub async fn list_groups(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Group>> {
         let limit = page_size(limit)?;
         let after = decode_cursor(cursor)?;
         let mut tx = self.store.read().await?;
@@ -85,7 +99,13 @@ impl Services {
     }
 
     /// `PATCH …/groups/{id}`. Moving a group under itself or one of its subgroups is refused.
-    pub async fn update_group(&self, who: &Principal, tenant: &str, id: GroupId, changes: GroupChanges) -> Result<Group> {
+    pub async fn update_group(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        id: GroupId,
+        changes: GroupChanges,
+    ) -> Result<Group> {
         if let Some(name) = &changes.name {
             check_name("name", name)?;
         }
@@ -115,14 +135,18 @@ impl Services {
         }
         group.updated_at = self.clock.now();
         tx.group_update(&group).await?;
-        self.record(&mut tx, who, Change {
-            action: "group.update",
-            tenant: Some(tenant),
-            target_type: "group",
-            target_id: Some(id.to_string()),
-            before: Some(before),
-            after: Some(json!(group)),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "group.update",
+                tenant: Some(tenant),
+                target_type: "group",
+                target_id: Some(id.to_string()),
+                before: Some(before),
+                after: Some(json!(group)),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(group)
@@ -134,46 +158,65 @@ impl Services {
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         let group = self.group_in(&mut tx, &tenant_record, id).await?;
         tx.group_delete(tenant_record.id, id).await?;
-        self.record(&mut tx, who, Change {
-            action: "group.delete",
-            tenant: Some(tenant),
-            target_type: "group",
-            target_id: Some(id.to_string()),
-            before: Some(json!(group)),
-            after: None,
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "group.delete",
+                tenant: Some(tenant),
+                target_type: "group",
+                target_id: Some(id.to_string()),
+                before: Some(json!(group)),
+                after: None,
+            },
+        )
         .await?;
         tx.commit().await
     }
 
     /// `PUT …/groups/{id}/members/{user}` (`add = true`) and `DELETE` (`add = false`).
-    pub async fn set_group_member(&self, who: &Principal, tenant: &str, group: GroupId, user: UserId, add: bool) -> Result<()> {
+    pub async fn set_group_member(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        group: GroupId,
+        user: UserId,
+        add: bool,
+    ) -> Result<()> {
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         self.group_in(&mut tx, &tenant_record, group).await?;
         tx.user_get(tenant_record.id, user).await?.ok_or(Error::NotFound("user"))?;
-        let changed = if add {
-            tx.group_member_add(group, user).await?
-        } else {
-            tx.group_member_remove(group, user).await?
-        };
+        let changed =
+            if add { tx.group_member_add(group, user).await? } else { tx.group_member_remove(group, user).await? };
         if !changed {
             return if add { Ok(()) } else { Err(Error::NotFound("membership")) };
         }
-        self.record(&mut tx, who, Change {
-            action: if add { "group.member.add" } else { "group.member.remove" },
-            tenant: Some(tenant),
-            target_type: "group",
-            target_id: Some(group.to_string()),
-            before: None,
-            after: Some(json!({"user_id": user})),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: if add { "group.member.add" } else { "group.member.remove" },
+                tenant: Some(tenant),
+                target_type: "group",
+                target_id: Some(group.to_string()),
+                before: None,
+                after: Some(json!({"user_id": user})),
+            },
+        )
         .await?;
         tx.commit().await
     }
 
     /// `GET …/groups/{id}/members`: direct members.
-    pub async fn list_group_members(&self, who: &Principal, tenant: &str, group: GroupId, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<User>> {
+    pub async fn list_group_members(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        group: GroupId,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<User>> {
         let limit = page_size(limit)?;
         let after = decode_cursor(cursor)?;
         let mut tx = self.store.read().await?;

@@ -57,17 +57,16 @@ impl ImportReport {
         let (field, reason) = match error {
             Error::Validation(fields) => (
                 fields.first().map(|f| f.field.clone()).filter(|f| !f.is_empty()),
-                fields.iter().map(|f| if f.field.is_empty() { f.reason.clone() } else { format!("{}: {}", f.field, f.reason) }).collect::<Vec<_>>().join("; "),
+                fields
+                    .iter()
+                    .map(|f| if f.field.is_empty() { f.reason.clone() } else { format!("{}: {}", f.field, f.reason) })
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ),
             Error::Conflict { constraint, message } => (Some(constraint.clone()), message.clone()),
             other => (None, other.to_string()),
         };
-        self.errors.push(ImportLineError {
-            line,
-            code: error.code().to_owned(),
-            field,
-            reason,
-        });
+        self.errors.push(ImportLineError { line, code: error.code().to_owned(), field, reason });
     }
 }
 
@@ -212,7 +211,13 @@ impl Services {
         }
     }
 
-    async fn write_import(&self, who: &Principal, tenant: &str, schema: &super::schema::CompiledSchema, batch: &[Pending]) -> Result<()> {
+    async fn write_import(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        schema: &super::schema::CompiledSchema,
+        batch: &[Pending],
+    ) -> Result<()> {
         let mut tx = self.store.write().await?;
         // The tenant may have been deleted while the upload streamed.
         tx.tenant_by_name(tenant).await?.ok_or(Error::NotFound("tenant"))?;
@@ -222,14 +227,18 @@ impl Services {
             let masked = user_codec::masked(schema, &pending.prepared.view)?;
             users.push(json!({"id": pending.prepared.record.id, "username": masked.get("username")}));
         }
-        self.record(&mut tx, who, Change {
-            action: "user.import",
-            tenant: Some(tenant),
-            target_type: "user",
-            target_id: None,
-            before: None,
-            after: Some(json!({"count": batch.len(), "users": users})),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "user.import",
+                tenant: Some(tenant),
+                target_type: "user",
+                target_id: None,
+                before: None,
+                after: Some(json!({"count": batch.len(), "users": users})),
+            },
+        )
         .await?;
         tx.commit().await
     }

@@ -44,12 +44,7 @@ pub struct Services {
 impl Services {
     /// Services over `store`, keeping secrets under `keys`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: KeyRing, hash_pool: HashPool) -> Self {
-        Self {
-            store,
-            clock,
-            keys,
-            hash_pool,
-        }
+        Self { store, clock, keys, hash_pool }
     }
 
     /// The store, for readiness checks and metrics.

@@ -26,13 +26,7 @@ pub struct Principal {
 
 impl Principal {
     pub(crate) fn token(id: TokenId, tenant: Option<TenantName>, access: Access, context: RequestContext) -> Self {
-        Self {
-            actor: format!("token:{id}"),
-            token_id: Some(id),
-            tenant,
-            access,
-            context,
-        }
+        Self { actor: format!("token:{id}"), token_id: Some(id), tenant, access, context }
     }
 
     /// Portcullis itself (start-up, background jobs).
@@ -74,10 +68,10 @@ impl Principal {
     /// Checks that the principal may do `access` on the tenant named `tenant`, or on global
     /// resources when `tenant` is `None`.
     pub fn require(&self, tenant: Option<&str>, access: Access) -> Result<()> {
-        if let (Some(own), Some(wanted)) = (&self.tenant, tenant) {
-            if own.as_str() != wanted {
-                return Err(Error::Forbidden("this token is limited to another tenant"));
-            }
+        if let (Some(own), Some(wanted)) = (&self.tenant, tenant)
+            && own.as_str() != wanted
+        {
+            return Err(Error::Forbidden("this token is limited to another tenant"));
         }
         if self.tenant.is_some() && tenant.is_none() {
             return Err(Error::Forbidden("this needs a global token"));

@@ -27,7 +27,13 @@ impl Services {
 
     /// Checks that every composite exists in the tenant and that none includes `role`
     /// (which would make a cycle).
-    async fn check_composites(&self, tx: &mut Box<dyn StoreTx>, tenant: &TenantRecord, role: Option<RoleId>, composites: &mut Vec<RoleId>) -> Result<()> {
+    async fn check_composites(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        role: Option<RoleId>,
+        composites: &mut Vec<RoleId>,
+    ) -> Result<()> {
         composites.sort();
         composites.dedup();
         if composites.len() > 100 {
@@ -37,10 +43,10 @@ impl Services {
             if tx.role_get(tenant.id, *composite).await?.is_none() {
                 return Err(Error::invalid("composites", format!("no role {composite} in this tenant")));
             }
-            if let Some(role) = role {
-                if *composite == role || tx.role_descendants(*composite).await?.contains(&role) {
-                    return Err(Error::invalid("composites", "a role cannot include itself, directly or through others"));
-                }
+            if let Some(role) = role
+                && (*composite == role || tx.role_descendants(*composite).await?.contains(&role))
+            {
+                return Err(Error::invalid("composites", "a role cannot include itself, directly or through others"));
             }
         }
         Ok(())
@@ -65,14 +71,18 @@ impl Services {
             updated_at: now,
         };
         tx.role_insert(&role).await?;
-        self.record(&mut tx, who, Change {
-            action: "role.create",
-            tenant: Some(tenant),
-            target_type: "role",
-            target_id: Some(role.id.to_string()),
-            before: None,
-            after: Some(json!(role)),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "role.create",
+                tenant: Some(tenant),
+                target_type: "role",
+                target_id: Some(role.id.to_string()),
+                before: None,
+                after: Some(json!(role)),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(role)
@@ -86,7 +96,13 @@ impl Services {
     }
 
     /// `GET …/roles`.
-    pub async fn list_roles(&self, who: &Principal, tenant: &str, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<Role>> {
+    pub async fn list_roles(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Role>> {
         let limit = page_size(limit)?;
         let after = decode_cursor(cursor)?;
         let mut tx = self.store.read().await?;
@@ -119,14 +135,18 @@ impl Services {
         }
         role.updated_at = self.clock.now();
         tx.role_update(&role).await?;
-        self.record(&mut tx, who, Change {
-            action: "role.update",
-            tenant: Some(tenant),
-            target_type: "role",
-            target_id: Some(id.to_string()),
-            before: Some(before),
-            after: Some(json!(role)),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "role.update",
+                tenant: Some(tenant),
+                target_type: "role",
+                target_id: Some(id.to_string()),
+                before: Some(before),
+                after: Some(json!(role)),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(role)
@@ -138,21 +158,32 @@ impl Services {
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         let role = self.role_in(&mut tx, &tenant_record, id).await?;
         tx.role_delete(tenant_record.id, id).await?;
-        self.record(&mut tx, who, Change {
-            action: "role.delete",
-            tenant: Some(tenant),
-            target_type: "role",
-            target_id: Some(id.to_string()),
-            before: Some(json!(role)),
-            after: None,
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "role.delete",
+                tenant: Some(tenant),
+                target_type: "role",
+                target_id: Some(id.to_string()),
+                before: Some(json!(role)),
+                after: None,
+            },
+        )
         .await?;
         tx.commit().await
     }
 
     /// `PUT …/users/{id}/roles/{role}` and `PUT …/groups/{id}/roles/{role}`: assigns, or
     /// changes the expiry of an existing assignment.
-    pub async fn assign_role(&self, who: &Principal, tenant: &str, to: Assignee, role: RoleId, body: AssignRole) -> Result<RoleAssignment> {
+    pub async fn assign_role(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        to: Assignee,
+        role: RoleId,
+        body: AssignRole,
+    ) -> Result<RoleAssignment> {
         let now = self.clock.now();
         if body.expires_at.is_some_and(|at| at <= now) {
             return Err(Error::invalid("expires_at", "must be in the future"));
@@ -172,19 +203,19 @@ impl Services {
                 ("group", group.to_string())
             }
         };
-        let assignment = RoleAssignment {
-            role_id: role,
-            role_name: role_record.name,
-            expires_at: body.expires_at,
-        };
-        self.record(&mut tx, who, Change {
-            action: "role.assign",
-            tenant: Some(tenant),
-            target_type,
-            target_id: Some(target_id),
-            before: None,
-            after: Some(json!(assignment)),
-        })
+        let assignment = RoleAssignment { role_id: role, role_name: role_record.name, expires_at: body.expires_at };
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "role.assign",
+                tenant: Some(tenant),
+                target_type,
+                target_id: Some(target_id),
+                before: None,
+                after: Some(json!(assignment)),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(assignment)
@@ -208,14 +239,18 @@ impl Services {
         if !removed {
             return Err(Error::NotFound("role assignment"));
         }
-        self.record(&mut tx, who, Change {
-            action: "role.unassign",
-            tenant: Some(tenant),
-            target_type,
-            target_id: Some(target_id),
-            before: Some(json!({"role_id": role})),
-            after: None,
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "role.unassign",
+                tenant: Some(tenant),
+                target_type,
+                target_id: Some(target_id),
+                before: Some(json!({"role_id": role})),
+                after: None,
+            },
+        )
         .await?;
         tx.commit().await
     }

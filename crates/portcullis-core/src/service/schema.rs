@@ -40,10 +40,7 @@ impl CompiledSchema {
                 patterns.insert(definition.name.to_string(), regex);
             }
         }
-        Ok(Self {
-            definitions,
-            patterns,
-        })
+        Ok(Self { definitions, patterns })
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&AttributeDefinition> {
@@ -63,10 +60,10 @@ impl CompiledSchema {
             }
             if let Err(reason) = check_value(definition.kind, value) {
                 errors.push(FieldError::new(field, reason));
-            } else if let (Some(regex), Some(text)) = (self.patterns.get(name), value.as_str()) {
-                if !regex.is_match(text) {
-                    errors.push(FieldError::new(field, "does not match the attribute's pattern"));
-                }
+            } else if let (Some(regex), Some(text)) = (self.patterns.get(name), value.as_str())
+                && !regex.is_match(text)
+            {
+                errors.push(FieldError::new(field, "does not match the attribute's pattern"));
             }
         }
         for definition in self.definitions.iter().filter(|d| d.required) {
@@ -85,15 +82,15 @@ impl CompiledSchema {
 
 fn check_value(kind: AttributeType, value: &Value) -> std::result::Result<(), &'static str> {
     let ok = match kind {
-        AttributeType::String => value
-            .as_str()
-            .is_some_and(|s| s.chars().count() <= MAX_STRING_CHARS && !s.contains('\0')),
+        AttributeType::String => {
+            value.as_str().is_some_and(|s| s.chars().count() <= MAX_STRING_CHARS && !s.contains('\0'))
+        }
         AttributeType::Integer => value.as_i64().is_some(),
         AttributeType::Number => value.as_f64().is_some_and(f64::is_finite),
         AttributeType::Boolean => value.is_boolean(),
-        AttributeType::Date => value.as_str().is_some_and(|s| {
-            time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
-        }),
+        AttributeType::Date => value
+            .as_str()
+            .is_some_and(|s| time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()),
         AttributeType::Datetime => value
             .as_str()
             .is_some_and(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()),
@@ -124,9 +121,7 @@ impl Services {
     pub async fn get_schema(&self, who: &Principal, tenant: &str) -> Result<UserSchema> {
         let mut tx = self.store.read().await?;
         let record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
-        Ok(UserSchema {
-            attributes: tx.schema_get(record.id).await?,
-        })
+        Ok(UserSchema { attributes: tx.schema_get(record.id).await? })
     }
 
     /// `PUT …/schema/attributes/{name}`: creates or replaces one attribute. `unique` and
@@ -164,14 +159,18 @@ impl Services {
             return Err(Error::conflict("schema_size", "a tenant's schema holds at most 200 attributes"));
         }
         tx.schema_put(record.id, &definition).await?;
-        self.record(&mut tx, who, Change {
-            action: "schema.attribute.put",
-            tenant: Some(tenant),
-            target_type: "schema_attribute",
-            target_id: Some(definition.name.to_string()),
-            before: before.map(|b| json!(b)),
-            after: Some(json!(definition)),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "schema.attribute.put",
+                tenant: Some(tenant),
+                target_type: "schema_attribute",
+                target_id: Some(definition.name.to_string()),
+                before: before.map(|b| json!(b)),
+                after: Some(json!(definition)),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(definition)
@@ -182,19 +181,20 @@ impl Services {
         let mut tx = self.store.write().await?;
         let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         let existing = tx.schema_get(record.id).await?;
-        let before = existing
-            .into_iter()
-            .find(|d| d.name.as_str() == name)
-            .ok_or(Error::NotFound("attribute"))?;
+        let before = existing.into_iter().find(|d| d.name.as_str() == name).ok_or(Error::NotFound("attribute"))?;
         tx.schema_delete(record.id, name).await?;
-        self.record(&mut tx, who, Change {
-            action: "schema.attribute.delete",
-            tenant: Some(tenant),
-            target_type: "schema_attribute",
-            target_id: Some(name.to_owned()),
-            before: Some(json!(before)),
-            after: None,
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "schema.attribute.delete",
+                tenant: Some(tenant),
+                target_type: "schema_attribute",
+                target_id: Some(name.to_owned()),
+                before: Some(json!(before)),
+                after: None,
+            },
+        )
         .await?;
         tx.commit().await
     }

@@ -41,21 +41,30 @@ impl Services {
         let tenant = Tenant::from(&record);
         let mut tx = self.store.write().await?;
         tx.tenant_insert(&record).await?;
-        self.record(&mut tx, who, Change {
-            action: "tenant.create",
-            tenant: Some(record.name.as_str()),
-            target_type: "tenant",
-            target_id: Some(id.to_string()),
-            before: None,
-            after: Some(serde_json::to_value(&tenant)?),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "tenant.create",
+                tenant: Some(record.name.as_str()),
+                target_type: "tenant",
+                target_id: Some(id.to_string()),
+                before: None,
+                after: Some(serde_json::to_value(&tenant)?),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(tenant)
     }
 
     /// `GET /admin/v1/tenants`: all tenants for a global token, its own for a scoped one.
-    pub async fn list_tenants(&self, who: &Principal, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<Tenant>> {
+    pub async fn list_tenants(
+        &self,
+        who: &Principal,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Tenant>> {
         let limit = page_size(limit)?;
         let after = decode_cursor(cursor)?;
         let mut tx = self.store.read().await?;
@@ -97,14 +106,18 @@ impl Services {
         record.updated_at = self.clock.now();
         tx.tenant_update(&record).await?;
         let tenant = Tenant::from(&record);
-        self.record(&mut tx, who, Change {
-            action: "tenant.update",
-            tenant: Some(name),
-            target_type: "tenant",
-            target_id: Some(record.id.to_string()),
-            before: Some(before),
-            after: Some(serde_json::to_value(&tenant)?),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "tenant.update",
+                tenant: Some(name),
+                target_type: "tenant",
+                target_id: Some(record.id.to_string()),
+                before: Some(before),
+                after: Some(serde_json::to_value(&tenant)?),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(tenant)
@@ -120,14 +133,18 @@ impl Services {
         let mut tx = self.store.write().await?;
         let record = tx.tenant_by_name(name).await?.ok_or(Error::NotFound("tenant"))?;
         tx.tenant_delete(record.id).await?;
-        self.record(&mut tx, who, Change {
-            action: "tenant.delete",
-            tenant: Some(name),
-            target_type: "tenant",
-            target_id: Some(record.id.to_string()),
-            before: Some(serde_json::to_value(Tenant::from(&record))?),
-            after: None::<Value>,
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "tenant.delete",
+                tenant: Some(name),
+                target_type: "tenant",
+                target_id: Some(record.id.to_string()),
+                before: Some(serde_json::to_value(Tenant::from(&record))?),
+                after: None::<Value>,
+            },
+        )
         .await?;
         tx.commit().await
     }

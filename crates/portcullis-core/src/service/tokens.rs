@@ -58,14 +58,18 @@ impl Services {
         }
         tx.token_insert(&record).await?;
         let token = Token::from(&record);
-        self.record(&mut tx, who, Change {
-            action: "token.create",
-            tenant: record.tenant.as_ref().map(|t| t.as_str()),
-            target_type: "token",
-            target_id: Some(record.id.to_string()),
-            before: None,
-            after: Some(serde_json::to_value(&token)?),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "token.create",
+                tenant: record.tenant.as_ref().map(|t| t.as_str()),
+                target_type: "token",
+                target_id: Some(record.id.to_string()),
+                before: None,
+                after: Some(serde_json::to_value(&token)?),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(CreatedToken { token, secret })
@@ -93,14 +97,18 @@ impl Services {
             return Ok(());
         }
         tx.token_revoke(id, self.clock.now()).await?;
-        self.record(&mut tx, who, Change {
-            action: "token.revoke",
-            tenant: scope.as_deref(),
-            target_type: "token",
-            target_id: Some(id.to_string()),
-            before: Some(json!({"name": record.name})),
-            after: None,
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "token.revoke",
+                tenant: scope.as_deref(),
+                target_type: "token",
+                target_id: Some(id.to_string()),
+                before: Some(json!({"name": record.name})),
+                after: None,
+            },
+        )
         .await?;
         tx.commit().await
     }

@@ -33,7 +33,12 @@ pub(crate) enum Base<'a> {
 }
 
 /// Validates `doc` against the standard rules and the tenant's schema, and builds the record.
-pub(crate) fn prepare(schema: &CompiledSchema, tenant_key: &Key, doc: &UserDocument, base: Base<'_>) -> Result<PreparedUser> {
+pub(crate) fn prepare(
+    schema: &CompiledSchema,
+    tenant_key: &Key,
+    doc: &UserDocument,
+    base: Base<'_>,
+) -> Result<PreparedUser> {
     let mut errors = Vec::new();
     check_username(&doc.username, &mut errors);
     if let Some(email) = &doc.email {
@@ -56,11 +61,8 @@ pub(crate) fn prepare(schema: &CompiledSchema, tenant_key: &Key, doc: &UserDocum
         let Some(definition) = schema.get(name) else { continue };
         if definition.unique {
             let text = unique_text(value);
-            let indexed = if definition.sensitive {
-                hex::encode(blind_index(tenant_key.bytes(), name, &text))
-            } else {
-                text
-            };
+            let indexed =
+                if definition.sensitive { hex::encode(blind_index(tenant_key.bytes(), name, &text)) } else { text };
             unique_values.push((name.clone(), indexed));
         }
         if definition.sensitive {
@@ -109,12 +111,7 @@ pub(crate) fn prepare(schema: &CompiledSchema, tenant_key: &Key, doc: &UserDocum
     let mut all = plain;
     all.extend(sensitive);
     let view = view_of(&record, all);
-    Ok(PreparedUser {
-        record,
-        new_wrapped_key,
-        unique_values,
-        view,
-    })
+    Ok(PreparedUser { record, new_wrapped_key, unique_values, view })
 }
 
 fn view_of(record: &UserRecord, attributes: Map<String, Value>) -> User {
@@ -203,6 +200,9 @@ mod tests {
         let mut target = json!({"title": "Goodbye!", "author": {"givenName": "John", "familyName": "Doe"}, "tags": ["example", "sample"], "content": "This will be unchanged"});
         let patch = json!({"title": "Hello!", "phoneNumber": "+01-123-456-7890", "author": {"familyName": null}, "tags": ["example"]});
         merge_patch(&mut target, &patch);
-        assert_eq!(target, json!({"title": "Hello!", "author": {"givenName": "John"}, "tags": ["example"], "content": "This will be unchanged", "phoneNumber": "+01-123-456-7890"}));
+        assert_eq!(
+            target,
+            json!({"title": "Hello!", "author": {"givenName": "John"}, "tags": ["example"], "content": "This will be unchanged", "phoneNumber": "+01-123-456-7890"})
+        );
     }
 }

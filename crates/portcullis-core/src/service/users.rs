@@ -47,24 +47,34 @@ impl Services {
 
     /// The stored hash for a new password: argon2id on the bounded pool, or an imported hash
     /// checked for format and bounds. At most one of the two may be given.
-    pub(crate) async fn password_to_store(&self, plain: Option<String>, imported: Option<password::ImportedHash>) -> Result<Option<String>> {
+    pub(crate) async fn password_to_store(
+        &self,
+        plain: Option<String>,
+        imported: Option<password::ImportedHash>,
+    ) -> Result<Option<String>> {
         match (plain, imported) {
-            (Some(_), Some(_)) => Err(Error::invalid("password_hash", "give either password or password_hash, not both")),
+            (Some(_), Some(_)) => {
+                Err(Error::invalid("password_hash", "give either password or password_hash, not both"))
+            }
             (Some(plain), None) => {
                 check_password_rules(&plain).map_err(|e| Error::invalid("password", e.to_string()))?;
                 let hash = self.hash_pool.run(move || password::hash_password(&plain)).await?;
                 hash.map(Some).map_err(Error::internal)
             }
-            (None, Some(imported)) => imported
-                .into_stored()
-                .map(Some)
-                .map_err(|e| Error::invalid("password_hash", e.to_string())),
+            (None, Some(imported)) => {
+                imported.into_stored().map(Some).map_err(|e| Error::invalid("password_hash", e.to_string()))
+            }
             (None, None) => Ok(None),
         }
     }
 
     /// Writes a prepared user: the row, a new data key, unique values, and the password.
-    pub(crate) async fn store_new_user(&self, tx: &mut Box<dyn StoreTx>, prepared: &PreparedUser, password_hash: Option<&str>) -> Result<()> {
+    pub(crate) async fn store_new_user(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        prepared: &PreparedUser,
+        password_hash: Option<&str>,
+    ) -> Result<()> {
         tx.user_insert(&prepared.record).await?;
         if let Some(wrapped) = &prepared.new_wrapped_key {
             tx.user_key_put(prepared.record.id, wrapped).await?;
@@ -89,20 +99,29 @@ impl Services {
         let base = Base::New { id: UserId::new(), tenant: tenant_record.id, now: self.clock.now() };
         let prepared = user_codec::prepare(&schema, &tenant_key, &doc, base)?;
         self.store_new_user(&mut tx, &prepared, hash.as_deref()).await?;
-        self.record(&mut tx, who, Change {
-            action: "user.create",
-            tenant: Some(tenant),
-            target_type: "user",
-            target_id: Some(prepared.record.id.to_string()),
-            before: None,
-            after: Some(user_codec::masked(&schema, &prepared.view)?),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "user.create",
+                tenant: Some(tenant),
+                target_type: "user",
+                target_id: Some(prepared.record.id.to_string()),
+                before: None,
+                after: Some(user_codec::masked(&schema, &prepared.view)?),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(prepared.view)
     }
 
-    async fn load_user(&self, tx: &mut Box<dyn StoreTx>, tenant: &TenantRecord, id: UserId) -> Result<(UserRecord, User, CompiledSchema, Key, Option<Key>)> {
+    async fn load_user(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        id: UserId,
+    ) -> Result<(UserRecord, User, CompiledSchema, Key, Option<Key>)> {
         let record = tx.user_get(tenant.id, id).await?.ok_or(Error::NotFound("user"))?;
         let schema = self.schema_of(tx, tenant).await?;
         let tenant_key = self.tenant_key(tenant)?;
@@ -142,14 +161,18 @@ impl Services {
             tx.user_key_put(id, wrapped).await?;
         }
         tx.unique_values_replace(tenant_record.id, id, &prepared.unique_values).await?;
-        self.record(&mut tx, who, Change {
-            action: "user.update",
-            tenant: Some(tenant),
-            target_type: "user",
-            target_id: Some(id.to_string()),
-            before: Some(user_codec::masked(&schema, &current)?),
-            after: Some(user_codec::masked(&schema, &prepared.view)?),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "user.update",
+                tenant: Some(tenant),
+                target_type: "user",
+                target_id: Some(id.to_string()),
+                before: Some(user_codec::masked(&schema, &current)?),
+                after: Some(user_codec::masked(&schema, &prepared.view)?),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(prepared.view)
@@ -161,20 +184,31 @@ impl Services {
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         let (_, current, schema, _, _) = self.load_user(&mut tx, &tenant_record, id).await?;
         tx.user_delete(tenant_record.id, id).await?;
-        self.record(&mut tx, who, Change {
-            action: "user.delete",
-            tenant: Some(tenant),
-            target_type: "user",
-            target_id: Some(id.to_string()),
-            before: Some(user_codec::masked(&schema, &current)?),
-            after: None,
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "user.delete",
+                tenant: Some(tenant),
+                target_type: "user",
+                target_id: Some(id.to_string()),
+                before: Some(user_codec::masked(&schema, &current)?),
+                after: None,
+            },
+        )
         .await?;
         tx.commit().await
     }
 
     /// `GET …/users`, filtered and paginated by id.
-    pub async fn list_users(&self, who: &Principal, tenant: &str, query: UserQuery, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<User>> {
+    pub async fn list_users(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        query: UserQuery,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<User>> {
         let limit = page_size(limit)?;
         let after = decode_cursor(cursor)?;
         let mut tx = self.store.read().await?;
@@ -183,9 +217,8 @@ impl Services {
         let attribute = match query.attribute {
             None => None,
             Some(pair) => {
-                let (name, value) = pair
-                    .split_once(':')
-                    .ok_or_else(|| Error::invalid("attribute", "must be name:value"))?;
+                let (name, value) =
+                    pair.split_once(':').ok_or_else(|| Error::invalid("attribute", "must be name:value"))?;
                 match schema.get(name) {
                     Some(d) if !d.sensitive => Some((name.to_owned(), value.to_owned())),
                     Some(_) => return Err(Error::invalid("attribute", "sensitive attributes cannot be searched")),
@@ -226,14 +259,18 @@ impl Services {
         if let Some(hash) = hash {
             tx.password_set(id, &hash, self.clock.now()).await?;
         }
-        self.record(&mut tx, who, Change {
-            action: "user.password.set",
-            tenant: Some(tenant),
-            target_type: "user",
-            target_id: Some(id.to_string()),
-            before: None,
-            after: Some(json!({"imported_hash": imported})),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "user.password.set",
+                tenant: Some(tenant),
+                target_type: "user",
+                target_id: Some(id.to_string()),
+                before: None,
+                after: Some(json!({"imported_hash": imported})),
+            },
+        )
         .await?;
         tx.commit().await
     }
@@ -250,14 +287,18 @@ impl Services {
         record.status = status;
         record.updated_at = self.clock.now();
         tx.user_update(&record).await?;
-        self.record(&mut tx, who, Change {
-            action: if status == UserStatus::Disabled { "user.disable" } else { "user.enable" },
-            tenant: Some(tenant),
-            target_type: "user",
-            target_id: Some(id.to_string()),
-            before: Some(json!({"status": before})),
-            after: Some(json!({"status": status})),
-        })
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: if status == UserStatus::Disabled { "user.disable" } else { "user.enable" },
+                tenant: Some(tenant),
+                target_type: "user",
+                target_id: Some(id.to_string()),
+                before: Some(json!({"status": before})),
+                after: Some(json!({"status": status})),
+            },
+        )
         .await?;
         tx.commit().await?;
         user.status = status;
@@ -294,7 +335,8 @@ impl Services {
             return Ok(None);
         }
         if needs_rehash {
-            let hash = self.hash_pool.run(move || password::hash_password(&password)).await?.map_err(Error::internal)?;
+            let hash =
+                self.hash_pool.run(move || password::hash_password(&password)).await?.map_err(Error::internal)?;
             let mut tx = self.store.write().await?;
             tx.password_set(user.id, &hash, self.clock.now()).await?;
             tx.commit().await?;

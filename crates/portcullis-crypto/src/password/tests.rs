@@ -5,10 +5,7 @@ use proptest::prelude::*;
 fn argon2id_round_trip_at_owasp_parameters() {
     let hash = hash_password("correct horse").expect("hash");
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-    assert_eq!(
-        verify_password(&hash, "correct horse"),
-        Ok(Verification::Match { needs_rehash: false })
-    );
+    assert_eq!(verify_password(&hash, "correct horse"), Ok(Verification::Match { needs_rehash: false }));
     assert_eq!(verify_password(&hash, "wrong horse"), Ok(Verification::Mismatch));
 }
 
@@ -19,20 +16,14 @@ fn weaker_argon2_matches_but_asks_for_rehash() {
         .hash_password(b"pw-12345", &SaltString::generate(&mut OsRng))
         .expect("hash")
         .to_string();
-    assert_eq!(
-        verify_password(&weak, "pw-12345"),
-        Ok(Verification::Match { needs_rehash: true })
-    );
+    assert_eq!(verify_password(&weak, "pw-12345"), Ok(Verification::Match { needs_rehash: true }));
 }
 
 #[test]
 fn bcrypt_from_php_documentation_and_fresh() {
     // The example of PHP's password_verify() documentation.
     let php = "$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a";
-    assert_eq!(
-        verify_password(php, "rasmuslerdorf"),
-        Ok(Verification::Match { needs_rehash: true })
-    );
+    assert_eq!(verify_password(php, "rasmuslerdorf"), Ok(Verification::Match { needs_rehash: true }));
     assert_eq!(verify_password(php, "rasmus"), Ok(Verification::Mismatch));
     let fresh = bcrypt::hash("auth0-user", 4).expect("bcrypt");
     assert!(validate_stored_hash(&fresh).is_ok());
@@ -56,10 +47,7 @@ fn keycloak_pbkdf2_sha256() {
         hash: "eAA4hxO3phBzs5xL0cbw/QNMYgcXgmgYB5i1VB4SaJoX2bCyrIxrozK24K+x+NAS18K0E9YZ150biARaSSoFZQ==".into(),
     };
     let stored = import.into_stored().expect("valid");
-    assert_eq!(
-        verify_password(&stored, "correct horse"),
-        Ok(Verification::Match { needs_rehash: true })
-    );
+    assert_eq!(verify_password(&stored, "correct horse"), Ok(Verification::Match { needs_rehash: true }));
     assert_eq!(verify_password(&stored, "correct horsf"), Ok(Verification::Mismatch));
 }
 
@@ -68,10 +56,7 @@ fn phc_scrypt() {
     // Computed independently with Python's hashlib.scrypt(n=2**10, r=8, p=1, dklen=32).
     let stored = "$scrypt$ln=10,r=8,p=1$TmFDbC1zYWx0LTE2Ynl0ZQ$gkjuJFs/EcPBaq4PINEJDtMUKZqNDASRkiG2Vv24NBg";
     assert!(validate_stored_hash(stored).is_ok());
-    assert_eq!(
-        verify_password(stored, "correct horse"),
-        Ok(Verification::Match { needs_rehash: true })
-    );
+    assert_eq!(verify_password(stored, "correct horse"), Ok(Verification::Match { needs_rehash: true }));
     assert_eq!(verify_password(stored, "correct"), Ok(Verification::Mismatch));
     let huge = "$scrypt$ln=30,r=8,p=1$TmFDbC1zYWx0LTE2Ynl0ZQ$gkjuJFs/EcPBaq4PINEJDtMUKZqNDASRkiG2Vv24NBg";
     assert!(validate_stored_hash(huge).is_err());
@@ -91,10 +76,7 @@ fn firebase_scrypt_published_vector() {
     }))
     .expect("deserialises");
     let stored = import.into_stored().expect("valid");
-    assert_eq!(
-        verify_password(&stored, "user1password"),
-        Ok(Verification::Match { needs_rehash: true })
-    );
+    assert_eq!(verify_password(&stored, "user1password"), Ok(Verification::Match { needs_rehash: true }));
     assert_eq!(verify_password(&stored, "user2password"), Ok(Verification::Mismatch));
 }
 
@@ -119,12 +101,8 @@ fn malformed_hashes_are_errors_not_mismatches() {
 
 #[test]
 fn keycloak_other_algorithms_refused() {
-    let import = ImportedHash::Keycloak {
-        algorithm: "md5".into(),
-        iterations: 1,
-        salt: "AA==".into(),
-        hash: "AA==".into(),
-    };
+    let import =
+        ImportedHash::Keycloak { algorithm: "md5".into(), iterations: 1, salt: "AA==".into(), hash: "AA==".into() };
     assert!(import.into_stored().is_err());
 }
 

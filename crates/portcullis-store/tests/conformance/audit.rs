@@ -22,7 +22,16 @@ on_every_engine!(every_change_is_audited_and_the_chain_verifies, |fx| {
     assert_eq!(update.before.as_ref().and_then(|b| b.get("nickname")), None);
     assert_eq!(update.after.as_ref().and_then(|a| a.get("nickname")), Some(&json!("frankie")));
     assert!(update.actor.starts_with("token:"));
-    let filtered = s.list_audit(&fx.admin, "acme", AuditFilter { action: Some("user.create".into()), ..Default::default() }, None, None).await.expect("filter");
+    let filtered = s
+        .list_audit(
+            &fx.admin,
+            "acme",
+            AuditFilter { action: Some("user.create".into()), ..Default::default() },
+            None,
+            None,
+        )
+        .await
+        .expect("filter");
     assert_eq!(filtered.items.len(), 1);
 
     let verified = s.verify_audit().await.expect("verify");
@@ -61,8 +70,14 @@ on_every_engine!(the_audit_log_refuses_edits_and_notices_truncation, |fx| {
     }
     // Removing the newest event (after disabling the guard) is noticed through the head.
     let (drop_guard, delete_last) = match fx.db.engine {
-        Engine::Sqlite => ("DROP TRIGGER audit_events_no_delete", "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)"),
-        Engine::Postgres => ("DROP TRIGGER audit_events_no_update ON audit_events", "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)"),
+        Engine::Sqlite => (
+            "DROP TRIGGER audit_events_no_delete",
+            "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)",
+        ),
+        Engine::Postgres => (
+            "DROP TRIGGER audit_events_no_update ON audit_events",
+            "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)",
+        ),
     };
     exec(&fx.db, drop_guard).await;
     exec(&fx.db, delete_last).await;

@@ -26,9 +26,18 @@ on_every_engine!(import_reports_bad_lines_and_imports_the_rest, |fx| {
     assert_eq!(report.failed, 3);
     let lines: Vec<_> = report.errors.iter().map(|e| (e.line, e.code.as_str())).collect();
     assert_eq!(lines, [(12, "validation"), (1203, "conflict"), (2004, "validation")]);
-    let found = s.list_users(&fx.admin, "acme", UserQuery { username: Some("cust2499".into()), ..Default::default() }, None, None).await.expect("list");
+    let found = s
+        .list_users(
+            &fx.admin,
+            "acme",
+            UserQuery { username: Some("cust2499".into()), ..Default::default() },
+            None,
+            None,
+        )
+        .await
+        .expect("list");
     assert_eq!(found.items.len(), 1);
-    assert_eq!(s.check_password("acme", "cust7@example.com", "rasmuslerdorf".into()).await.expect("check").is_some(), true);
+    assert!(s.check_password("acme", "cust7@example.com", "rasmuslerdorf".into()).await.expect("check").is_some());
     // Running it again imports nothing twice.
     let again = s.import_users(&fx.admin, "acme", body.as_bytes()).await.expect("import");
     assert_eq!((again.imported, again.failed), (0, 2503));

@@ -1,6 +1,9 @@
 //! Store conformance: every scenario runs through the services on SQLite and, when
 //! `PORTCULLIS_TEST_DATABASE_URL` is set, on PostgreSQL.
 
+// Test code: a failed expectation should panic with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod access;
 mod audit;
 mod directory;
@@ -34,7 +37,8 @@ impl Fixture {
         let db = TestDatabase::new(engine).await.expect("database");
         let store = db.store().await.expect("store");
         let clock = Arc::new(FixedClock::new(datetime!(2026-01-01 12:00 UTC)));
-        let services = Services::new(store, clock.clone() as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(2, 64));
+        let services =
+            Services::new(store, clock.clone() as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(2, 64));
         assert_eq!(services.bootstrap(Some(TOKEN)).await.expect("bootstrap"), Bootstrap::InstalledGivenToken);
         let admin = services.authenticate(TOKEN, RequestContext::default()).await.expect("token works");
         let new = NewTenant {

@@ -35,7 +35,12 @@ pub(crate) struct AuditParams {
 
 /// The tenant's audit events, newest first.
 #[utoipa::path(get, path = "/tenants/{tenant}/audit", tag = "audit", params(("tenant" = String, Path), AuditParams), responses((status = 200, body = Page<AuditEvent>), Problems))]
-pub(crate) async fn list_audit(State(state): State<AppState>, Admin(who): Admin, ApiPath(tenant): ApiPath<String>, ApiQuery(p): ApiQuery<AuditParams>) -> Result<Json<Page<AuditEvent>>, WebError> {
+pub(crate) async fn list_audit(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(tenant): ApiPath<String>,
+    ApiQuery(p): ApiQuery<AuditParams>,
+) -> Result<Json<Page<AuditEvent>>, WebError> {
     let filter = AuditFilter {
         tenant: None,
         action: p.action,

@@ -78,7 +78,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("An admin API token (`pct_…`).")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An admin API token (`pct_…`)."))
+                    .build(),
+            ),
         );
     }
 }
@@ -88,6 +93,7 @@ impl Modify for BearerAuth {
     info(title = "Portcullis admin API", version = "1", description = "Administration of tenants, users, groups, roles, the user schema, admin tokens and the audit log. Errors are RFC 9457 problem+json."),
     servers((url = "/admin/v1")),
     modifiers(&BearerAuth),
+    components(schemas(Problem, portcullis_core::FieldError)),
     security(("bearer" = [])),
     tags(
         (name = "tenants"), (name = "users"), (name = "groups"), (name = "roles"),

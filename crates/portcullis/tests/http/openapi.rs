@@ -1,0 +1,106 @@
+//! The OpenAPI document lists every endpoint, and every endpoint it lists is served.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::on_every_engine;
+
+/// Every admin endpoint, as `METHOD /path`.
+const ENDPOINTS: &[&str] = &[
+    "GET /tenants",
+    "POST /tenants",
+    "GET /tenants/{tenant}",
+    "PATCH /tenants/{tenant}",
+    "DELETE /tenants/{tenant}",
+    "GET /tenants/{tenant}/users",
+    "POST /tenants/{tenant}/users",
+    "POST /tenants/{tenant}/users:import",
+    "GET /tenants/{tenant}/users/{id}",
+    "PATCH /tenants/{tenant}/users/{id}",
+    "DELETE /tenants/{tenant}/users/{id}",
+    "PUT /tenants/{tenant}/users/{id}/password",
+    "POST /tenants/{tenant}/users/{id}/disable",
+    "POST /tenants/{tenant}/users/{id}/enable",
+    "GET /tenants/{tenant}/users/{id}/effective",
+    "GET /tenants/{tenant}/users/{id}/roles",
+    "PUT /tenants/{tenant}/users/{id}/roles/{role}",
+    "DELETE /tenants/{tenant}/users/{id}/roles/{role}",
+    "GET /tenants/{tenant}/groups",
+    "POST /tenants/{tenant}/groups",
+    "GET /tenants/{tenant}/groups/{id}",
+    "PATCH /tenants/{tenant}/groups/{id}",
+    "DELETE /tenants/{tenant}/groups/{id}",
+    "GET /tenants/{tenant}/groups/{id}/members",
+    "PUT /tenants/{tenant}/groups/{id}/members/{user}",
+    "DELETE /tenants/{tenant}/groups/{id}/members/{user}",
+    "GET /tenants/{tenant}/groups/{id}/roles",
+    "PUT /tenants/{tenant}/groups/{id}/roles/{role}",
+    "DELETE /tenants/{tenant}/groups/{id}/roles/{role}",
+    "GET /tenants/{tenant}/roles",
+    "POST /tenants/{tenant}/roles",
+    "GET /tenants/{tenant}/roles/{id}",
+    "PATCH /tenants/{tenant}/roles/{id}",
+    "DELETE /tenants/{tenant}/roles/{id}",
+    "GET /tenants/{tenant}/schema",
+    "PUT /tenants/{tenant}/schema/attributes/{name}",
+    "DELETE /tenants/{tenant}/schema/attributes/{name}",
+    "GET /tokens",
+    "POST /tokens",
+    "DELETE /tokens/{id}",
+    "GET /tenants/{tenant}/audit",
+];
+
+on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
+    let doc: Value =
+        server.raw(Method::GET, "/admin/v1/openapi.json").send().await.expect("send").json().await.expect("json");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "OpenAPI 3.1: {}", doc["openapi"]);
+    assert_eq!(doc["servers"][0]["url"], "/admin/v1");
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if let Some(operation) = item.get(method) {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+                assert!(
+                    operation["responses"].as_object().is_some_and(|r| r.contains_key("401")),
+                    "{method} {path} documents its errors"
+                );
+            }
+        }
+    }
+    // Every `$ref` points at a schema the document defines.
+    let text = doc.to_string();
+    for reference in text.split("\"$ref\":\"").skip(1) {
+        let target = reference.split('"').next().unwrap_or_default();
+        let name = target.strip_prefix("#/components/schemas/").expect("local schema reference");
+        assert!(doc["components"]["schemas"].get(name).is_some(), "dangling $ref {target}");
+    }
+    let expected: BTreeSet<String> = ENDPOINTS.iter().map(|e| (*e).to_owned()).collect();
+    assert_eq!(documented, expected);
+
+    // Every documented operation is routed: it may refuse the dummy values, but it is never
+    // "no such endpoint" or "method not allowed".
+    for endpoint in ENDPOINTS {
+        let (method, path) = endpoint.split_once(' ').expect("method and path");
+        let concrete = path
+            .replace("{tenant}", "admin")
+            .replace("{id}", "01900000-0000-7000-8000-000000000000")
+            .replace("{user}", "01900000-0000-7000-8000-000000000001")
+            .replace("{role}", "01900000-0000-7000-8000-000000000002")
+            .replace("{name}", "probe");
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = server.admin(method.clone(), &concrete);
+        if concrete.ends_with("users:import") {
+            request = request.header("content-type", "application/x-ndjson").body("");
+        } else if method != Method::GET && method != Method::DELETE {
+            request = request.header("content-type", "application/json").body("{}");
+        }
+        let response = request.send().await.expect("send");
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert_ne!(status, 405, "{endpoint} is routed");
+        assert!(!body.contains("no such endpoint"), "{endpoint} is routed: {body}");
+        assert!(!status.is_server_error(), "{endpoint}: {status} {body}");
+    }
+});

@@ -1,0 +1,32 @@
+//! Health, readiness, metrics and request ids.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::on_every_engine;
+
+on_every_engine!(health_readiness_and_metrics, |server| {
+    let health = server.raw(Method::GET, "/healthz").send().await.expect("send");
+    assert_eq!(health.status(), 200);
+    let ready: Value = server.raw(Method::GET, "/readyz").send().await.expect("send").json().await.expect("json");
+    assert_eq!(ready["status"], "ready");
+    let _ = server.admin(Method::GET, "/tenants").send().await.expect("send");
+    let metrics = server.raw(Method::GET, "/metrics").send().await.expect("send").text().await.expect("text");
+    for needle in [
+        "portcullis_http_requests_total{method=\"GET\",route=\"/admin/v1/tenants\",status=\"200\"}",
+        "portcullis_http_request_duration_seconds_bucket",
+        "portcullis_db_pool_connections",
+        "portcullis_hash_pool_waiting",
+    ] {
+        assert!(metrics.contains(needle), "metrics lack {needle}:\n{metrics}");
+    }
+});
+
+on_every_engine!(request_ids_are_echoed, |server| {
+    let response =
+        server.raw(Method::GET, "/healthz").header("x-request-id", "trace-me-123").send().await.expect("send");
+    assert_eq!(response.headers()["x-request-id"], "trace-me-123");
+    let generated = server.raw(Method::GET, "/healthz").send().await.expect("send");
+    assert!(generated.headers().contains_key("x-request-id"));
+    assert_eq!(generated.headers()["x-content-type-options"], "nosniff");
+});
