@@ -62,6 +62,9 @@ pub trait TenantRepo {
 pub trait UserRepo {
     /// Conflicts name the constraint: `username` or `email`.
     async fn user_insert(&mut self, user: &UserRecord) -> Result<()>;
+    /// Inserts many users with one statement per few hundred (bulk import). A conflict
+    /// fails the whole call; the caller retries one by one to find the culprit.
+    async fn user_insert_many(&mut self, users: &[UserRecord]) -> Result<()>;
     async fn user_get(&mut self, tenant: TenantId, id: UserId) -> Result<Option<UserRecord>>;
     /// By case-folded username or e-mail.
     async fn user_by_login(&mut self, tenant: TenantId, key: &str) -> Result<Option<UserRecord>>;
@@ -86,6 +89,8 @@ pub trait UserRepo {
         user: UserId,
         values: &[(String, String)],
     ) -> Result<()>;
+    /// Sets many passwords at once (bulk import of new users).
+    async fn password_insert_many(&mut self, passwords: &[(UserId, String)], at: OffsetDateTime) -> Result<()>;
     async fn password_get(&mut self, user: UserId) -> Result<Option<String>>;
     async fn password_set(&mut self, user: UserId, hash: &str, at: OffsetDateTime) -> Result<()>;
 }

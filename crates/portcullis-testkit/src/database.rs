@@ -19,9 +19,22 @@ pub fn engines() -> Vec<Engine> {
     if std::env::var(POSTGRES_ENV).is_ok_and(|v| !v.is_empty()) {
         vec![Engine::Sqlite, Engine::Postgres]
     } else {
-        eprintln!("SKIPPED on PostgreSQL: {POSTGRES_ENV} is not set (scripts/check sets it)");
+        skipped(&format!("store and HTTP suites on PostgreSQL: {POSTGRES_ENV} is not set (scripts/check sets it)"));
         vec![Engine::Sqlite]
     }
+}
+
+/// Says that a suite was skipped, once per test binary and past the test harness's output
+/// capture (which would hide it for passing tests).
+pub fn skipped(what: &str) {
+    use std::io::Write;
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let Ok(mut said) = SAID.lock() else { return };
+    if said.iter().any(|s| s == what) {
+        return;
+    }
+    said.push(what.to_owned());
+    let _ = writeln!(std::io::stderr(), "SKIPPED {what}");
 }
 
 /// A fresh, empty database, removed when dropped.

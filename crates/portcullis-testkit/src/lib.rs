@@ -7,5 +7,5 @@
 mod database;
 mod server;
 
-pub use database::{Engine, TestDatabase, engines};
+pub use database::{Engine, TestDatabase, engines, skipped};
 pub use server::{TEST_TOKEN, TestServer};

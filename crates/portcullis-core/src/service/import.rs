@@ -158,11 +158,11 @@ impl Services {
                 Err(error) => report.fail(line_number, &error),
             }
             if batch.len() >= BATCH_LINES {
-                self.commit_import_batch(who, tenant, &schema, std::mem::take(&mut batch), &mut report).await?;
+                self.commit_import_batch(who, tenant, std::mem::take(&mut batch), &mut report).await?;
             }
         }
         if !batch.is_empty() {
-            self.commit_import_batch(who, tenant, &schema, batch, &mut report).await?;
+            self.commit_import_batch(who, tenant, batch, &mut report).await?;
         }
         Ok(report)
     }
@@ -188,18 +188,17 @@ impl Services {
         &self,
         who: &Principal,
         tenant: &str,
-        schema: &super::schema::CompiledSchema,
         batch: Vec<Pending>,
         report: &mut ImportReport,
     ) -> Result<()> {
-        match self.write_import(who, tenant, schema, &batch).await {
+        match self.write_import(who, tenant, &batch).await {
             Ok(()) => {
                 report.imported += batch.len() as u64;
                 Ok(())
             }
             Err(Error::Conflict { .. }) => {
                 for pending in batch {
-                    match self.write_import(who, tenant, schema, std::slice::from_ref(&pending)).await {
+                    match self.write_import(who, tenant, std::slice::from_ref(&pending)).await {
                         Ok(()) => report.imported += 1,
                         Err(error @ Error::Conflict { .. }) => report.fail(pending.line, &error),
                         Err(other) => return Err(other),
@@ -211,22 +210,29 @@ impl Services {
         }
     }
 
-    async fn write_import(
-        &self,
-        who: &Principal,
-        tenant: &str,
-        schema: &super::schema::CompiledSchema,
-        batch: &[Pending],
-    ) -> Result<()> {
+    async fn write_import(&self, who: &Principal, tenant: &str, batch: &[Pending]) -> Result<()> {
         let mut tx = self.store.write().await?;
         // The tenant may have been deleted while the upload streamed.
         tx.tenant_by_name(tenant).await?.ok_or(Error::NotFound("tenant"))?;
-        let mut users = Vec::with_capacity(batch.len());
+        let records: Vec<_> = batch.iter().map(|p| p.prepared.record.clone()).collect();
+        tx.user_insert_many(&records).await?;
+        let mut passwords = Vec::new();
         for pending in batch {
-            self.store_new_user(&mut tx, &pending.prepared, pending.hash.as_deref()).await?;
-            let masked = user_codec::masked(schema, &pending.prepared.view)?;
-            users.push(json!({"id": pending.prepared.record.id, "username": masked.get("username")}));
+            let user = &pending.prepared;
+            if let Some(wrapped) = &user.new_wrapped_key {
+                tx.user_key_put(user.record.id, wrapped).await?;
+            }
+            if !user.unique_values.is_empty() {
+                tx.unique_values_replace(user.record.tenant_id, user.record.id, &user.unique_values).await?;
+            }
+            if let Some(hash) = &pending.hash {
+                passwords.push((user.record.id, hash.clone()));
+            }
         }
+        tx.password_insert_many(&passwords, self.clock.now()).await?;
+        // Usernames are never sensitive, so the event can name every imported user.
+        let users: Vec<_> =
+            batch.iter().map(|p| json!({"id": p.prepared.record.id, "username": p.prepared.record.username})).collect();
         self.record(
             &mut tx,
             who,

@@ -85,7 +85,9 @@ fn have(program: &str) -> bool {
     let found =
         Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success());
     if !found {
-        eprintln!("SKIPPED: `{program}` is not installed (scripts/check installs it)");
+        portcullis_testkit::skipped(&format!(
+            "tests that need `{program}`: it is not installed (scripts/check installs it)"
+        ));
     }
     found
 }
