@@ -22,13 +22,12 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 pub struct AppState {
     pub services: Services,
     pub metrics: Option<PrometheusHandle>,
-    pub started: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
     /// State over `services`; `metrics` renders `/metrics` when given.
     pub fn new(services: Services, metrics: Option<PrometheusHandle>) -> Self {
-        Self { services, metrics, started: Arc::new(std::sync::atomic::AtomicBool::new(true)) }
+        Self { services, metrics }
     }
 }
 

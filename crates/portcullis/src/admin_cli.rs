@@ -316,6 +316,15 @@ enum AuditCmd {
     },
 }
 
+/// The path segment of whoever receives a role: `users/{id}` or `groups/{id}`.
+fn assignee(user: Option<String>, group: Option<String>) -> anyhow::Result<String> {
+    match (user, group) {
+        (Some(user), _) => Ok(format!("users/{user}")),
+        (None, Some(group)) => Ok(format!("groups/{group}")),
+        (None, None) => bail!("give --user or --group"),
+    }
+}
+
 /// One API call and how to show its answer.
 struct Call {
     method: Method,
@@ -496,22 +505,14 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
             }
             RoleCmd::Delete { tenant, id } => Call::new(M::DELETE, format!("/tenants/{tenant}/roles/{id}"), &[]),
             RoleCmd::Assign { tenant, role, user, group, expires_at } => {
-                let owner = match (user, group) {
-                    (Some(user), _) => format!("users/{user}"),
-                    (None, Some(group)) => format!("groups/{group}"),
-                    (None, None) => bail!("give --user or --group"),
-                };
+                let owner = assignee(user, group)?;
                 let mut body = Map::new();
                 opt(&mut body, "expires_at", expires_at);
                 Call::new(M::PUT, format!("/tenants/{tenant}/{owner}/roles/{role}"), ASSIGNMENT_COLUMNS)
                     .json(Value::Object(body))
             }
             RoleCmd::Unassign { tenant, role, user, group } => {
-                let owner = match (user, group) {
-                    (Some(user), _) => format!("users/{user}"),
-                    (None, Some(group)) => format!("groups/{group}"),
-                    (None, None) => bail!("give --user or --group"),
-                };
+                let owner = assignee(user, group)?;
                 Call::new(M::DELETE, format!("/tenants/{tenant}/{owner}/roles/{role}"), &[])
             }
         },
