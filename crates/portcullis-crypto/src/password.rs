@@ -5,8 +5,9 @@
 //! - `$argon2id$…`, `$argon2i$…`, `$argon2d$…`: PHC strings (Portcullis's own and imported);
 //! - `$2a$`, `$2b$`, `$2y$`: bcrypt (Auth0 exports, most Rails/PHP apps);
 //! - `$scrypt$ln=…,r=…,p=…$salt$hash`: PHC scrypt;
-//! - `$pbkdf2-sha256$i=…$salt$hash`: PBKDF2-HMAC-SHA256, salt and hash in standard base64
-//!   (Keycloak's `pbkdf2-sha256` export, re-encoded by [`ImportedHash::into_stored`]);
+//! - `$pbkdf2-sha256$i=…$salt$hash`, `$pbkdf2-sha512$…`, `$pbkdf2$…` (SHA-1): PBKDF2-HMAC,
+//!   salt and hash in standard base64 (Keycloak's exports, re-encoded by
+//!   [`ImportedHash::into_stored`]; Keycloak's `argon2` becomes a PHC string);
 //! - `$firebase-scrypt$r=…,m=…$salt$separator$signer$hash`: Firebase Auth's modified scrypt.
 //!
 //! Any format other than argon2id at the current parameters reports `needs_rehash`, so the
@@ -103,7 +104,7 @@ pub fn verify_password(stored: &str, password: &str) -> Result<Verification, Has
             bcrypt::verify(password, s).map_err(|_| HashError::Format("bcrypt"))?
         }
         s if s.starts_with("$scrypt$") => verify_scrypt(s, password)?,
-        s if s.starts_with("$pbkdf2-sha256$") => Pbkdf2Sha256::parse(s)?.verify(password),
+        s if Prf::of(s).is_some() => Pbkdf2::parse(s)?.verify(password),
         s if s.starts_with("$firebase-scrypt$") => FirebaseScrypt::parse(s)?.verify(password)?,
         _ => return Err(HashError::Format("unknown algorithm")),
     };
@@ -124,7 +125,7 @@ pub fn validate_stored_hash(stored: &str) -> Result<(), HashError> {
             Ok(())
         }
         s if s.starts_with("$scrypt$") => scrypt_params(s).map(|_| ()),
-        s if s.starts_with("$pbkdf2-sha256$") => Pbkdf2Sha256::parse(s).map(|_| ()),
+        s if Prf::of(s).is_some() => Pbkdf2::parse(s).map(|_| ()),
         s if s.starts_with("$firebase-scrypt$") => FirebaseScrypt::parse(s).map(|_| ()),
         _ => Err(HashError::Format("unknown algorithm")),
     }
@@ -189,37 +190,58 @@ fn decode_b64(text: &str, what: &'static str) -> Result<Vec<u8>, HashError> {
     STANDARD.decode(text).or_else(|_| STANDARD_NO_PAD.decode(text)).map_err(|_| HashError::Format(what))
 }
 
-struct Pbkdf2Sha256 {
+/// The pseudo-random function of a PBKDF2 hash.
+#[derive(Debug, Clone, Copy)]
+enum Prf {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+impl Prf {
+    fn of(stored: &str) -> Option<Self> {
+        [("$pbkdf2$", Self::Sha1), ("$pbkdf2-sha256$", Self::Sha256), ("$pbkdf2-sha512$", Self::Sha512)]
+            .into_iter()
+            .find_map(|(prefix, prf)| stored.starts_with(prefix).then_some(prf))
+    }
+}
+
+struct Pbkdf2 {
+    prf: Prf,
     iterations: u32,
     salt: Vec<u8>,
     hash: Vec<u8>,
 }
 
-impl Pbkdf2Sha256 {
+impl Pbkdf2 {
     fn parse(stored: &str) -> Result<Self, HashError> {
+        let prf = Prf::of(stored).ok_or(HashError::Format("pbkdf2 algorithm"))?;
         let mut parts = stored.split('$').skip(2);
         let (Some(params), Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(HashError::Format("pbkdf2-sha256 layout"));
+            return Err(HashError::Format("pbkdf2 layout"));
         };
-        let iterations: u32 = params
-            .strip_prefix("i=")
-            .and_then(|i| i.parse().ok())
-            .ok_or(HashError::Format("pbkdf2-sha256 iterations"))?;
+        let iterations: u32 =
+            params.strip_prefix("i=").and_then(|i| i.parse().ok()).ok_or(HashError::Format("pbkdf2 iterations"))?;
         if iterations == 0 || iterations > MAX_PBKDF2_ITERATIONS {
             return Err(HashError::Bounds("pbkdf2 iterations"));
         }
-        let salt = decode_b64(salt, "pbkdf2-sha256 salt")?;
-        let hash = decode_b64(hash, "pbkdf2-sha256 hash")?;
+        let salt = decode_b64(salt, "pbkdf2 salt")?;
+        let hash = decode_b64(hash, "pbkdf2 hash")?;
         if hash.len() < 16 || hash.len() > 128 {
-            return Err(HashError::Format("pbkdf2-sha256 hash length"));
+            return Err(HashError::Format("pbkdf2 hash length"));
         }
-        Ok(Self { iterations, salt, hash })
+        Ok(Self { prf, iterations, salt, hash })
     }
 
     fn verify(&self, password: &str) -> bool {
         let mut out = vec![0u8; self.hash.len()];
-        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), &self.salt, self.iterations, &mut out);
+        let (password, salt, rounds) = (password.as_bytes(), self.salt.as_slice(), self.iterations);
+        match self.prf {
+            Prf::Sha1 => pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, salt, rounds, &mut out),
+            Prf::Sha256 => pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, rounds, &mut out),
+            Prf::Sha512 => pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password, salt, rounds, &mut out),
+        }
         out.ct_eq(&self.hash).into()
     }
 }
@@ -295,8 +317,17 @@ impl FirebaseScrypt {
 pub enum ImportedHash {
     /// A PHC or MCF string, e.g. `$2b$10$…` (Auth0) or `$argon2id$…`.
     Encoded(String),
-    /// Keycloak's credential export: `credentialData.algorithm = "pbkdf2-sha256"`,
-    /// `hashIterations`, and `secretData.value` / `salt` in standard base64.
+    /// One credential of a Keycloak realm or user export, as it comes: `credentialData` and
+    /// `secretData` are JSON text (or already objects); other fields are ignored.
+    KeycloakCredential {
+        #[serde(rename = "credentialData")]
+        credential_data: JsonOrText<KeycloakCredentialData>,
+        #[serde(rename = "secretData")]
+        secret_data: JsonOrText<KeycloakSecretData>,
+    },
+    /// The same fields flattened: `algorithm` (`pbkdf2`, `pbkdf2-sha256`, `pbkdf2-sha512`,
+    /// `argon2`), `hashIterations`, `salt` and `value` in standard base64, and for argon2 the
+    /// `additionalParameters` (`type`, `version`, `memory`, `parallelism`, `hashLength`).
     Keycloak {
         algorithm: String,
         #[serde(alias = "hashIterations")]
@@ -304,6 +335,8 @@ pub enum ImportedHash {
         salt: String,
         #[serde(alias = "value")]
         hash: String,
+        #[serde(default, alias = "additionalParameters")]
+        additional_parameters: KeycloakParameters,
     },
     /// Firebase Auth's export: per-user `passwordHash` and `salt`, with the project's
     /// `signerKey`, `saltSeparator`, `rounds` and `memCost`.
@@ -322,16 +355,103 @@ pub enum ImportedHash {
     },
 }
 
+/// A field that Keycloak writes as JSON inside a string, accepted either way.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum JsonOrText<T> {
+    Text(String),
+    Json(T),
+}
+
+impl<T: serde::de::DeserializeOwned> JsonOrText<T> {
+    fn decode(self, what: &'static str) -> Result<T, HashError> {
+        match self {
+            Self::Json(value) => Ok(value),
+            Self::Text(text) => serde_json::from_str(&text).map_err(|_| HashError::Format(what)),
+        }
+    }
+}
+
+/// Keycloak's `credentialData`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeycloakCredentialData {
+    algorithm: String,
+    #[serde(rename = "hashIterations")]
+    iterations: u32,
+    #[serde(default, rename = "additionalParameters")]
+    additional_parameters: KeycloakParameters,
+}
+
+/// Keycloak's `secretData`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeycloakSecretData {
+    value: String,
+    salt: String,
+}
+
+/// Keycloak's `additionalParameters`: every value is a list of strings.
+pub type KeycloakParameters = std::collections::BTreeMap<String, Vec<String>>;
+
+/// The stored form of a Keycloak password credential.
+fn keycloak_stored(
+    algorithm: &str,
+    iterations: u32,
+    salt: &str,
+    hash: &str,
+    parameters: &KeycloakParameters,
+) -> Result<String, HashError> {
+    match algorithm {
+        "pbkdf2" => Ok(format!("$pbkdf2$i={iterations}${salt}${hash}")),
+        "pbkdf2-sha256" => Ok(format!("$pbkdf2-sha256$i={iterations}${salt}${hash}")),
+        "pbkdf2-sha512" => Ok(format!("$pbkdf2-sha512$i={iterations}${salt}${hash}")),
+        "argon2" => {
+            let param = |key: &str, default: &str| {
+                parameters.get(key).and_then(|v| v.first()).map_or_else(|| default.to_owned(), Clone::clone)
+            };
+            // Keycloak's defaults (its Argon2 provider factory) when a parameter is absent.
+            let variant = match param("type", "id").as_str() {
+                "id" => "argon2id",
+                "i" => "argon2i",
+                "d" => "argon2d",
+                _ => return Err(HashError::Format("Keycloak argon2 type")),
+            };
+            let version = match param("version", "1.3").as_str() {
+                "1.3" => 19,
+                "1.0" => 16,
+                _ => return Err(HashError::Format("Keycloak argon2 version")),
+            };
+            let memory: u32 =
+                param("memory", "7168").parse().map_err(|_| HashError::Format("Keycloak argon2 memory"))?;
+            let parallelism: u32 =
+                param("parallelism", "1").parse().map_err(|_| HashError::Format("Keycloak argon2 parallelism"))?;
+            let to_phc = |text: &str, what| decode_b64(text, what).map(|raw| STANDARD_NO_PAD.encode(raw));
+            let (salt, hash) = (to_phc(salt, "Keycloak argon2 salt")?, to_phc(hash, "Keycloak argon2 value")?);
+            Ok(format!("${variant}$v={version}$m={memory},t={iterations},p={parallelism}${salt}${hash}"))
+        }
+        _ => {
+            Err(HashError::Format("Keycloak algorithm: supported are pbkdf2, pbkdf2-sha256, pbkdf2-sha512 and argon2"))
+        }
+    }
+}
+
 impl ImportedHash {
     /// The stored form of this hash, validated.
     pub fn into_stored(self) -> Result<String, HashError> {
         let stored = match self {
             Self::Encoded(text) => text,
-            Self::Keycloak { algorithm, iterations, salt, hash } => {
-                if algorithm != "pbkdf2-sha256" {
-                    return Err(HashError::Format("only Keycloak's pbkdf2-sha256 is supported"));
-                }
-                format!("$pbkdf2-sha256$i={iterations}${salt}${hash}")
+            Self::KeycloakCredential { credential_data, secret_data } => {
+                let data = credential_data.decode("Keycloak credentialData")?;
+                let secret = secret_data.decode("Keycloak secretData")?;
+                keycloak_stored(
+                    &data.algorithm,
+                    data.iterations,
+                    &secret.salt,
+                    &secret.value,
+                    &data.additional_parameters,
+                )?
+            }
+            Self::Keycloak { algorithm, iterations, salt, hash, additional_parameters } => {
+                keycloak_stored(&algorithm, iterations, &salt, &hash, &additional_parameters)?
             }
             Self::Firebase { algorithm, hash, salt, salt_separator, signer_key, rounds, mem_cost } => {
                 if algorithm != "firebase-scrypt" && algorithm != "SCRYPT" {

@@ -19,6 +19,19 @@ use crate::error::ProblemMarker;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Keeps a client's `x-request-id` only when it is a sane token (1–128 of `A-Za-z0-9._:-`);
+/// otherwise drops it so a fresh id is made. The id lands in logs and audit events, so it must
+/// not carry arbitrary text.
+async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
+    let acceptable = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).is_some_and(|id| {
+        (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+    });
+    if !acceptable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(request).await
+}
+
 /// Counts requests and their latency by route (the matched path, never the raw URL, so ids do
 /// not explode the label space).
 async fn record_metrics(request: Request, next: Next) -> Response {
@@ -64,6 +77,7 @@ async fn problem_request_id(request: Request, next: Next) -> Response {
 pub fn apply(router: Router) -> Router {
     router.layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn(sanitize_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

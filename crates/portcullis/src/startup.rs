@@ -66,10 +66,26 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         .await
         .with_context(|| format!("cannot open the database at {}", redact_url(&config.database_url)))?;
     let ran = store.migrate().await.context("migrations failed")?;
+    restrict_sqlite_file(&config.database_url)?;
     if ran > 0 {
         tracing::info!(migrations = ran, engine = store.engine(), "database migrated");
     }
     Ok(store)
+}
+
+/// The SQLite file holds every secret's digest and the wrapped keys: owner-only, whatever
+/// the umask or the data directory's mode. (Its `-wal` and `-shm` files take the same mode.)
+fn restrict_sqlite_file(url: &str) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = Path::new(path.split('?').next().unwrap_or(path));
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict {} to its owner", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Everything `serve` needs before it listens.

@@ -45,6 +45,7 @@ fn keycloak_pbkdf2_sha256() {
         iterations: 27_500,
         salt: "c2FsdHNhbHRzYWx0c2FsdA==".into(),
         hash: "eAA4hxO3phBzs5xL0cbw/QNMYgcXgmgYB5i1VB4SaJoX2bCyrIxrozK24K+x+NAS18K0E9YZ150biARaSSoFZQ==".into(),
+        additional_parameters: KeycloakParameters::new(),
     };
     let stored = import.into_stored().expect("valid");
     assert_eq!(verify_password(&stored, "correct horse"), Ok(Verification::Match { needs_rehash: true }));
@@ -101,8 +102,13 @@ fn malformed_hashes_are_errors_not_mismatches() {
 
 #[test]
 fn keycloak_other_algorithms_refused() {
-    let import =
-        ImportedHash::Keycloak { algorithm: "md5".into(), iterations: 1, salt: "AA==".into(), hash: "AA==".into() };
+    let import = ImportedHash::Keycloak {
+        algorithm: "md5".into(),
+        iterations: 1,
+        salt: "AA==".into(),
+        hash: "AA==".into(),
+        additional_parameters: KeycloakParameters::new(),
+    };
     assert!(import.into_stored().is_err());
 }
 
@@ -134,4 +140,50 @@ proptest! {
     fn validate_never_panics(s in "\\$[a-z0-9-]{0,16}\\$[ -~]{0,80}") {
         let _ = validate_stored_hash(&s);
     }
+}
+
+/// Keycloak exports each credential with `credentialData` and `secretData` as JSON text.
+/// Vectors computed independently with Python's hashlib and argon2-cffi.
+#[test]
+fn keycloak_credential_exports() {
+    let salt = "a2V5Y2xvYWstc2FsdC0xNg==";
+    let cases = [
+        (
+            "pbkdf2",
+            27_500,
+            "XzGlYdO3ehvTkJn+LMFNZm+MYF8t6hxOGp6Cr6jq4/ZEuTQiHg0dkG8BrTDu9pq2UvOvzP3cDgZiuVjyibTx0A==",
+            "{}",
+        ),
+        (
+            "pbkdf2-sha512",
+            210_000,
+            "wUryWDxCKNit637bIqTv0TFySRLv7mNGhWsdjd7MUJS9CknM8UUE1bjrMq9WfN2zddDh193IKuYt1tUsmcBVrg==",
+            "{}",
+        ),
+        (
+            "argon2",
+            5,
+            "I1IfKHWhwTLNEDEzqWv3nFPf1boSeManbR0VkOsTQSc=",
+            r#"{"hashLength":["32"],"memory":["7168"],"type":["id"],"version":["1.3"],"parallelism":["1"]}"#,
+        ),
+    ];
+    for (algorithm, iterations, value, parameters) in cases {
+        let credential = serde_json::json!({
+            "id": "5b3c1b5a-0000-0000-0000-000000000000",
+            "type": "password",
+            "createdDate": 1_700_000_000_000u64,
+            "secretData": format!(r#"{{"value":"{value}","salt":"{salt}","additionalParameters":{{}}}}"#),
+            "credentialData": format!(r#"{{"hashIterations":{iterations},"algorithm":"{algorithm}","additionalParameters":{parameters}}}"#),
+        });
+        let import: ImportedHash = serde_json::from_value(credential).expect("deserialises");
+        let stored = import.into_stored().unwrap_or_else(|e| panic!("{algorithm}: {e}"));
+        assert!(
+            matches!(verify_password(&stored, "correct horse"), Ok(Verification::Match { needs_rehash: true })),
+            "{algorithm}: {stored}"
+        );
+        assert_eq!(verify_password(&stored, "correct horsf"), Ok(Verification::Mismatch), "{algorithm}");
+    }
+    let broken = serde_json::json!({"secretData": "{not json", "credentialData": "{}"});
+    let import: ImportedHash = serde_json::from_value(broken).expect("deserialises");
+    assert!(import.into_stored().is_err());
 }

@@ -108,6 +108,10 @@ async fn first_start_restart_and_shutdown_keep_data() {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&token_file).expect("meta").permissions().mode() & 0o777, 0o600);
             assert_eq!(std::fs::metadata(data.join("master.key")).expect("meta").permissions().mode() & 0o777, 0o600);
+            if engine == Engine::Sqlite {
+                let db_file = db.url.trim_start_matches("sqlite://");
+                assert_eq!(std::fs::metadata(db_file).expect("meta").permissions().mode() & 0o777, 0o600);
+            }
         }
         let url = format!("http://127.0.0.1:{}/admin/v1/tenants", first.port);
         curl(&[

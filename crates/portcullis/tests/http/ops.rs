@@ -26,6 +26,12 @@ on_every_engine!(request_ids_are_echoed, |server| {
     let response =
         server.raw(Method::GET, "/healthz").header("x-request-id", "trace-me-123").send().await.expect("send");
     assert_eq!(response.headers()["x-request-id"], "trace-me-123");
+    // Arbitrary text is not echoed (it would land in logs and the audit log): a new id replaces it.
+    let hostile =
+        server.raw(Method::GET, "/healthz").header("x-request-id", "a b\" <script>").send().await.expect("send");
+    let replaced = hostile.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    assert_ne!(replaced, "a b\" <script>");
+    assert_eq!(replaced.len(), 36, "a UUID: {replaced}");
     let generated = server.raw(Method::GET, "/healthz").send().await.expect("send");
     assert!(generated.headers().contains_key("x-request-id"));
     assert_eq!(generated.headers()["x-content-type-options"], "nosniff");
