@@ -2,6 +2,7 @@
 //! log, free of HTTP and SQL (DESIGN §3). Services are reached through [`Services`]; they keep
 //! their data through the [`store`] traits, which `portcullis-store` implements twice.
 
+pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod hashing;

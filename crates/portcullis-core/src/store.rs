@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use portcullis_types::{GroupId, RoleId, TenantId, TokenId, UserId};
 use time::OffsetDateTime;
 
+use crate::cache::ChangeEvent;
 use crate::error::Result;
 use crate::model::audit::{AuditFilter, AuditRecord};
 use crate::model::group::Group;
@@ -173,6 +174,8 @@ pub trait AuditRepo {
     async fn audit_next(&mut self) -> Result<(i64, Vec<u8>)>;
     /// The last position of the chain and its hash (`0` and empty when the log is empty).
     async fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;
+    /// The changes after `after_seq`, oldest first: the change log every node tails.
+    async fn audit_changes(&mut self, after_seq: i64, limit: u32) -> Result<Vec<ChangeEvent>>;
     /// Appends the event at the reserved position and moves the head to its hash.
     async fn audit_append(&mut self, event: &AuditRecord) -> Result<()>;
     /// Events in order of `seq`, newest first when `descending`.

@@ -38,10 +38,13 @@ impl TestServer {
         let started = portcullis::startup::start(&config).await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let url = format!("http://{}", listener.local_addr()?);
+        started.services.sync_changes().await?;
+        let follower = tokio::spawn(started.services.clone().follow_changes(portcullis::serve::CHANGE_POLL));
         let state = AppState::new(started.services, portcullis_web::ops::prometheus());
         let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(portcullis::serve::serve_on(listener, state, async {
+        let task = tokio::spawn(portcullis::serve::serve_on(listener, state, async move {
             let _ = stop.await;
+            follower.abort();
         }));
         Ok(Self {
             url,

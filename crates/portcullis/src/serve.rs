@@ -9,6 +9,10 @@ use tokio::net::TcpListener;
 use crate::config::{Config, LogFormat};
 use crate::startup;
 
+/// How often each node reads the change log to evict stale cache entries: the longest a
+/// change made on another node (a revoked token, say) can go unnoticed here.
+pub const CHANGE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Installs the log subscriber (`RUST_LOG` filters; default `info`).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -63,6 +67,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = startup::start(&config).await?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    // Caches follow the change log; the first poll marks where this node starts.
+    started.services.sync_changes().await.context("reading the change log")?;
+    let follower = tokio::spawn(started.services.clone().follow_changes(CHANGE_POLL));
     let state = AppState::new(started.services, portcullis_web::ops::prometheus());
     tracing::info!(
         listen = %config.listen,
@@ -72,6 +79,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "portcullis is ready"
     );
     let result = serve_on(listener, state, shutdown_signal()).await;
+    follower.abort();
     started.store.close().await;
     result
 }

@@ -222,7 +222,7 @@ impl Services {
         let mut tx = self.store.read().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
         self.group_in(&mut tx, &tenant_record, group).await?;
-        let schema = self.schema_of(&mut tx, &tenant_record).await?;
+        let schema = self.schema_of(&mut tx, &tenant_record, true).await?;
         let records = tx.group_members(group, after.as_deref(), limit + 1).await?;
         // Member lists show plain attributes only: opening every member's sealed data for a
         // listing would widen who sees sensitive values for no need.

@@ -128,7 +128,7 @@ impl Services {
     {
         let mut tx = self.store.read().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let schema = self.schema_of(&mut tx, &tenant_record).await?;
+        let schema = self.schema_of(&mut tx, &tenant_record, false).await?;
         drop(tx);
         let tenant_key = self.tenant_key(&tenant_record)?;
         let mut report = ImportReport::default();

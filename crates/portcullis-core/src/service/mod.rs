@@ -4,6 +4,7 @@
 
 mod audit;
 mod bootstrap;
+mod changes;
 mod claims;
 mod groups;
 mod import;
@@ -22,8 +23,10 @@ pub use bootstrap::Bootstrap;
 pub use import::{ImportLineError, ImportReport};
 pub use principal::{Principal, RequestContext};
 pub use roles::Assignee;
+pub(crate) use schema::CompiledSchema;
 pub use users::UserQuery;
 
+use crate::cache::Caches;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::hashing::HashPool;
@@ -39,12 +42,13 @@ pub struct Services {
     clock: Arc<dyn Clock>,
     keys: KeyRing,
     hash_pool: HashPool,
+    caches: Arc<Caches>,
 }
 
 impl Services {
     /// Services over `store`, keeping secrets under `keys`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: KeyRing, hash_pool: HashPool) -> Self {
-        Self { store, clock, keys, hash_pool }
+        Self { store, clock, keys, hash_pool, caches: Arc::new(Caches::new()) }
     }
 
     /// The store, for readiness checks and metrics.
@@ -67,6 +71,17 @@ impl Services {
         access: Access,
     ) -> Result<TenantRecord> {
         who.require(Some(name), access)?;
-        tx.tenant_by_name(name).await?.ok_or(Error::NotFound("tenant"))
+        // Reads may use the cache; writes read the tenant inside their own transaction.
+        let now = self.clock.now();
+        if access == Access::Read
+            && let Some(tenant) = self.caches.tenant(name, now)
+        {
+            return Ok(tenant);
+        }
+        let tenant = tx.tenant_by_name(name).await?.ok_or(Error::NotFound("tenant"))?;
+        if access == Access::Read {
+            self.caches.put_tenant(tenant.clone(), now);
+        }
+        Ok(tenant)
     }
 }

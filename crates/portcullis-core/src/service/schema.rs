@@ -173,6 +173,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.changed("schema.attribute.put", Some(tenant), None);
         Ok(definition)
     }
 
@@ -196,7 +197,9 @@ impl Services {
             },
         )
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.changed("schema.attribute.delete", Some(tenant), None);
+        Ok(())
     }
 }
 

@@ -120,6 +120,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.changed("tenant.update", Some(name), Some(record.id.to_string()));
         Ok(tenant)
     }
 
@@ -146,6 +147,8 @@ impl Services {
             },
         )
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.changed("tenant.delete", Some(name), Some(record.id.to_string()));
+        Ok(())
     }
 }

@@ -19,9 +19,16 @@ impl Services {
             return Err(Error::Unauthenticated);
         }
         let wanted = digest(bearer);
-        let mut tx = self.store.read().await?;
-        let record = tx.token_by_digest(&wanted).await?.ok_or(Error::Unauthenticated)?;
         let now = self.clock.now();
+        let record = match self.caches.token(&wanted, now) {
+            Some(record) => record,
+            None => {
+                let mut tx = self.store.read().await?;
+                let record = tx.token_by_digest(&wanted).await?.ok_or(Error::Unauthenticated)?;
+                self.caches.put_token(record.clone(), now);
+                record
+            }
+        };
         let live = record.revoked_at.is_none() && record.expires_at.is_none_or(|at| at > now);
         if !digests_equal(&record.digest, &wanted) || !live {
             return Err(Error::Unauthenticated);
@@ -110,6 +117,8 @@ impl Services {
             },
         )
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.changed("token.revoke", scope.as_deref(), Some(id.to_string()));
+        Ok(())
     }
 }

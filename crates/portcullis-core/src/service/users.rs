@@ -1,5 +1,7 @@
 //! Users: create, read, update (JSON merge patch), delete, list, passwords, status.
 
+use std::sync::Arc;
+
 use portcullis_crypto::envelope::Key;
 use portcullis_crypto::password::{self, Verification, check_password_rules};
 use portcullis_types::UserId;
@@ -34,8 +36,23 @@ impl Services {
         self.keys.tenant_key(tenant.id, &tenant.wrapped_key)
     }
 
-    pub(crate) async fn schema_of(&self, tx: &mut Box<dyn StoreTx>, tenant: &TenantRecord) -> Result<CompiledSchema> {
-        CompiledSchema::new(tx.schema_get(tenant.id).await?)
+    /// The tenant's compiled schema: from the cache for reads (`cached`), from the
+    /// transaction for writes.
+    pub(crate) async fn schema_of(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        cached: bool,
+    ) -> Result<Arc<CompiledSchema>> {
+        let now = self.clock.now();
+        if cached && let Some(schema) = self.caches.schema(tenant.name.as_str(), now) {
+            return Ok(schema);
+        }
+        let schema = Arc::new(CompiledSchema::new(tx.schema_get(tenant.id).await?)?);
+        if cached {
+            self.caches.put_schema(tenant.name.as_str(), schema.clone(), now);
+        }
+        Ok(schema)
     }
 
     async fn user_key(&self, tx: &mut Box<dyn StoreTx>, tenant_key: &Key, record: &UserRecord) -> Result<Option<Key>> {
@@ -94,7 +111,7 @@ impl Services {
         let hash = self.password_to_store(doc.password.take(), doc.password_hash.take()).await?;
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let schema = self.schema_of(&mut tx, &tenant_record).await?;
+        let schema = self.schema_of(&mut tx, &tenant_record, false).await?;
         let tenant_key = self.tenant_key(&tenant_record)?;
         let base = Base::New { id: UserId::new(), tenant: tenant_record.id, now: self.clock.now() };
         let prepared = user_codec::prepare(&schema, &tenant_key, &doc, base)?;
@@ -121,9 +138,10 @@ impl Services {
         tx: &mut Box<dyn StoreTx>,
         tenant: &TenantRecord,
         id: UserId,
-    ) -> Result<(UserRecord, User, CompiledSchema, Key, Option<Key>)> {
+        cached: bool,
+    ) -> Result<(UserRecord, User, Arc<CompiledSchema>, Key, Option<Key>)> {
         let record = tx.user_get(tenant.id, id).await?.ok_or(Error::NotFound("user"))?;
-        let schema = self.schema_of(tx, tenant).await?;
+        let schema = self.schema_of(tx, tenant, cached).await?;
         let tenant_key = self.tenant_key(tenant)?;
         let user_key = self.user_key(tx, &tenant_key, &record).await?;
         let user = user_codec::open(&schema, &record, user_key.as_ref())?;
@@ -134,7 +152,7 @@ impl Services {
     pub async fn get_user(&self, who: &Principal, tenant: &str, id: UserId) -> Result<User> {
         let mut tx = self.store.read().await?;
         let tenant = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
-        Ok(self.load_user(&mut tx, &tenant, id).await?.1)
+        Ok(self.load_user(&mut tx, &tenant, id, true).await?.1)
     }
 
     /// `PATCH …/users/{id}`: a JSON merge patch (RFC 7396) of the user document. Passwords
@@ -150,7 +168,8 @@ impl Services {
         }
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let (record, current, schema, tenant_key, user_key) = self.load_user(&mut tx, &tenant_record, id).await?;
+        let (record, current, schema, tenant_key, user_key) =
+            self.load_user(&mut tx, &tenant_record, id, false).await?;
         let mut document = user_codec::document_value(&current)?;
         user_codec::merge_patch(&mut document, &patch);
         let doc: UserDocument = from_json(document)?;
@@ -182,7 +201,7 @@ impl Services {
     pub async fn delete_user(&self, who: &Principal, tenant: &str, id: UserId) -> Result<()> {
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let (_, current, schema, _, _) = self.load_user(&mut tx, &tenant_record, id).await?;
+        let (_, current, schema, _, _) = self.load_user(&mut tx, &tenant_record, id, false).await?;
         tx.user_delete(tenant_record.id, id).await?;
         self.record(
             &mut tx,
@@ -213,7 +232,7 @@ impl Services {
         let after = decode_cursor(cursor)?;
         let mut tx = self.store.read().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
-        let schema = self.schema_of(&mut tx, &tenant_record).await?;
+        let schema = self.schema_of(&mut tx, &tenant_record, true).await?;
         let attribute = match query.attribute {
             None => None,
             Some(pair) => {
@@ -279,7 +298,7 @@ impl Services {
     pub async fn set_user_status(&self, who: &Principal, tenant: &str, id: UserId, status: UserStatus) -> Result<User> {
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let (mut record, mut user, _, _, _) = self.load_user(&mut tx, &tenant_record, id).await?;
+        let (mut record, mut user, _, _, _) = self.load_user(&mut tx, &tenant_record, id, false).await?;
         if record.status == status {
             return Ok(user);
         }

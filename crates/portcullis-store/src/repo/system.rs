@@ -32,6 +32,13 @@ macro_rules! audit_repo {
                 Ok(row)
             }
 
+            async fn audit_changes(&mut self, after: i64, limit: u32) -> Result<Vec<portcullis_core::cache::ChangeEvent>, portcullis_core::Error> {
+                let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as("SELECT seq, action, tenant, target_id FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after).bind(i64::from(limit))
+                    .fetch_all(&mut *self.0).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(|(seq, action, tenant, target_id)| portcullis_core::cache::ChangeEvent { seq, action, tenant, target_id }).collect())
+            }
+
             async fn audit_head(&mut self) -> Result<(i64, Vec<u8>), portcullis_core::Error> {
                 let row: (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
                     .fetch_one(&mut *self.0).await.map_err(map_err)?;

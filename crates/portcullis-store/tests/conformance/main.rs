@@ -6,6 +6,7 @@
 
 mod access;
 mod audit;
+mod caches;
 mod directory;
 mod import;
 
@@ -30,6 +31,7 @@ pub struct Fixture {
     pub services: Services,
     pub clock: Arc<FixedClock>,
     pub admin: Principal,
+    pub master_key: Key,
 }
 
 impl Fixture {
@@ -37,8 +39,13 @@ impl Fixture {
         let db = TestDatabase::new(engine).await.expect("database");
         let store = db.store().await.expect("store");
         let clock = Arc::new(FixedClock::new(datetime!(2026-01-01 12:00 UTC)));
-        let services =
-            Services::new(store, clock.clone() as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(2, 64));
+        let master_key = Key::generate();
+        let services = Services::new(
+            store,
+            clock.clone() as Arc<dyn Clock>,
+            KeyRing::new(master_key.clone()),
+            HashPool::new(2, 64),
+        );
         assert_eq!(services.bootstrap(Some(TOKEN)).await.expect("bootstrap"), Bootstrap::InstalledGivenToken);
         let admin = services.authenticate(TOKEN, RequestContext::default()).await.expect("token works");
         let new = NewTenant {
@@ -47,7 +54,16 @@ impl Fixture {
             profile: None,
         };
         services.create_tenant(&admin, new).await.expect("tenant");
-        Fixture { db, services, clock, admin }
+        Fixture { db, services, clock, admin, master_key }
+    }
+
+    /// Another node: its own connection pools and caches over the same database and key.
+    pub async fn second_node(&self) -> Services {
+        let store = self.db.store().await.expect("store");
+        let keys = KeyRing::new(self.master_key.clone());
+        let node = Services::new(store, self.clock.clone() as Arc<dyn Clock>, keys, HashPool::new(2, 64));
+        node.sync_changes().await.expect("starting point");
+        node
     }
 }
 

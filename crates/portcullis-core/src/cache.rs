@@ -1,0 +1,149 @@
+//! In-process caches of hot, rarely changing reads (DESIGN §5): admin tokens by digest,
+//! tenants by name, compiled user schemas by tenant name.
+//!
+//! Invalidation follows the audit log, which is the change log: every change is an audit
+//! event written in the change's own transaction, and appends queue on the chain's head row,
+//! so `seq` order is commit order and a node that tails `seq > last seen` misses nothing. A
+//! node evicts at once what it changed itself and what others changed on its next poll; a
+//! time-to-live bounds staleness should polling stop. Caches serve reads only: writes read
+//! inside their own transaction.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use time::{Duration, OffsetDateTime};
+
+use crate::model::tenant::TenantRecord;
+use crate::model::token::TokenRecord;
+use crate::service::CompiledSchema;
+
+/// How long an entry may serve without a change-log check confirming it.
+pub const TIME_TO_LIVE: Duration = Duration::seconds(60);
+
+struct Entry<T> {
+    value: T,
+    loaded_at: OffsetDateTime,
+}
+
+/// One map of entries with a time-to-live.
+struct Map<K, V>(Mutex<HashMap<K, Entry<V>>>);
+
+impl<K: std::hash::Hash + Eq, V: Clone> Map<K, V> {
+    fn new() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, key: &K, now: OffsetDateTime) -> Option<V> {
+        let map = self.0.lock().ok()?;
+        map.get(key).filter(|e| now - e.loaded_at < TIME_TO_LIVE).map(|e| e.value.clone())
+    }
+
+    fn put(&self, key: K, value: V, now: OffsetDateTime) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(key, Entry { value, loaded_at: now });
+        }
+    }
+
+    fn retain(&self, keep: impl Fn(&K, &V) -> bool) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|k, e| keep(k, &e.value));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
+        }
+    }
+}
+
+/// The caches of one node.
+pub(crate) struct Caches {
+    tokens: Map<Vec<u8>, TokenRecord>,
+    tenants: Map<String, TenantRecord>,
+    schemas: Map<String, Arc<CompiledSchema>>,
+    /// The last audit `seq` applied; `-1` until the first poll sets the starting point.
+    seen: AtomicI64,
+}
+
+/// A change, as the audit log records it.
+#[derive(Debug, Clone)]
+pub struct ChangeEvent {
+    pub seq: i64,
+    pub action: String,
+    pub tenant: Option<String>,
+    pub target_id: Option<String>,
+}
+
+impl Caches {
+    pub(crate) fn new() -> Self {
+        Self { tokens: Map::new(), tenants: Map::new(), schemas: Map::new(), seen: AtomicI64::new(-1) }
+    }
+
+    pub(crate) fn token(&self, digest: &[u8], now: OffsetDateTime) -> Option<TokenRecord> {
+        self.tokens.get(&digest.to_vec(), now)
+    }
+
+    pub(crate) fn put_token(&self, token: TokenRecord, now: OffsetDateTime) {
+        self.tokens.put(token.digest.clone(), token, now);
+    }
+
+    pub(crate) fn tenant(&self, name: &str, now: OffsetDateTime) -> Option<TenantRecord> {
+        self.tenants.get(&name.to_owned(), now)
+    }
+
+    pub(crate) fn put_tenant(&self, tenant: TenantRecord, now: OffsetDateTime) {
+        self.tenants.put(tenant.name.to_string(), tenant, now);
+    }
+
+    pub(crate) fn schema(&self, tenant: &str, now: OffsetDateTime) -> Option<Arc<CompiledSchema>> {
+        self.schemas.get(&tenant.to_owned(), now)
+    }
+
+    pub(crate) fn put_schema(&self, tenant: &str, schema: Arc<CompiledSchema>, now: OffsetDateTime) {
+        self.schemas.put(tenant.to_owned(), schema, now);
+    }
+
+    /// Evicts whatever `change` may have made stale.
+    pub(crate) fn apply(&self, change: &ChangeEvent) {
+        let tenant = change.tenant.as_deref();
+        let family = change.action.split('.').next().unwrap_or_default();
+        match family {
+            "token" => {
+                let id = change.target_id.as_deref();
+                self.tokens.retain(|_, t| Some(t.id.to_string().as_str()) != id);
+            }
+            "tenant" => {
+                if let Some(name) = tenant {
+                    self.tenants.retain(|k, _| k != name);
+                    self.schemas.retain(|k, _| k != name);
+                    // A deleted tenant's tokens are deleted with it.
+                    self.tokens.retain(|_, t| t.tenant.as_ref().map(|n| n.as_str()) != Some(name));
+                }
+            }
+            "schema" => {
+                if let Some(name) = tenant {
+                    self.schemas.retain(|k, _| k != name);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The last change applied (`-1` before the first poll).
+    pub(crate) fn seen(&self) -> i64 {
+        self.seen.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_seen(&self, seq: i64) {
+        self.seen.store(seq, Ordering::Release);
+    }
+
+    /// Forgets everything (the log went backwards: the database was restored).
+    pub(crate) fn clear(&self) {
+        self.tokens.clear();
+        self.tenants.clear();
+        self.schemas.clear();
+    }
+}
