@@ -14,19 +14,25 @@ use crate::error::{Error, Result};
 pub struct HashPool {
     permits: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
+    completed: Arc<AtomicUsize>,
     queue_limit: usize,
 }
 
 impl HashPool {
     /// A pool running `workers` hashes at once with at most `queue_limit` waiting.
     pub fn new(workers: usize, queue_limit: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(workers.max(1))), waiting: Arc::new(AtomicUsize::new(0)), queue_limit }
+        Self {
+            permits: Arc::new(Semaphore::new(workers.max(1))),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            completed: Arc::new(AtomicUsize::new(0)),
+            queue_limit,
+        }
     }
 
-    /// A pool sized to the machine: one worker per core, a queue of 32 per worker.
-    pub fn for_machine() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        Self::new(cores, cores * 32)
+    /// How many jobs have run to completion (so tests can check that work was done, not
+    /// how long it took).
+    pub fn completed(&self) -> usize {
+        self.completed.load(Ordering::Relaxed)
     }
 
     /// How many jobs are waiting for a worker.
@@ -51,9 +57,12 @@ impl HashPool {
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         metrics::gauge!("portcullis_hash_pool_waiting").set(self.waiting() as f64);
         let permit = permit.map_err(|_| Error::internal("hash pool closed"))?;
+        let completed = self.completed.clone();
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            job()
+            let output = job();
+            completed.fetch_add(1, Ordering::Relaxed);
+            output
         })
         .await;
         result.map_err(|e| Error::internal(format!("hash job: {e}")))

@@ -67,11 +67,16 @@ impl TestServer {
         self.client.request(method, format!("{}{path}", self.url))
     }
 
-    /// Stops the server, finishing in-flight requests.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    /// Asks the server to stop, as SIGTERM does: no new connections, in-flight requests go on.
+    pub fn begin_shutdown(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+
+    /// Stops the server and waits until in-flight requests have finished.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.begin_shutdown();
         if let Some(task) = self.task.take() {
             task.await??;
         }

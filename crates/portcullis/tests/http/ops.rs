@@ -36,3 +36,33 @@ on_every_engine!(request_ids_are_echoed, |server| {
     assert!(generated.headers().contains_key("x-request-id"));
     assert_eq!(generated.headers()["x-content-type-options"], "nosniff");
 });
+
+/// A request still streaming its body when shutdown begins is finished, not cut off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_in_flight_requests() {
+    let mut server = portcullis_testkit::TestServer::start(portcullis_testkit::Engine::Sqlite).await.expect("server");
+    server.admin(Method::POST, "/tenants").json(&serde_json::json!({"name": "shop"})).send().await.expect("send");
+    let (lines, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let stream =
+        futures::stream::unfold(
+            receiver,
+            |mut receiver| async move { receiver.recv().await.map(|line| (line, receiver)) },
+        );
+    let upload = server
+        .admin(Method::POST, "/tenants/shop/users:import")
+        .header("content-type", "application/x-ndjson")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let upload = tokio::spawn(upload);
+    lines.send(Ok(b"{\"username\": \"first\"}\n".to_vec())).await.expect("line");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server.begin_shutdown();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    lines.send(Ok(b"{\"username\": \"second\"}\n".to_vec())).await.expect("line");
+    drop(lines);
+    let response = upload.await.expect("joins").expect("the in-flight request completes");
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.expect("json");
+    assert_eq!(report["imported"], 2, "{report}");
+    server.stop().await.expect("stops after the request");
+}
