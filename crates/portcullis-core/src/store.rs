@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::cache::ChangeEvent;
 use crate::error::Result;
 use crate::model::audit::{AuditFilter, AuditRecord};
+use crate::model::client::ClientRecord;
 use crate::model::group::Group;
 use crate::model::role::{EffectiveAccess, Role, RoleAssignment};
 use crate::model::schema::AttributeDefinition;
@@ -29,7 +30,11 @@ pub trait Store: Send + Sync + 'static {
     /// A transaction for writing (serialised on SQLite).
     async fn write(&self) -> Result<Box<dyn StoreTx>>;
     /// Applies pending migrations; returns how many ran.
-    async fn migrate(&self) -> Result<usize>;
+    async fn migrate(&self) -> Result<usize> {
+        self.migrate_up_to(i64::MAX).await
+    }
+    /// Applies pending migrations up to `version` (upgrade tests start from an old schema).
+    async fn migrate_up_to(&self, version: i64) -> Result<usize>;
     /// Whether the database answers and every migration has run.
     async fn ready(&self) -> Result<bool>;
     /// Connections open and idle, for metrics.
@@ -41,7 +46,7 @@ pub trait Store: Send + Sync + 'static {
 /// One transaction: every repository on one connection.
 #[async_trait]
 pub trait StoreTx:
-    TenantRepo + UserRepo + SchemaRepo + GroupRepo + RoleRepo + TokenRepo + AuditRepo + MetaRepo + Send
+    TenantRepo + UserRepo + SchemaRepo + GroupRepo + RoleRepo + TokenRepo + ClientRepo + AuditRepo + MetaRepo + Send
 {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<()>;
@@ -164,6 +169,18 @@ pub trait TokenRepo {
         limit: u32,
     ) -> Result<Vec<TokenRecord>>;
     async fn token_revoke(&mut self, id: TokenId, at: OffsetDateTime) -> Result<bool>;
+}
+
+/// OAuth 2.0 / OpenID Connect clients.
+#[async_trait]
+pub trait ClientRepo {
+    /// Conflicts name the constraint `client_id`.
+    async fn client_insert(&mut self, client: &ClientRecord) -> Result<()>;
+    async fn client_get(&mut self, tenant: TenantId, client_id: &str) -> Result<Option<ClientRecord>>;
+    async fn client_list(&mut self, tenant: TenantId, after: Option<&str>, limit: u32) -> Result<Vec<ClientRecord>>;
+    /// Updates the metadata and the secret digest.
+    async fn client_update(&mut self, client: &ClientRecord) -> Result<()>;
+    async fn client_delete(&mut self, tenant: TenantId, client_id: &str) -> Result<bool>;
 }
 
 /// The append-only, hash-chained audit log.

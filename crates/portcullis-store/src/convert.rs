@@ -45,6 +45,7 @@ pub(crate) fn constraint_name(hint: &str) -> &'static str {
         ("tenants_name_unique", "tenant_name"),
         ("tenants.name", "tenant_name"),
         ("user_unique_values", "attribute"),
+        ("oauth_clients", "client_id"),
         ("admin_tokens_digest_unique", "token"),
         ("admin_tokens.digest", "token"),
     ];
@@ -59,6 +60,7 @@ pub(crate) fn conflict_message(constraint: &str) -> String {
         "group_name" => "a group with this name already exists".to_owned(),
         "role_name" => "a role with this name already exists".to_owned(),
         "tenant_name" => "a tenant with this name already exists".to_owned(),
+        "client_id" => "a client with this client_id already exists".to_owned(),
         other => format!("the value conflicts with an existing one ({other})"),
     }
 }

@@ -52,8 +52,8 @@ impl PgStore {
     }
 }
 
-async fn migrate_pool(pool: &PgPool) -> Result<usize, Error> {
-    run_migrations!(pool, Postgres, postgres, map_err)
+async fn migrate_pool(up_to: i64, pool: &PgPool) -> Result<usize, Error> {
+    run_migrations!(pool, Postgres, postgres, map_err, up_to)
 }
 
 #[async_trait]
@@ -70,8 +70,8 @@ impl Store for PgStore {
         Ok(Box::new(PgTx(self.pool.begin().await.map_err(map_err)?)))
     }
 
-    async fn migrate(&self) -> Result<usize, Error> {
-        migrate_pool(&self.pool).await
+    async fn migrate_up_to(&self, version: i64) -> Result<usize, Error> {
+        migrate_pool(version, &self.pool).await
     }
 
     async fn ready(&self) -> Result<bool, Error> {

@@ -76,8 +76,8 @@ impl SqliteStore {
     }
 }
 
-async fn migrate_pool(pool: &SqlitePool) -> Result<usize, Error> {
-    run_migrations!(pool, Sqlite, sqlite, map_err)
+async fn migrate_pool(up_to: i64, pool: &SqlitePool) -> Result<usize, Error> {
+    run_migrations!(pool, Sqlite, sqlite, map_err, up_to)
 }
 
 #[async_trait]
@@ -96,8 +96,8 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteTx(self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?)))
     }
 
-    async fn migrate(&self) -> Result<usize, Error> {
-        migrate_pool(&self.writer).await
+    async fn migrate_up_to(&self, version: i64) -> Result<usize, Error> {
+        migrate_pool(version, &self.writer).await
     }
 
     async fn ready(&self) -> Result<bool, Error> {

@@ -4,6 +4,8 @@
 
 mod ids;
 mod names;
+mod redirect;
 
 pub use ids::{AuditId, GroupId, RoleId, TenantId, TokenId, UserId};
 pub use names::{AttributeName, NameError, TenantName};
+pub use redirect::{RedirectUri, RedirectUriError};

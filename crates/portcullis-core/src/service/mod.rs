@@ -6,6 +6,7 @@ mod audit;
 mod bootstrap;
 mod changes;
 mod claims;
+mod clients;
 mod groups;
 mod import;
 mod principal;

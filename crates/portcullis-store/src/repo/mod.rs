@@ -8,6 +8,8 @@ mod directory;
 #[macro_use]
 mod access;
 #[macro_use]
+mod clients;
+#[macro_use]
 mod system;
 
 /// Implements every repository and [`portcullis_core::store::StoreTx`] for `$Tx`.
@@ -19,6 +21,7 @@ macro_rules! all_repos {
         group_repo!($Tx, $Db);
         role_repo!($Tx, $Db);
         token_repo!($Tx, $Db);
+        client_repo!($Tx, $Db);
         audit_repo!($Tx, $Db);
         meta_repo!($Tx, $Db);
 

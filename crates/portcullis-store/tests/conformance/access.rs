@@ -45,6 +45,21 @@ pub async fn dump_database(db: &TestDatabase) -> String {
     rows.into_iter().map(|(r,)| r).collect::<Vec<_>>().join("\n")
 }
 
+/// The stored clients, as text (secret digests hex-encoded).
+pub async fn dump_clients(db: &TestDatabase) -> String {
+    let sql = "SELECT client_id, metadata, secret_digest FROM oauth_clients";
+    let rows: Vec<(String, String, Option<Vec<u8>>)> = match db.engine {
+        Engine::Sqlite => {
+            sqlx::query_as(sql).fetch_all(&mut sqlx::SqliteConnection::connect(&db.url).await.expect("connect")).await
+        }
+        Engine::Postgres => {
+            sqlx::query_as(sql).fetch_all(&mut sqlx::PgConnection::connect(&db.url).await.expect("connect")).await
+        }
+    }
+    .expect("clients");
+    rows.into_iter().map(|(id, meta, digest)| format!("{id} {meta} {digest:?}")).collect::<Vec<_>>().join("\n")
+}
+
 pub async fn count(db: &TestDatabase, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
     let (n,): (i64,) = match db.engine {

@@ -7,8 +7,10 @@
 mod access;
 mod audit;
 mod caches;
+mod clients;
 mod directory;
 mod import;
+mod upgrade;
 
 use std::sync::Arc;
 

@@ -1,0 +1,449 @@
+//! OAuth 2.0 / OpenID Connect clients: registration rules (RFC 7591 §2, RFC 9700, RFC 8252)
+//! and their administration. The secret is shown once and stored as a SHA-256 digest.
+
+use portcullis_crypto::secret::{digest, random_secret};
+use serde_json::{Value, json};
+
+use super::audit::Change;
+use super::user_codec::merge_patch;
+use super::{Principal, Services};
+use crate::error::{Error, FieldError, Result};
+use crate::model::client::{
+    Client, ClientMetadata, ClientRecord, ClientWithSecret, GrantType, TokenEndpointAuthMethod,
+};
+use crate::model::from_json;
+use crate::model::page::{Page, decode_cursor, into_page, page_size};
+use crate::model::token::Access;
+
+/// The prefix of client secrets, so secret scanners can spot a leaked one.
+pub const CLIENT_SECRET_PREFIX: &str = "pcs_";
+
+fn client_id_ok(id: &str) -> bool {
+    // RFC 3986 unreserved characters: safe in URLs and in HTTP Basic credentials (no `:`).
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+fn scope_token_ok(token: &str) -> bool {
+    // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+    !token.is_empty() && token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+fn web_url_ok(text: &str, https_only: bool) -> bool {
+    let Ok(url) = url::Url::parse(text) else { return false };
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && (!https_only || loopback));
+    scheme_ok && url.host_str().is_some() && text.len() <= 2048 && url.fragment().is_none()
+}
+
+/// Checks the metadata and fills what follows from it; collects every problem.
+fn normalize(metadata: &mut ClientMetadata) -> Result<()> {
+    let mut errors = Vec::new();
+    let mut fail = |field: &str, reason: &str| errors.push(FieldError::new(field, reason));
+    if let Some(id) = &metadata.client_id {
+        if !client_id_ok(id) {
+            fail("client_id", "must be 1 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'");
+        }
+    }
+    let name = metadata.client_name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        fail("client_name", "must be 1 to 200 characters without control characters");
+    }
+    let grants = &mut metadata.grant_types;
+    grants.sort_by_key(|g| *g as u8);
+    grants.dedup();
+    if grants.is_empty() {
+        fail("grant_types", "must name at least one grant type");
+    }
+    let code = grants.contains(&GrantType::AuthorizationCode);
+    if metadata.response_types.is_empty() && code {
+        metadata.response_types = vec!["code".to_owned()];
+    }
+    metadata.response_types.dedup();
+    if metadata.response_types.iter().any(|r| r != "code") {
+        fail("response_types", "only \"code\" is supported (RFC 9700 §2.1.2)");
+    }
+    if metadata.response_types.is_empty() == code {
+        fail("response_types", "\"code\" goes with the authorization_code grant and only with it (RFC 7591 §2.1)");
+    }
+    if code && metadata.redirect_uris.is_empty() {
+        fail("redirect_uris", "the authorization_code grant needs at least one redirect URI");
+    }
+    if grants.contains(&GrantType::RefreshToken)
+        && !grants.iter().any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::DeviceCode))
+    {
+        fail("grant_types", "refresh_token needs authorization_code or device_code");
+    }
+    let method = metadata.token_endpoint_auth_method;
+    if method == TokenEndpointAuthMethod::None {
+        if grants.contains(&GrantType::ClientCredentials) {
+            fail(
+                "grant_types",
+                "client_credentials needs a confidential client (token_endpoint_auth_method other than none)",
+            );
+        }
+        if !metadata.require_pkce {
+            fail("require_pkce", "public clients always use PKCE");
+        }
+    }
+    match (&metadata.jwks, &metadata.jwks_uri) {
+        (Some(_), Some(_)) => fail("jwks", "give jwks or jwks_uri, not both (RFC 7591 §2)"),
+        (None, None) if method == TokenEndpointAuthMethod::PrivateKeyJwt => {
+            fail("jwks", "private_key_jwt needs jwks or jwks_uri");
+        }
+        _ => {}
+    }
+    if let Some(jwks) = &metadata.jwks {
+        check_jwks(jwks, &mut fail);
+    }
+    if metadata.jwks_uri.as_deref().is_some_and(|u| !web_url_ok(u, true) || u.starts_with("http:")) {
+        fail("jwks_uri", "must be an https URL");
+    }
+    for (field, value) in [
+        ("client_uri", &metadata.client_uri),
+        ("logo_uri", &metadata.logo_uri),
+        ("tos_uri", &metadata.tos_uri),
+        ("policy_uri", &metadata.policy_uri),
+    ] {
+        if value.as_deref().is_some_and(|u| !web_url_ok(u, false)) {
+            fail(field, "must be an http(s) URL");
+        }
+    }
+    if metadata.backchannel_logout_uri.as_deref().is_some_and(|u| !web_url_ok(u, true)) {
+        fail("backchannel_logout_uri", "must be an https URL (http only on loopback), without a fragment");
+    }
+    if let Some(scope) = &metadata.scope {
+        if scope.len() > 4096 || scope.split(' ').any(|t| !scope_token_ok(t)) {
+            fail("scope", "must be scope tokens separated by single spaces (RFC 6749 §3.3)");
+        }
+    }
+    if metadata.contacts.len() > 20
+        || metadata.contacts.iter().any(|c| c.is_empty() || c.len() > 254 || c.chars().any(char::is_control))
+    {
+        fail("contacts", "at most 20 entries of 1 to 254 characters");
+    }
+    if metadata.audiences.len() > 50
+        || metadata
+            .audiences
+            .iter()
+            .any(|a| a.is_empty() || a.len() > 2048 || a.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        fail("audiences", "at most 50 audiences of 1 to 2048 characters without spaces");
+    }
+    if metadata.redirect_uris.len() > 100 || metadata.post_logout_redirect_uris.len() > 100 {
+        fail("redirect_uris", "at most 100 URIs");
+    }
+    if metadata.access_token_lifetime.is_some_and(|l| !(60..=86_400).contains(&l)) {
+        fail("access_token_lifetime", "must be between 60 and 86400 seconds");
+    }
+    if metadata.refresh_token_lifetime.is_some_and(|l| !(60..=31_536_000).contains(&l)) {
+        fail("refresh_token_lifetime", "must be between 60 seconds and one year");
+    }
+    if metadata.refresh_token_absolute_lifetime.is_some_and(|l| !(60..=31_536_000).contains(&l)) {
+        fail("refresh_token_absolute_lifetime", "must be between 60 seconds and one year");
+    }
+    if let (Some(idle), Some(absolute)) = (metadata.refresh_token_lifetime, metadata.refresh_token_absolute_lifetime) {
+        if absolute < idle {
+            fail("refresh_token_absolute_lifetime", "must not be shorter than refresh_token_lifetime");
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
+}
+
+/// A client's JWK Set must hold public keys only: a private key sent here would be a leak.
+fn check_jwks(jwks: &Value, fail: &mut impl FnMut(&str, &str)) {
+    let Some(keys) = jwks.get("keys").and_then(Value::as_array) else {
+        return fail("jwks", "must be a JWK Set: {\"keys\": [...]}");
+    };
+    if keys.is_empty() || keys.len() > 20 {
+        return fail("jwks", "must hold 1 to 20 keys");
+    }
+    for key in keys {
+        let Some(object) = key.as_object() else { return fail("jwks", "every key must be a JSON object") };
+        if !object.get("kty").is_some_and(Value::is_string) {
+            return fail("jwks", "every key needs a kty (RFC 7517 §4.1)");
+        }
+        if ["d", "p", "q", "dp", "dq", "qi", "k", "oth"].iter().any(|private| object.contains_key(*private)) {
+            return fail("jwks", "must hold public keys only: a private key was sent");
+        }
+    }
+}
+
+impl Services {
+    /// `POST …/clients`.
+    pub async fn create_client(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        mut metadata: ClientMetadata,
+    ) -> Result<ClientWithSecret> {
+        normalize(&mut metadata)?;
+        let client_id = metadata.client_id.take().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let secret = metadata.token_endpoint_auth_method.uses_secret().then(|| random_secret(CLIENT_SECRET_PREFIX));
+        let mut tx = self.store.write().await?;
+        let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let now = self.clock.now();
+        let record = ClientRecord {
+            tenant_id: tenant_record.id,
+            client_id,
+            secret_digest: secret.as_deref().map(|s| digest(s).to_vec()),
+            metadata,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.client_insert(&record).await?;
+        let client = Client::from(&record);
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "client.create",
+                tenant: Some(tenant),
+                target_type: "client",
+                target_id: Some(record.client_id.clone()),
+                before: None,
+                after: Some(json!(client)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ClientWithSecret { client, client_secret_expires_at: secret.as_ref().map(|_| 0), client_secret: secret })
+    }
+
+    /// `GET …/clients`.
+    pub async fn list_clients(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Client>> {
+        let limit = page_size(limit)?;
+        let after = decode_cursor(cursor)?;
+        let mut tx = self.store.read().await?;
+        let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
+        let rows = tx.client_list(tenant_record.id, after.as_deref(), limit + 1).await?;
+        Ok(into_page(rows.iter().map(Client::from).collect(), limit, |c: &Client| c.client_id.clone()))
+    }
+
+    /// `GET …/clients/{client_id}`.
+    pub async fn get_client(&self, who: &Principal, tenant: &str, client_id: &str) -> Result<Client> {
+        let mut tx = self.store.read().await?;
+        let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
+        let record = tx.client_get(tenant_record.id, client_id).await?.ok_or(Error::NotFound("client"))?;
+        Ok(Client::from(&record))
+    }
+
+    /// `PATCH …/clients/{client_id}`: a JSON merge patch of the metadata. Switching to a
+    /// secret-based authentication method creates a secret (shown in this answer only);
+    /// switching away from one deletes it.
+    pub async fn update_client(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        client_id: &str,
+        patch: Value,
+    ) -> Result<ClientWithSecret> {
+        let Value::Object(changes) = &patch else {
+            return Err(Error::invalid("", "a merge patch must be a JSON object"));
+        };
+        for field in ["client_id", "client_id_issued_at", "client_secret", "created_at", "updated_at"] {
+            if changes.contains_key(field) {
+                return Err(Error::invalid(field, "cannot be changed by PATCH"));
+            }
+        }
+        let mut tx = self.store.write().await?;
+        let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let mut record = tx.client_get(tenant_record.id, client_id).await?.ok_or(Error::NotFound("client"))?;
+        let before = Client::from(&record);
+        let mut document = serde_json::to_value(&record.metadata)?;
+        merge_patch(&mut document, &patch);
+        let mut metadata: ClientMetadata = from_json(document)?;
+        normalize(&mut metadata)?;
+        let mut secret = None;
+        match (metadata.token_endpoint_auth_method.uses_secret(), record.secret_digest.is_some()) {
+            (true, false) => {
+                let fresh = random_secret(CLIENT_SECRET_PREFIX);
+                record.secret_digest = Some(digest(&fresh).to_vec());
+                secret = Some(fresh);
+            }
+            (false, true) => record.secret_digest = None,
+            _ => {}
+        }
+        record.metadata = metadata;
+        record.updated_at = self.clock.now();
+        tx.client_update(&record).await?;
+        let client = Client::from(&record);
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "client.update",
+                tenant: Some(tenant),
+                target_type: "client",
+                target_id: Some(client_id.to_owned()),
+                before: Some(json!(before)),
+                after: Some(json!(client)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ClientWithSecret { client, client_secret_expires_at: secret.as_ref().map(|_| 0), client_secret: secret })
+    }
+
+    /// `POST …/clients/{client_id}/secret`: replaces the secret; the old one stops working.
+    pub async fn rotate_client_secret(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        client_id: &str,
+    ) -> Result<ClientWithSecret> {
+        let mut tx = self.store.write().await?;
+        let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let mut record = tx.client_get(tenant_record.id, client_id).await?.ok_or(Error::NotFound("client"))?;
+        if !record.metadata.token_endpoint_auth_method.uses_secret() {
+            return Err(Error::conflict(
+                "token_endpoint_auth_method",
+                "this client does not authenticate with a secret",
+            ));
+        }
+        let secret = random_secret(CLIENT_SECRET_PREFIX);
+        record.secret_digest = Some(digest(&secret).to_vec());
+        record.updated_at = self.clock.now();
+        tx.client_update(&record).await?;
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "client.secret.rotate",
+                tenant: Some(tenant),
+                target_type: "client",
+                target_id: Some(client_id.to_owned()),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ClientWithSecret {
+            client: Client::from(&record),
+            client_secret: Some(secret),
+            client_secret_expires_at: Some(0),
+        })
+    }
+
+    /// `DELETE …/clients/{client_id}`.
+    pub async fn delete_client(&self, who: &Principal, tenant: &str, client_id: &str) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let record = tx.client_get(tenant_record.id, client_id).await?.ok_or(Error::NotFound("client"))?;
+        tx.client_delete(tenant_record.id, client_id).await?;
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "client.delete",
+                tenant: Some(tenant),
+                target_type: "client",
+                target_id: Some(client_id.to_owned()),
+                before: Some(json!(Client::from(&record))),
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(value: Value) -> Result<ClientMetadata> {
+        let mut metadata: ClientMetadata = from_json(value)?;
+        normalize(&mut metadata)?;
+        Ok(metadata)
+    }
+
+    fn fields(result: Result<ClientMetadata>) -> Vec<String> {
+        match result {
+            Err(Error::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_web_app_gets_code_and_pkce_by_default() {
+        let m = metadata(json!({"client_name": "Portal", "redirect_uris": ["https://portal.example.com/cb"]}))
+            .expect("valid");
+        assert_eq!(m.response_types, ["code"]);
+        assert_eq!(m.token_endpoint_auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
+        assert!(m.require_pkce);
+    }
+
+    #[test]
+    fn a_machine_client_needs_no_redirect_uri() {
+        let m = metadata(json!({"client_name": "Batch", "grant_types": ["client_credentials"]})).expect("valid");
+        assert!(m.response_types.is_empty());
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        assert_eq!(fields(metadata(json!({"client_name": "x"}))), ["redirect_uris"]);
+        assert_eq!(
+            fields(metadata(
+                json!({"client_name": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"})
+            )),
+            ["grant_types"]
+        );
+        assert_eq!(
+            fields(metadata(
+                json!({"client_name": "x", "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "none", "require_pkce": false})
+            )),
+            ["require_pkce"]
+        );
+        assert_eq!(
+            fields(metadata(
+                json!({"client_name": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt"})
+            )),
+            ["jwks"]
+        );
+        assert_eq!(
+            fields(metadata(
+                json!({"client_name": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b", "d": "secret"}]}})
+            )),
+            ["jwks"]
+        );
+        assert_eq!(fields(metadata(json!({"client_name": "x", "grant_types": ["refresh_token"]}))), ["grant_types"]);
+        assert_eq!(
+            fields(metadata(
+                json!({"client_name": "x", "grant_types": ["client_credentials"], "scope": "read  write"})
+            )),
+            ["scope"]
+        );
+        assert_eq!(
+            fields(metadata(
+                json!({"client_name": "x", "grant_types": ["client_credentials"], "response_types": ["token"]})
+            )),
+            ["response_types", "response_types"]
+        );
+        assert_eq!(
+            fields(metadata(
+                json!({"client_name": "x", "grant_types": ["client_credentials"], "client_id": "has:colon"})
+            )),
+            ["client_id"]
+        );
+    }
+
+    #[test]
+    fn wire_format_refusals() {
+        // The password and implicit grants do not exist here.
+        assert!(from_json::<ClientMetadata>(json!({"client_name": "x", "grant_types": ["password"]})).is_err());
+        assert!(from_json::<ClientMetadata>(json!({"client_name": "x", "grant_types": ["implicit"]})).is_err());
+        assert!(
+            from_json::<ClientMetadata>(json!({"client_name": "x", "redirect_uris": ["https://a.example/cb#x"]}))
+                .is_err()
+        );
+        assert!(from_json::<ClientMetadata>(json!({"client_name": "x", "unknown": 1})).is_err());
+    }
+}

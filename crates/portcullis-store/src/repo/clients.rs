@@ -1,0 +1,58 @@
+//! OAuth 2.0 / OpenID Connect clients.
+
+macro_rules! client_repo {
+    ($Tx:ident, $Db:ty) => {
+        fn client_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::client::ClientRecord, portcullis_core::Error> {
+            use sqlx::Row;
+            Ok(portcullis_core::model::client::ClientRecord {
+                tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
+                client_id: row.try_get("client_id").map_err(map_err)?,
+                secret_digest: row.try_get("secret_digest").map_err(map_err)?,
+                metadata: $crate::convert::json(&row.try_get::<String, _>("metadata").map_err(map_err)?)?,
+                created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
+                updated_at: $crate::convert::instant(row.try_get("updated_at").map_err(map_err)?),
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl portcullis_core::store::ClientRepo for $Tx {
+            async fn client_insert(&mut self, c: &portcullis_core::model::client::ClientRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO oauth_clients (tenant_id, client_id, secret_digest, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(c.tenant_id.to_string()).bind(&c.client_id).bind(&c.secret_digest)
+                    .bind($crate::convert::to_json(&c.metadata)?)
+                    .bind($crate::convert::micros(c.created_at)).bind($crate::convert::micros(c.updated_at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn client_get(&mut self, tenant: portcullis_types::TenantId, client_id: &str) -> Result<Option<portcullis_core::model::client::ClientRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM oauth_clients WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.to_string()).bind(client_id)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(client_from_row).transpose()
+            }
+
+            async fn client_list(&mut self, tenant: portcullis_types::TenantId, after: Option<&str>, limit: u32) -> Result<Vec<portcullis_core::model::client::ClientRecord>, portcullis_core::Error> {
+                let rows = sqlx::query("SELECT * FROM oauth_clients WHERE tenant_id = $1 AND client_id > $2 ORDER BY client_id LIMIT $3")
+                    .bind(tenant.to_string()).bind(after.unwrap_or("")).bind(i64::from(limit))
+                    .fetch_all(&mut *self.0).await.map_err(map_err)?;
+                rows.iter().map(client_from_row).collect()
+            }
+
+            async fn client_update(&mut self, c: &portcullis_core::model::client::ClientRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("UPDATE oauth_clients SET secret_digest = $1, metadata = $2, updated_at = $3 WHERE tenant_id = $4 AND client_id = $5")
+                    .bind(&c.secret_digest).bind($crate::convert::to_json(&c.metadata)?)
+                    .bind($crate::convert::micros(c.updated_at)).bind(c.tenant_id.to_string()).bind(&c.client_id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn client_delete(&mut self, tenant: portcullis_types::TenantId, client_id: &str) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("DELETE FROM oauth_clients WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.to_string()).bind(client_id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+    };
+}

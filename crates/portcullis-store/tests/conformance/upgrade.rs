@@ -1,0 +1,49 @@
+//! Migrations run forward from the previous schema with the data in place.
+
+use std::sync::Arc;
+
+use portcullis_core::clock::FixedClock;
+use portcullis_core::hashing::HashPool;
+use portcullis_core::keys::KeyRing;
+use portcullis_core::model::client::ClientMetadata;
+use portcullis_core::model::tenant::NewTenant;
+use portcullis_core::service::UserQuery;
+use portcullis_core::{Clock, Services};
+use portcullis_crypto::envelope::Key;
+use portcullis_testkit::{TestDatabase, engines};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrading_from_schema_1_keeps_the_data() {
+    for engine in engines() {
+        let db = TestDatabase::new(engine).await.expect("database");
+        let store = portcullis_store::open(&db.url).await.expect("store");
+        assert_eq!(store.migrate_up_to(1).await.expect("schema 1"), 1);
+        assert!(!store.ready().await.expect("ready answers"), "{engine:?}: pending migrations mean not ready");
+        let clock = Arc::new(FixedClock::new(time::macros::datetime!(2026-01-01 0:00 UTC)));
+        let services =
+            Services::new(store.clone(), clock as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(1, 8));
+        services.bootstrap(Some(crate::TOKEN)).await.expect("bootstrap on schema 1");
+        let admin = services.authenticate(crate::TOKEN, Default::default()).await.expect("token");
+        let name = portcullis_types::TenantName::parse("old").expect("valid");
+        services.create_tenant(&admin, NewTenant { name, display_name: None, profile: None }).await.expect("tenant");
+        let doc =
+            portcullis_core::model::from_json(json!({"username": "kept", "password": "from schema one"})).expect("doc");
+        let user = services.create_user(&admin, "old", doc).await.expect("user");
+
+        let ran = store.migrate().await.expect("upgrade");
+        assert_eq!(ran, portcullis_store::MIGRATIONS.len() - 1, "{engine:?}");
+        assert!(store.ready().await.expect("ready"));
+        let users = services.list_users(&admin, "old", UserQuery::default(), None, None).await.expect("list");
+        assert_eq!(users.items[0].id, user.id);
+        assert_eq!(
+            services.check_password("old", "kept", "from schema one".into()).await.expect("check"),
+            Some(user.id)
+        );
+        let metadata: ClientMetadata =
+            portcullis_core::model::from_json(json!({"client_name": "New", "grant_types": ["client_credentials"]}))
+                .expect("meta");
+        services.create_client(&admin, "old", metadata).await.expect("schema 2 works");
+        assert!(services.verify_audit().await.expect("verify").first_broken.is_none());
+    }
+}
