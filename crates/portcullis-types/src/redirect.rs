@@ -37,7 +37,7 @@ impl RedirectUri {
         }
         // The parser is lenient (`https:///x` gains a host); the text itself must carry one.
         let authority = text.split_once("://").map(|(_, rest)| rest);
-        if matches!(url.scheme(), "http" | "https") && !authority.is_some_and(|a| !a.starts_with('/')) {
+        if matches!(url.scheme(), "http" | "https") && authority.is_none_or(|a| a.starts_with('/')) {
             return Err(RedirectUriError("must have a host"));
         }
         let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));

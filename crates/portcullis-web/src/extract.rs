@@ -45,8 +45,11 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
             let inner = error.into_inner();
             return Err(match inner.classify() {
                 serde_json::error::Category::Data => {
-                    let field = if path == "." { String::new() } else { path.replace('.', "/") };
-                    WebError::invalid(field, inner.to_string())
+                    portcullis_core::Error::Validation(vec![portcullis_core::model::json_field_error(
+                        &path,
+                        &inner.to_string(),
+                    )])
+                    .into()
                 }
                 _ => WebError::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", inner.to_string()),
             });

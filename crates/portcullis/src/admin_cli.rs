@@ -42,6 +42,9 @@ enum Resource {
     /// The user schema of a tenant
     #[command(subcommand)]
     Schema(SchemaCmd),
+    /// OAuth 2.0 / OpenID Connect clients of a tenant
+    #[command(subcommand)]
+    Clients(ClientCmd),
     /// Admin API tokens
     #[command(subcommand)]
     Tokens(TokenCmd),
@@ -285,6 +288,52 @@ enum SchemaCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum ClientCmd {
+    List {
+        tenant: String,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    Get {
+        tenant: String,
+        client_id: String,
+    },
+    /// Register a client from flags and/or RFC 7591 metadata (`--data`)
+    Create {
+        tenant: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// client_secret_basic, client_secret_post, private_key_jwt or none
+        #[arg(long)]
+        auth_method: Option<String>,
+        /// The metadata as JSON (RFC 7591 names)
+        #[arg(long)]
+        data: Option<String>,
+    },
+    /// Apply a JSON merge patch to the metadata
+    Update {
+        tenant: String,
+        client_id: String,
+        #[arg(long)]
+        data: String,
+    },
+    Delete {
+        tenant: String,
+        client_id: String,
+    },
+    /// Replace the client secret (the new one is printed once)
+    RotateSecret {
+        tenant: String,
+        client_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum TokenCmd {
     List(Paging),
     Create {
@@ -363,6 +412,7 @@ const USER_COLUMNS: &[&str] = &["id", "username", "email", "status", "created_at
 const GROUP_COLUMNS: &[&str] = &["id", "name", "parent_id", "description"];
 const ROLE_COLUMNS: &[&str] = &["id", "name", "composites", "description"];
 const ASSIGNMENT_COLUMNS: &[&str] = &["role_id", "role_name", "expires_at"];
+const CLIENT_COLUMNS: &[&str] = &["client_id", "client_name", "grant_types", "token_endpoint_auth_method"];
 const TOKEN_COLUMNS: &[&str] = &["id", "name", "tenant", "access", "created_at", "revoked_at"];
 const AUDIT_COLUMNS: &[&str] = &["seq", "at", "actor", "action", "target_type", "target_id"];
 const SCHEMA_COLUMNS: &[&str] = &["name", "type", "required", "unique", "sensitive", "pattern", "purpose"];
@@ -533,6 +583,41 @@ fn call_for(resource: Resource) -> anyhow::Result<Call> {
             }
             SchemaCmd::Delete { tenant, name } => {
                 Call::new(M::DELETE, format!("/tenants/{tenant}/schema/attributes/{name}"), &[])
+            }
+        },
+        Resource::Clients(cmd) => match cmd {
+            ClientCmd::List { tenant, paging } => {
+                Call::new(M::GET, format!("/tenants/{tenant}/clients"), CLIENT_COLUMNS).paging(paging)
+            }
+            ClientCmd::Get { tenant, client_id } => {
+                Call::new(M::GET, format!("/tenants/{tenant}/clients/{client_id}"), CLIENT_COLUMNS)
+            }
+            ClientCmd::Create { tenant, name, redirect_uris, grant_types, auth_method, data } => {
+                let mut body = match data {
+                    Some(text) => match parse_json(&text)? {
+                        Value::Object(map) => map,
+                        _ => bail!("--data must be a JSON object"),
+                    },
+                    None => Map::new(),
+                };
+                opt(&mut body, "client_name", name);
+                opt(&mut body, "token_endpoint_auth_method", auth_method);
+                if !redirect_uris.is_empty() {
+                    body.insert("redirect_uris".into(), json!(redirect_uris));
+                }
+                if !grant_types.is_empty() {
+                    body.insert("grant_types".into(), json!(grant_types));
+                }
+                Call::new(M::POST, format!("/tenants/{tenant}/clients"), &[]).json(Value::Object(body))
+            }
+            ClientCmd::Update { tenant, client_id, data } => {
+                Call::new(M::PATCH, format!("/tenants/{tenant}/clients/{client_id}"), &[]).json(parse_json(&data)?)
+            }
+            ClientCmd::Delete { tenant, client_id } => {
+                Call::new(M::DELETE, format!("/tenants/{tenant}/clients/{client_id}"), &[])
+            }
+            ClientCmd::RotateSecret { tenant, client_id } => {
+                Call::new(M::POST, format!("/tenants/{tenant}/clients/{client_id}/secret"), &[])
             }
         },
         Resource::Tokens(cmd) => match cmd {

@@ -17,8 +17,35 @@ use crate::error::{Error, FieldError, Result};
 /// Reads `T` from untrusted JSON, naming the offending field in the error.
 pub fn from_json<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string().replace('.', "/");
-        let field = if path == "." || path.is_empty() { String::new() } else { path };
-        Error::Validation(vec![FieldError::new(field, error.into_inner().to_string())])
+        Error::Validation(vec![json_field_error(&error.path().to_string(), &error.into_inner().to_string())])
     })
+}
+
+/// The field error for a JSON decoding failure at `path` (serde_path_to_error's `a.b[0]`),
+/// with the field in the documented `a/b/0` form and without serde_json's "at line …".
+pub fn json_field_error(path: &str, message: &str) -> FieldError {
+    let field = if path == "." {
+        String::new()
+    } else {
+        path.replace('[', "/").replace(']', "").replace('.', "/").trim_start_matches('/').to_owned()
+    };
+    let reason = match message.rfind(" at line ") {
+        Some(at) if message[at..].contains(" column ") => &message[..at],
+        _ => message,
+    };
+    FieldError::new(field, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_field_error;
+
+    #[test]
+    fn json_paths_become_field_pointers() {
+        let e = json_field_error("redirect_uris[0]", "bad uri at line 1 column 61");
+        assert_eq!((e.field.as_str(), e.reason.as_str()), ("redirect_uris/0", "bad uri"));
+        assert_eq!(json_field_error("address.country", "x").field, "address/country");
+        assert_eq!(json_field_error("a[2].b", "x").field, "a/2/b");
+        assert_eq!(json_field_error(".", "missing field `x`").field, "");
+    }
 }

@@ -39,10 +39,10 @@ fn web_url_ok(text: &str, https_only: bool) -> bool {
 fn normalize(metadata: &mut ClientMetadata) -> Result<()> {
     let mut errors = Vec::new();
     let mut fail = |field: &str, reason: &str| errors.push(FieldError::new(field, reason));
-    if let Some(id) = &metadata.client_id {
-        if !client_id_ok(id) {
-            fail("client_id", "must be 1 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'");
-        }
+    if let Some(id) = &metadata.client_id
+        && !client_id_ok(id)
+    {
+        fail("client_id", "must be 1 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'");
     }
     let name = metadata.client_name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
@@ -111,10 +111,10 @@ fn normalize(metadata: &mut ClientMetadata) -> Result<()> {
     if metadata.backchannel_logout_uri.as_deref().is_some_and(|u| !web_url_ok(u, true)) {
         fail("backchannel_logout_uri", "must be an https URL (http only on loopback), without a fragment");
     }
-    if let Some(scope) = &metadata.scope {
-        if scope.len() > 4096 || scope.split(' ').any(|t| !scope_token_ok(t)) {
-            fail("scope", "must be scope tokens separated by single spaces (RFC 6749 §3.3)");
-        }
+    if let Some(scope) = &metadata.scope
+        && (scope.len() > 4096 || scope.split(' ').any(|t| !scope_token_ok(t)))
+    {
+        fail("scope", "must be scope tokens separated by single spaces (RFC 6749 §3.3)");
     }
     if metadata.contacts.len() > 20
         || metadata.contacts.iter().any(|c| c.is_empty() || c.len() > 254 || c.chars().any(char::is_control))
@@ -141,10 +141,10 @@ fn normalize(metadata: &mut ClientMetadata) -> Result<()> {
     if metadata.refresh_token_absolute_lifetime.is_some_and(|l| !(60..=31_536_000).contains(&l)) {
         fail("refresh_token_absolute_lifetime", "must be between 60 seconds and one year");
     }
-    if let (Some(idle), Some(absolute)) = (metadata.refresh_token_lifetime, metadata.refresh_token_absolute_lifetime) {
-        if absolute < idle {
-            fail("refresh_token_absolute_lifetime", "must not be shorter than refresh_token_lifetime");
-        }
+    if let (Some(idle), Some(absolute)) = (metadata.refresh_token_lifetime, metadata.refresh_token_absolute_lifetime)
+        && absolute < idle
+    {
+        fail("refresh_token_absolute_lifetime", "must not be shorter than refresh_token_lifetime");
     }
     if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
 }

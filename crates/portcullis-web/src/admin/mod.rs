@@ -2,6 +2,7 @@
 //! generated from the same route declarations, so it lists exactly what the server serves.
 
 mod audit;
+mod clients;
 mod groups;
 mod roles;
 mod schema;
@@ -90,14 +91,14 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Portcullis admin API", version = "1", description = "Administration of tenants, users, groups, roles, the user schema, admin tokens and the audit log. Errors are RFC 9457 problem+json."),
+    info(title = "Portcullis admin API", version = "1", description = "Administration of tenants, users, groups, roles, the user schema, OAuth clients, admin tokens and the audit log. Errors are RFC 9457 problem+json."),
     servers((url = "/admin/v1")),
     modifiers(&BearerAuth),
     components(schemas(Problem, portcullis_core::FieldError)),
     security(("bearer" = [])),
     tags(
         (name = "tenants"), (name = "users"), (name = "groups"), (name = "roles"),
-        (name = "schema"), (name = "tokens"), (name = "audit")
+        (name = "schema"), (name = "clients"), (name = "tokens"), (name = "audit")
     )
 )]
 struct ApiDoc;
@@ -126,6 +127,9 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(roles::get_role, roles::update_role, roles::delete_role))
         .routes(routes!(schema::get_schema))
         .routes(routes!(schema::put_attribute, schema::delete_attribute))
+        .routes(routes!(clients::list_clients, clients::create_client))
+        .routes(routes!(clients::get_client, clients::update_client, clients::delete_client))
+        .routes(routes!(clients::rotate_secret))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(audit::list_audit))

@@ -202,3 +202,60 @@ on_every_engine!(scoped_tokens_over_http, |server| {
         StatusCode::UNAUTHORIZED
     );
 });
+
+on_every_engine!(oauth_clients_over_http, |server| {
+    server.admin(Method::POST, "/tenants").json(&json!({"name": "acme"})).send().await.expect("send");
+    let created = server
+        .admin(Method::POST, "/tenants/acme/clients")
+        .json(&json!({
+            "client_name": "Portal",
+            "redirect_uris": ["https://portal.example.com/callback"],
+            "post_logout_redirect_uris": ["https://portal.example.com/"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "openid profile email offline_access"
+        }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let client: Value = created.json().await.expect("json");
+    let id = client["client_id"].as_str().expect("client_id").to_owned();
+    assert!(client["client_secret"].as_str().is_some_and(|s| s.starts_with("pcs_")));
+    assert_eq!(client["client_secret_expires_at"], 0);
+    assert_eq!(client["response_types"], json!(["code"]));
+    assert!(client["client_id_issued_at"].is_i64());
+    let fetched: Value = server
+        .admin(Method::GET, &format!("/tenants/acme/clients/{id}"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(fetched.get("client_secret").is_none(), "the secret is shown once: {fetched}");
+    for (body, field) in [
+        (json!({"client_name": "x", "redirect_uris": ["http://evil.example/cb"]}), "redirect_uris/0"),
+        (json!({"client_name": "x", "grant_types": ["password"]}), "grant_types/0"),
+        (
+            json!({"client_name": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+            "grant_types",
+        ),
+    ] {
+        let response = server.admin(Method::POST, "/tenants/acme/clients").json(&body).send().await.expect("send");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let problem: Value = response.json().await.expect("json");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let rotated: Value = server
+        .admin(Method::POST, &format!("/tenants/acme/clients/{id}/secret"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_ne!(rotated["client_secret"], client["client_secret"]);
+    let deleted = server.admin(Method::DELETE, &format!("/tenants/acme/clients/{id}")).send().await.expect("send");
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+});

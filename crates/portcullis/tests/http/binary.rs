@@ -302,6 +302,11 @@ async fn admin_cli_drives_the_api() {
         assert!(ok && page["items"][0]["email"] == "alice@example.com", "{out}");
         let (ok, _, err) = run(&["users", "create", "acme", "--username", "alice"], None);
         assert!(!ok && err.contains("409"), "{err}");
+        let (ok, out, err) =
+            run(&["clients", "create", "acme", "--name", "Batch", "--grant-type", "client_credentials"], None);
+        assert!(ok && out.contains("client_secret: pcs_"), "{out}{err}");
+        let (ok, out, _) = run(&["clients", "list", "acme"], None);
+        assert!(ok && out.contains("Batch") && out.contains("client_credentials"), "{out}");
         let (ok, out, _) = run(&["audit", "list", "acme"], None);
         assert!(ok && out.contains("user.create"), "{out}");
     });

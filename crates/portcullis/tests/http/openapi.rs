@@ -46,6 +46,12 @@ const ENDPOINTS: &[&str] = &[
     "GET /tenants/{tenant}/schema",
     "PUT /tenants/{tenant}/schema/attributes/{name}",
     "DELETE /tenants/{tenant}/schema/attributes/{name}",
+    "GET /tenants/{tenant}/clients",
+    "POST /tenants/{tenant}/clients",
+    "GET /tenants/{tenant}/clients/{client_id}",
+    "PATCH /tenants/{tenant}/clients/{client_id}",
+    "DELETE /tenants/{tenant}/clients/{client_id}",
+    "POST /tenants/{tenant}/clients/{client_id}/secret",
     "GET /tokens",
     "POST /tokens",
     "DELETE /tokens/{id}",
@@ -88,7 +94,8 @@ on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
             .replace("{id}", "01900000-0000-7000-8000-000000000000")
             .replace("{user}", "01900000-0000-7000-8000-000000000001")
             .replace("{role}", "01900000-0000-7000-8000-000000000002")
-            .replace("{name}", "probe");
+            .replace("{name}", "probe")
+            .replace("{client_id}", "probe-client");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = server.admin(method.clone(), &concrete);
         if concrete.ends_with("users:import") {
