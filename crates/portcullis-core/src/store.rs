@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::model::audit::{AuditFilter, AuditRecord};
 use crate::model::client::ClientRecord;
 use crate::model::group::Group;
+use crate::model::key::SigningKeyRecord;
 use crate::model::role::{EffectiveAccess, Role, RoleAssignment};
 use crate::model::schema::AttributeDefinition;
 use crate::model::tenant::TenantRecord;
@@ -46,7 +47,17 @@ pub trait Store: Send + Sync + 'static {
 /// One transaction: every repository on one connection.
 #[async_trait]
 pub trait StoreTx:
-    TenantRepo + UserRepo + SchemaRepo + GroupRepo + RoleRepo + TokenRepo + ClientRepo + AuditRepo + MetaRepo + Send
+    TenantRepo
+    + UserRepo
+    + SchemaRepo
+    + GroupRepo
+    + RoleRepo
+    + TokenRepo
+    + ClientRepo
+    + KeyRepo
+    + AuditRepo
+    + MetaRepo
+    + Send
 {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<()>;
@@ -181,6 +192,25 @@ pub trait ClientRepo {
     /// Updates the metadata and the secret digest.
     async fn client_update(&mut self, client: &ClientRecord) -> Result<()>;
     async fn client_delete(&mut self, tenant: TenantId, client_id: &str) -> Result<bool>;
+}
+
+/// Per-tenant signing keys.
+#[async_trait]
+pub trait KeyRepo {
+    /// Conflicts (`signing_key`) when the algorithm already has an active key.
+    async fn signing_key_insert(&mut self, key: &SigningKeyRecord) -> Result<()>;
+    /// Keys not yet expired at `now`, newest first.
+    async fn signing_keys_published(&mut self, tenant: TenantId, now: OffsetDateTime) -> Result<Vec<SigningKeyRecord>>;
+    /// The active key of an algorithm.
+    async fn signing_key_active(&mut self, tenant: TenantId, alg: &str) -> Result<Option<SigningKeyRecord>>;
+    /// Stops a key signing; it stays published until `expires_at`.
+    async fn signing_key_retire(
+        &mut self,
+        tenant: TenantId,
+        kid: &str,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool>;
 }
 
 /// The append-only, hash-chained audit log.

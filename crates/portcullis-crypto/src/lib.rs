@@ -8,3 +8,4 @@
 pub mod envelope;
 pub mod password;
 pub mod secret;
+pub mod signing;

@@ -46,6 +46,7 @@ pub(crate) fn constraint_name(hint: &str) -> &'static str {
         ("tenants.name", "tenant_name"),
         ("user_unique_values", "attribute"),
         ("oauth_clients", "client_id"),
+        ("signing_keys", "signing_key"),
         ("admin_tokens_digest_unique", "token"),
         ("admin_tokens.digest", "token"),
     ];

@@ -22,6 +22,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_clients.sql"),
         postgres: include_str!("../migrations/postgres/0002_clients.sql"),
     },
+    Migration {
+        version: 3,
+        name: "signing_keys",
+        sqlite: include_str!("../migrations/sqlite/0003_signing_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0003_signing_keys.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).
@@ -189,7 +195,7 @@ mod tests {
                 .lines()
                 .filter_map(|line| {
                     let line = line.trim();
-                    ["CREATE TABLE ", "CREATE INDEX "]
+                    ["CREATE TABLE ", "CREATE INDEX ", "CREATE UNIQUE INDEX "]
                         .iter()
                         .find_map(|p| line.strip_prefix(p))
                         .and_then(|rest| rest.split_whitespace().next())

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod error;
 pub mod extract;
+pub mod issuer;
 pub mod layers;
 pub mod ops;
 
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(ops::router())
+        .merge(issuer::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state);

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod client;
 pub mod group;
+pub mod key;
 pub mod page;
 pub mod role;
 pub mod schema;

@@ -9,6 +9,7 @@ mod claims;
 mod clients;
 mod groups;
 mod import;
+mod keys;
 mod principal;
 mod roles;
 mod schema;

@@ -41,6 +41,7 @@ impl Services {
         let tenant = Tenant::from(&record);
         let mut tx = self.store.write().await?;
         tx.tenant_insert(&record).await?;
+        self.ensure_signing_keys(&mut tx, &record).await?;
         self.record(
             &mut tx,
             who,

@@ -10,6 +10,8 @@ mod access;
 #[macro_use]
 mod clients;
 #[macro_use]
+mod keys;
+#[macro_use]
 mod system;
 
 /// Implements every repository and [`portcullis_core::store::StoreTx`] for `$Tx`.
@@ -22,6 +24,7 @@ macro_rules! all_repos {
         role_repo!($Tx, $Db);
         token_repo!($Tx, $Db);
         client_repo!($Tx, $Db);
+        key_repo!($Tx, $Db);
         audit_repo!($Tx, $Db);
         meta_repo!($Tx, $Db);
 

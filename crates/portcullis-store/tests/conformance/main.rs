@@ -10,6 +10,7 @@ mod caches;
 mod clients;
 mod directory;
 mod import;
+mod keys;
 mod upgrade;
 
 use std::sync::Arc;

@@ -25,25 +25,29 @@ async fn upgrading_from_schema_1_keeps_the_data() {
             Services::new(store.clone(), clock as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(1, 8));
         services.bootstrap(Some(crate::TOKEN)).await.expect("bootstrap on schema 1");
         let admin = services.authenticate(crate::TOKEN, Default::default()).await.expect("token");
-        let name = portcullis_types::TenantName::parse("old").expect("valid");
-        services.create_tenant(&admin, NewTenant { name, display_name: None, profile: None }).await.expect("tenant");
+        // Data as schema 1 knew it: the bootstrapped admin tenant and a user in it.
         let doc =
             portcullis_core::model::from_json(json!({"username": "kept", "password": "from schema one"})).expect("doc");
-        let user = services.create_user(&admin, "old", doc).await.expect("user");
+        let user = services.create_user(&admin, "admin", doc).await.expect("user");
 
         let ran = store.migrate().await.expect("upgrade");
         assert_eq!(ran, portcullis_store::MIGRATIONS.len() - 1, "{engine:?}");
         assert!(store.ready().await.expect("ready"));
-        let users = services.list_users(&admin, "old", UserQuery::default(), None, None).await.expect("list");
+        let users = services.list_users(&admin, "admin", UserQuery::default(), None, None).await.expect("list");
         assert_eq!(users.items[0].id, user.id);
         assert_eq!(
-            services.check_password("old", "kept", "from schema one".into()).await.expect("check"),
+            services.check_password("admin", "kept", "from schema one".into()).await.expect("check"),
             Some(user.id)
         );
         let metadata: ClientMetadata =
             portcullis_core::model::from_json(json!({"client_name": "New", "grant_types": ["client_credentials"]}))
                 .expect("meta");
-        services.create_client(&admin, "old", metadata).await.expect("schema 2 works");
+        services.create_client(&admin, "admin", metadata).await.expect("schema 2 works");
+        // A tenant from before signing keys gets them on first use; new tenants at creation.
+        let jwks = services.jwks("admin").await.expect("schema 3 works");
+        assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(3));
+        let name = portcullis_types::TenantName::parse("new").expect("valid");
+        services.create_tenant(&admin, NewTenant { name, display_name: None, profile: None }).await.expect("tenant");
         assert!(services.verify_audit().await.expect("verify").first_broken.is_none());
     }
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod clients;
 mod groups;
+mod keys;
 mod roles;
 mod schema;
 mod tenants;
@@ -98,7 +99,7 @@ impl Modify for BearerAuth {
     security(("bearer" = [])),
     tags(
         (name = "tenants"), (name = "users"), (name = "groups"), (name = "roles"),
-        (name = "schema"), (name = "clients"), (name = "tokens"), (name = "audit")
+        (name = "schema"), (name = "clients"), (name = "keys"), (name = "tokens"), (name = "audit")
     )
 )]
 struct ApiDoc;
@@ -130,6 +131,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(clients::list_clients, clients::create_client))
         .routes(routes!(clients::get_client, clients::update_client, clients::delete_client))
         .routes(routes!(clients::rotate_secret))
+        .routes(routes!(keys::list_keys))
+        .routes(routes!(keys::rotate_keys))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(audit::list_audit))

@@ -259,3 +259,26 @@ on_every_engine!(oauth_clients_over_http, |server| {
     let deleted = server.admin(Method::DELETE, &format!("/tenants/acme/clients/{id}")).send().await.expect("send");
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 });
+
+on_every_engine!(jwks_is_public_and_keys_rotate_through_the_admin_api, |server| {
+    server.admin(Method::POST, "/tenants").json(&json!({"name": "acme"})).send().await.expect("send");
+    let response = server.raw(Method::GET, "/t/acme/jwks").send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert_eq!(response.headers()["cache-control"], "public, max-age=60");
+    let jwks: Value = response.json().await.expect("json");
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(3));
+    let listed: Value =
+        server.admin(Method::GET, "/tenants/acme/keys").send().await.expect("send").json().await.expect("json");
+    assert!(
+        listed.as_array().expect("keys").iter().all(|k| k["status"] == "active" && k.get("sealed_private").is_none())
+    );
+    let rotated = server.admin(Method::POST, "/tenants/acme/keys:rotate").send().await.expect("send");
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let after: Value = server.raw(Method::GET, "/t/acme/jwks").send().await.expect("send").json().await.expect("json");
+    assert_eq!(after["keys"].as_array().map(Vec::len), Some(6), "retired keys stay published");
+    let unknown = server.raw(Method::GET, "/t/nope/jwks").send().await.expect("send");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let anonymous = server.raw(Method::POST, "/admin/v1/tenants/acme/keys:rotate").send().await.expect("send");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+});

@@ -52,6 +52,8 @@ const ENDPOINTS: &[&str] = &[
     "PATCH /tenants/{tenant}/clients/{client_id}",
     "DELETE /tenants/{tenant}/clients/{client_id}",
     "POST /tenants/{tenant}/clients/{client_id}/secret",
+    "GET /tenants/{tenant}/keys",
+    "POST /tenants/{tenant}/keys:rotate",
     "GET /tokens",
     "POST /tokens",
     "DELETE /tokens/{id}",
