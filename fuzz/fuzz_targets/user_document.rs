@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_core::model::user::UserDocument;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = portcullis_web::extract::decode_json::<UserDocument>(data);
+    let _ = portcullis_core::model::decode_json_bytes::<UserDocument>(data);
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
         let _ = portcullis_core::model::from_json::<UserDocument>(value);
     }

@@ -8,6 +8,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Req
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
+use portcullis_core::model::JsonError;
 use portcullis_core::service::{Principal, RequestContext};
 use serde::de::DeserializeOwned;
 
@@ -26,39 +27,15 @@ fn is_json(parts_content_type: Option<&header::HeaderValue>) -> bool {
         .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")))
 }
 
-/// Decodes JSON, telling malformed syntax from well-formed JSON with wrong values.
+/// Decodes JSON, telling malformed syntax (`malformed-json`) from well-formed JSON with wrong
+/// values (`validation`, naming the field). The rule itself is core's.
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
-    if std::str::from_utf8(bytes).is_err() {
-        return Err(WebError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed-json",
-            "Malformed JSON",
-            "the body is not valid UTF-8",
-        ));
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
-    let value = match result {
-        Ok(value) => value,
-        Err(error) => {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            return Err(match inner.classify() {
-                serde_json::error::Category::Data => {
-                    portcullis_core::Error::Validation(vec![portcullis_core::model::json_field_error(
-                        &path,
-                        &inner.to_string(),
-                    )])
-                    .into()
-                }
-                _ => WebError::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", inner.to_string()),
-            });
+    portcullis_core::model::decode_json_bytes(bytes).map_err(|error| match error {
+        JsonError::Malformed(detail) => {
+            WebError::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", detail)
         }
-    };
-    deserializer
-        .end()
-        .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON", e.to_string()))?;
-    Ok(value)
+        JsonError::Invalid(field) => portcullis_core::Error::Validation(vec![field]).into(),
+    })
 }
 
 impl<S, T> FromRequest<S> for ApiJson<T>

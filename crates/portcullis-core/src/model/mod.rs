@@ -22,6 +22,34 @@ pub fn from_json<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
     })
 }
 
+/// Why untrusted JSON bytes did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonError {
+    /// Not JSON at all: bad syntax, bad UTF-8, trailing data.
+    Malformed(String),
+    /// Well-formed JSON with a wrong value: the field and why.
+    Invalid(FieldError),
+}
+
+/// Decodes untrusted JSON bytes into `T` strictly: valid UTF-8, one value, nothing after it,
+/// the offending field named.
+pub fn decode_json_bytes<T: DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, JsonError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(JsonError::Malformed("the body is not valid UTF-8".to_owned()));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => JsonError::Invalid(json_field_error(&path, &inner.to_string())),
+            _ => JsonError::Malformed(inner.to_string()),
+        }
+    })?;
+    deserializer.end().map_err(|e| JsonError::Malformed(e.to_string()))?;
+    Ok(value)
+}
+
 /// The field error for a JSON decoding failure at `path` (serde_path_to_error's `a.b[0]`),
 /// with the field in the documented `a/b/0` form and without serde_json's "at line …".
 pub fn json_field_error(path: &str, message: &str) -> FieldError {
