@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
 
+use crate::model::client::ClientRecord;
 use crate::model::tenant::TenantRecord;
 use crate::model::token::TokenRecord;
 use crate::service::CompiledSchema;
@@ -63,6 +64,7 @@ pub(crate) struct Caches {
     tokens: Map<Vec<u8>, TokenRecord>,
     tenants: Map<String, TenantRecord>,
     schemas: Map<String, Arc<CompiledSchema>>,
+    clients: Map<(String, String), ClientRecord>,
     /// The last audit `seq` applied; `-1` until the first poll sets the starting point.
     seen: AtomicI64,
 }
@@ -78,7 +80,13 @@ pub struct ChangeEvent {
 
 impl Caches {
     pub(crate) fn new() -> Self {
-        Self { tokens: Map::new(), tenants: Map::new(), schemas: Map::new(), seen: AtomicI64::new(-1) }
+        Self {
+            tokens: Map::new(),
+            tenants: Map::new(),
+            schemas: Map::new(),
+            clients: Map::new(),
+            seen: AtomicI64::new(-1),
+        }
     }
 
     pub(crate) fn token(&self, digest: &[u8], now: OffsetDateTime) -> Option<TokenRecord> {
@@ -105,6 +113,14 @@ impl Caches {
         self.schemas.put(tenant.to_owned(), schema, now);
     }
 
+    pub(crate) fn client(&self, tenant: &str, client_id: &str, now: OffsetDateTime) -> Option<ClientRecord> {
+        self.clients.get(&(tenant.to_owned(), client_id.to_owned()), now)
+    }
+
+    pub(crate) fn put_client(&self, tenant: &str, client: ClientRecord, now: OffsetDateTime) {
+        self.clients.put((tenant.to_owned(), client.client_id.clone()), client, now);
+    }
+
     /// Evicts whatever `change` may have made stale.
     pub(crate) fn apply(&self, change: &ChangeEvent) {
         let tenant = change.tenant.as_deref();
@@ -118,8 +134,14 @@ impl Caches {
                 if let Some(name) = tenant {
                     self.tenants.retain(|k, _| k != name);
                     self.schemas.retain(|k, _| k != name);
+                    self.clients.retain(|(t, _), _| t != name);
                     // A deleted tenant's tokens are deleted with it.
                     self.tokens.retain(|_, t| t.tenant.as_ref().map(|n| n.as_str()) != Some(name));
+                }
+            }
+            "client" => {
+                if let (Some(name), Some(id)) = (tenant, change.target_id.as_deref()) {
+                    self.clients.retain(|(t, c), _| t != name || c != id);
                 }
             }
             "schema" => {
@@ -145,5 +167,6 @@ impl Caches {
         self.tokens.clear();
         self.tenants.clear();
         self.schemas.clear();
+        self.clients.clear();
     }
 }

@@ -38,9 +38,10 @@ impl TestServer {
         let started = portcullis::startup::start(&config).await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let url = format!("http://{}", listener.local_addr()?);
+        config.public_url = url.clone();
         started.services.sync_changes().await?;
         let follower = tokio::spawn(started.services.clone().follow_changes(portcullis::serve::CHANGE_POLL));
-        let state = AppState::new(started.services, portcullis_web::ops::prometheus());
+        let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &url);
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(portcullis::serve::serve_on(listener, state, async move {
             let _ = stop.await;

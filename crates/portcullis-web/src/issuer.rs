@@ -1,10 +1,13 @@
 //! Public endpoints under each tenant's issuer, `{public_url}/t/{tenant}`.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::Bytes;
+use portcullis_oidc::{OAuthError, TokenRequest};
 
 use crate::AppState;
 use crate::error::WebError;
@@ -12,7 +15,7 @@ use crate::extract::ApiPath;
 
 /// The routes under `/t/{tenant}`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/t/{tenant}/jwks", get(jwks))
+    Router::new().route("/t/{tenant}/jwks", get(jwks)).route("/t/{tenant}/token", post(token))
 }
 
 /// The tenant's JWK Set (RFC 7517 §5): every key that may have signed a token still valid.
@@ -25,4 +28,58 @@ async fn jwks(State(state): State<AppState>, ApiPath(tenant): ApiPath<String>) -
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     Ok(response)
+}
+
+/// Renders an OAuth error (RFC 6749 §5.2): JSON, never cached; `invalid_client` with a
+/// `WWW-Authenticate` challenge.
+fn oauth_error(error: OAuthError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (status, Json(&error)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
+    }
+    if status.is_server_error() {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// The token endpoint (RFC 6749 §3.2): a form POST; the grant logic is `portcullis-oidc`'s.
+async fn token(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !form {
+        return oauth_error(OAuthError::invalid_request("send the request as application/x-www-form-urlencoded"));
+    }
+    let Ok(body) = body else {
+        return oauth_error(OAuthError::invalid_request("the body could not be read or is too large"));
+    };
+    if std::str::from_utf8(&body).is_err() {
+        return oauth_error(OAuthError::invalid_request("the body is not UTF-8"));
+    }
+    let request = TokenRequest {
+        params: url::form_urlencoded::parse(&body).into_owned().collect(),
+        authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned),
+    };
+    match portcullis_oidc::token(&state.services, &tenant, &state.issuer(&tenant), &request).await {
+        Ok(answer) => {
+            let mut response = Json(answer).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(error) => oauth_error(error),
+    }
 }

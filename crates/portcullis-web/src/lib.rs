@@ -23,12 +23,19 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 pub struct AppState {
     pub services: Services,
     pub metrics: Option<PrometheusHandle>,
+    /// The URL clients reach this server at, without a trailing slash; issuers live under it.
+    pub public_url: Arc<str>,
 }
 
 impl AppState {
     /// State over `services`; `metrics` renders `/metrics` when given.
-    pub fn new(services: Services, metrics: Option<PrometheusHandle>) -> Self {
-        Self { services, metrics }
+    pub fn new(services: Services, metrics: Option<PrometheusHandle>, public_url: &str) -> Self {
+        Self { services, metrics, public_url: Arc::from(public_url.trim_end_matches('/')) }
+    }
+
+    /// The issuer identifier of a tenant: `{public_url}/t/{tenant}`.
+    pub fn issuer(&self, tenant: &str) -> String {
+        format!("{}/t/{tenant}", self.public_url)
     }
 }
 

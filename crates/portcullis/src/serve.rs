@@ -70,7 +70,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Caches follow the change log; the first poll marks where this node starts.
     started.services.sync_changes().await.context("reading the change log")?;
     let follower = tokio::spawn(started.services.clone().follow_changes(CHANGE_POLL));
-    let state = AppState::new(started.services, portcullis_web::ops::prometheus());
+    let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &config.public_url);
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,

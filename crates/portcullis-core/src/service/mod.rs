@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 pub use audit::{AuditVerification, BrokenLink};
 pub use bootstrap::Bootstrap;
+pub use clients::PresentedAuth;
 pub use import::{ImportLineError, ImportReport};
 pub use principal::{Principal, RequestContext};
 pub use roles::Assignee;

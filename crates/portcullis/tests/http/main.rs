@@ -9,6 +9,7 @@ mod bad_input;
 mod binary;
 mod openapi;
 mod ops;
+mod token;
 
 /// Runs the body once per engine with a fresh server bound to `$server`.
 #[macro_export]
