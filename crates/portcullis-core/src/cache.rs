@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
 
+use portcullis_crypto::signing::Signer;
+
 use crate::model::client::ClientRecord;
 use crate::model::tenant::TenantRecord;
 use crate::model::token::TokenRecord;
@@ -65,6 +67,8 @@ pub(crate) struct Caches {
     tenants: Map<String, TenantRecord>,
     schemas: Map<String, Arc<CompiledSchema>>,
     clients: Map<(String, String), ClientRecord>,
+    /// Each tenant's active signing keys, parsed.
+    signers: Map<String, Arc<Vec<Signer>>>,
     /// The last audit `seq` applied; `-1` until the first poll sets the starting point.
     seen: AtomicI64,
 }
@@ -85,6 +89,7 @@ impl Caches {
             tenants: Map::new(),
             schemas: Map::new(),
             clients: Map::new(),
+            signers: Map::new(),
             seen: AtomicI64::new(-1),
         }
     }
@@ -121,6 +126,14 @@ impl Caches {
         self.clients.put((tenant.to_owned(), client.client_id.clone()), client, now);
     }
 
+    pub(crate) fn signers(&self, tenant: &str, now: OffsetDateTime) -> Option<Arc<Vec<Signer>>> {
+        self.signers.get(&tenant.to_owned(), now)
+    }
+
+    pub(crate) fn put_signers(&self, tenant: &str, signers: Arc<Vec<Signer>>, now: OffsetDateTime) {
+        self.signers.put(tenant.to_owned(), signers, now);
+    }
+
     /// Evicts whatever `change` may have made stale.
     pub(crate) fn apply(&self, change: &ChangeEvent) {
         let tenant = change.tenant.as_deref();
@@ -135,6 +148,7 @@ impl Caches {
                     self.tenants.retain(|k, _| k != name);
                     self.schemas.retain(|k, _| k != name);
                     self.clients.retain(|(t, _), _| t != name);
+                    self.signers.retain(|t, _| t != name);
                     // A deleted tenant's tokens are deleted with it.
                     self.tokens.retain(|_, t| t.tenant.as_ref().map(|n| n.as_str()) != Some(name));
                 }
@@ -142,6 +156,11 @@ impl Caches {
             "client" => {
                 if let (Some(name), Some(id)) = (tenant, change.target_id.as_deref()) {
                     self.clients.retain(|(t, c), _| t != name || c != id);
+                }
+            }
+            "keys" => {
+                if let Some(name) = tenant {
+                    self.signers.retain(|t, _| t != name);
                 }
             }
             "schema" => {
@@ -168,5 +187,6 @@ impl Caches {
         self.tenants.clear();
         self.schemas.clear();
         self.clients.clear();
+        self.signers.clear();
     }
 }

@@ -144,7 +144,78 @@ pub fn sign(alg: JwsAlgorithm, pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, 
     }
 }
 
-/// A JWS in compact serialization (RFC 7515 §7.1) with header `{alg, kid, typ}`.
+/// A private key parsed once and kept for signing many tokens.
+pub struct Signer {
+    alg: JwsAlgorithm,
+    kid: String,
+    key: ParsedKey,
+}
+
+enum ParsedKey {
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+    Rsa(RsaKeyPair),
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer").field("alg", &self.alg).field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// Parses a PKCS#8 private key of `alg`.
+    pub fn from_pkcs8(alg: JwsAlgorithm, kid: &str, pkcs8: &[u8]) -> Result<Self, SigningError> {
+        let key = match alg {
+            JwsAlgorithm::ES256 => ParsedKey::Ec(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+                    .map_err(|_| SigningError("P-256 key"))?,
+            ),
+            JwsAlgorithm::EdDSA => ParsedKey::Ed(
+                Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(|_| SigningError("Ed25519 key"))?,
+            ),
+            JwsAlgorithm::RS256 => ParsedKey::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| SigningError("RSA key"))?),
+        };
+        Ok(Self { alg, kid: kid.to_owned(), key })
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> JwsAlgorithm {
+        self.alg
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        match &self.key {
+            ParsedKey::Ec(key) => Ok(key
+                .sign(&SystemRandom::new(), message)
+                .map_err(|_| SigningError("ES256 signing"))?
+                .as_ref()
+                .to_vec()),
+            ParsedKey::Ed(key) => Ok(key.sign(message).as_ref().to_vec()),
+            ParsedKey::Rsa(key) => {
+                let mut signature = vec![0u8; key.public_modulus_len()];
+                key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
+                    .map_err(|_| SigningError("RS256 signing"))?;
+                Ok(signature)
+            }
+        }
+    }
+
+    /// A JWS in compact serialization (RFC 7515 §7.1) with header `{alg, kid, typ}`.
+    pub fn compact_jws(&self, typ: &str, payload: &[u8]) -> Result<String, SigningError> {
+        let header = json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ}).to_string();
+        let signing_input = format!("{}.{}", b64(header.as_bytes()), b64(payload));
+        let signature = self.sign(signing_input.as_bytes())?;
+        Ok(format!("{signing_input}.{}", b64(&signature)))
+    }
+}
+
+/// A JWS in compact serialization (RFC 7515 §7.1), parsing the key for this one signature.
 pub fn compact_jws(
     alg: JwsAlgorithm,
     kid: &str,
@@ -152,10 +223,7 @@ pub fn compact_jws(
     pkcs8: &[u8],
     payload: &[u8],
 ) -> Result<String, SigningError> {
-    let header = json!({"alg": alg.as_str(), "kid": kid, "typ": typ}).to_string();
-    let signing_input = format!("{}.{}", b64(header.as_bytes()), b64(payload));
-    let signature = sign(alg, pkcs8, signing_input.as_bytes())?;
-    Ok(format!("{signing_input}.{}", b64(&signature)))
+    Signer::from_pkcs8(alg, kid, pkcs8)?.compact_jws(typ, payload)
 }
 
 #[cfg(test)]

@@ -130,19 +130,36 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.changed("keys.rotate", Some(tenant), None);
         Ok(new)
     }
 
-    /// Signs `payload` as a compact JWS with the tenant's active key for `alg`.
+    /// Signs `payload` as a compact JWS with the tenant's active key for `alg`. The parsed
+    /// keys are cached per tenant and evicted on rotation, on this node at once and on others
+    /// through the change log (a rotated-out key stays published, so tokens it signs in that
+    /// window still verify).
     pub async fn sign_jws(&self, tenant: &str, alg: JwsAlgorithm, typ: &str, payload: &[u8]) -> Result<String> {
-        let (record, keys) = self.published_keys(tenant).await?;
-        let key = keys
+        let now = self.clock.now();
+        let signers = match self.caches.signers(tenant, now) {
+            Some(signers) => signers,
+            None => {
+                let (record, keys) = self.published_keys(tenant).await?;
+                let tenant_key = self.tenant_key(&record)?;
+                let mut signers = Vec::new();
+                for key in keys.iter().filter(|k| k.retired_at.is_none()) {
+                    let private =
+                        zeroize::Zeroizing::new(tenant_key.open(&key_aad(record.id, &key.kid), &key.sealed_private)?);
+                    signers.push(signing::Signer::from_pkcs8(key.alg, &key.kid, &private).map_err(Error::internal)?);
+                }
+                let signers = std::sync::Arc::new(signers);
+                self.caches.put_signers(tenant, signers.clone(), now);
+                signers
+            }
+        };
+        let signer = signers
             .iter()
-            .find(|k| k.alg == alg && k.retired_at.is_none())
+            .find(|s| s.alg() == alg)
             .ok_or_else(|| Error::internal(format!("tenant {tenant} has no active {alg:?} key")))?;
-        let private = zeroize::Zeroizing::new(
-            self.tenant_key(&record)?.open(&key_aad(record.id, &key.kid), &key.sealed_private)?,
-        );
-        signing::compact_jws(alg, &key.kid, typ, &private, payload).map_err(Error::internal)
+        signer.compact_jws(typ, payload).map_err(Error::internal)
     }
 }
