@@ -69,3 +69,37 @@ on_every_engine!(schema_and_tenant_changes_reach_other_nodes, |fx| {
     assert_eq!(gone.err(), Some(Error::NotFound("tenant")));
     let _ = TenantName::parse("acme");
 });
+
+on_every_engine!(a_client_secret_rotated_on_one_node_stops_working_on_another, |fx| {
+    use portcullis_core::service::PresentedAuth;
+    let other = fx.second_node().await;
+    let metadata =
+        portcullis_core::model::from_json(json!({"client_name": "m2m", "grant_types": ["client_credentials"]}))
+            .expect("meta");
+    let created = fx.services.create_client(&fx.admin, "acme", metadata).await.expect("client");
+    let id = created.client.client_id.clone();
+    let secret = created.client_secret.expect("secret");
+    // The other node authenticates (and caches) the client.
+    assert!(other.authenticate_client("acme", &id, PresentedAuth::Basic(&secret)).await.is_ok());
+    let rotated = fx.services.rotate_client_secret(&fx.admin, "acme", &id).await.expect("rotate");
+    let new_secret = rotated.client_secret.expect("secret");
+    assert_eq!(
+        fx.services.authenticate_client("acme", &id, PresentedAuth::Basic(&secret)).await.err(),
+        Some(Error::Unauthenticated)
+    );
+    other.sync_changes().await.expect("poll");
+    assert_eq!(
+        other.authenticate_client("acme", &id, PresentedAuth::Basic(&secret)).await.err(),
+        Some(Error::Unauthenticated)
+    );
+    assert!(other.authenticate_client("acme", &id, PresentedAuth::Basic(&new_secret)).await.is_ok());
+    // Deleted on one node, gone on the other after its poll.
+    fx.services.delete_client(&fx.admin, "acme", &id).await.expect("delete");
+    other.sync_changes().await.expect("poll");
+    assert_eq!(
+        other.authenticate_client("acme", &id, PresentedAuth::Basic(&new_secret)).await.err(),
+        Some(Error::Unauthenticated)
+    );
+    // The wrong method is refused even with the right secret.
+    assert!(other.authenticate_client("acme", "nobody", PresentedAuth::Post(&new_secret)).await.is_err());
+});
