@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use time::{Duration, OffsetDateTime};
 
 use portcullis_crypto::signing::Signer;
+use portcullis_crypto::verify::Verifier;
 
 use crate::model::client::ClientRecord;
 use crate::model::tenant::TenantRecord;
@@ -69,6 +70,8 @@ pub(crate) struct Caches {
     clients: Map<(String, String), ClientRecord>,
     /// Each tenant's active signing keys, parsed.
     signers: Map<String, Arc<Vec<Signer>>>,
+    /// Each tenant's published public keys, parsed.
+    verifiers: Map<String, Arc<Vec<Verifier>>>,
     /// The last audit `seq` applied; `-1` until the first poll sets the starting point.
     seen: AtomicI64,
 }
@@ -90,6 +93,7 @@ impl Caches {
             schemas: Map::new(),
             clients: Map::new(),
             signers: Map::new(),
+            verifiers: Map::new(),
             seen: AtomicI64::new(-1),
         }
     }
@@ -134,6 +138,14 @@ impl Caches {
         self.signers.put(tenant.to_owned(), signers, now);
     }
 
+    pub(crate) fn verifiers(&self, tenant: &str, now: OffsetDateTime) -> Option<Arc<Vec<Verifier>>> {
+        self.verifiers.get(&tenant.to_owned(), now)
+    }
+
+    pub(crate) fn put_verifiers(&self, tenant: &str, verifiers: Arc<Vec<Verifier>>, now: OffsetDateTime) {
+        self.verifiers.put(tenant.to_owned(), verifiers, now);
+    }
+
     /// Evicts whatever `change` may have made stale.
     pub(crate) fn apply(&self, change: &ChangeEvent) {
         let tenant = change.tenant.as_deref();
@@ -149,6 +161,7 @@ impl Caches {
                     self.schemas.retain(|k, _| k != name);
                     self.clients.retain(|(t, _), _| t != name);
                     self.signers.retain(|t, _| t != name);
+                    self.verifiers.retain(|t, _| t != name);
                     // A deleted tenant's tokens are deleted with it.
                     self.tokens.retain(|_, t| t.tenant.as_ref().map(|n| n.as_str()) != Some(name));
                 }
@@ -161,6 +174,7 @@ impl Caches {
             "keys" => {
                 if let Some(name) = tenant {
                     self.signers.retain(|t, _| t != name);
+                    self.verifiers.retain(|t, _| t != name);
                 }
             }
             "schema" => {
@@ -188,5 +202,6 @@ impl Caches {
         self.schemas.clear();
         self.clients.clear();
         self.signers.clear();
+        self.verifiers.clear();
     }
 }

@@ -9,3 +9,4 @@ pub mod envelope;
 pub mod password;
 pub mod secret;
 pub mod signing;
+pub mod verify;

@@ -4,8 +4,10 @@
 
 mod client_auth;
 mod error;
+mod introspect;
 mod token;
 
 pub use client_auth::ClientCredentials;
 pub use error::OAuthError;
+pub use introspect::introspect;
 pub use token::{TokenRequest, TokenResponse, token};

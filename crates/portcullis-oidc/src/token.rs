@@ -29,7 +29,7 @@ pub struct TokenRequest {
 
 impl TokenRequest {
     /// The single value of `name`. RFC 6749 §3.2: parameters must not repeat.
-    fn single(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+    pub(crate) fn single(&self, name: &str) -> Result<Option<&str>, OAuthError> {
         let mut values = self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let first = values.next();
         if values.next().is_some() {

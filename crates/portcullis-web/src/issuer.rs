@@ -15,7 +15,10 @@ use crate::extract::ApiPath;
 
 /// The routes under `/t/{tenant}`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/t/{tenant}/jwks", get(jwks)).route("/t/{tenant}/token", post(token))
+    Router::new()
+        .route("/t/{tenant}/jwks", get(jwks))
+        .route("/t/{tenant}/token", post(token))
+        .route("/t/{tenant}/introspect", post(introspect))
 }
 
 /// The tenant's JWK Set (RFC 7517 §5): every key that may have signed a token still valid.
@@ -47,39 +50,65 @@ fn oauth_error(error: OAuthError) -> Response {
     response
 }
 
-/// The token endpoint (RFC 6749 §3.2): a form POST; the grant logic is `portcullis-oidc`'s.
-async fn token(
-    State(state): State<AppState>,
-    ApiPath(tenant): ApiPath<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+/// Reads an OAuth form POST (RFC 6749 §3.2, RFC 7662 §2.1).
+fn read_form(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<TokenRequest, OAuthError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if !form {
-        return oauth_error(OAuthError::invalid_request("send the request as application/x-www-form-urlencoded"));
+        return Err(OAuthError::invalid_request("send the request as application/x-www-form-urlencoded"));
     }
-    let Ok(body) = body else {
-        return oauth_error(OAuthError::invalid_request("the body could not be read or is too large"));
-    };
+    let body = body.map_err(|_| OAuthError::invalid_request("the body could not be read or is too large"))?;
     if std::str::from_utf8(&body).is_err() {
-        return oauth_error(OAuthError::invalid_request("the body is not UTF-8"));
+        return Err(OAuthError::invalid_request("the body is not UTF-8"));
     }
-    let request = TokenRequest {
+    Ok(TokenRequest {
         params: url::form_urlencoded::parse(&body).into_owned().collect(),
         authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned),
+    })
+}
+
+/// A JSON answer that must not be cached (RFC 6749 §5.1).
+fn no_store<T: serde::Serialize>(body: T) -> Response {
+    let mut response = Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The token endpoint (RFC 6749 §3.2): the grant logic is `portcullis-oidc`'s.
+async fn token(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = match read_form(&headers, body) {
+        Ok(request) => request,
+        Err(error) => return oauth_error(error),
     };
     match portcullis_oidc::token(&state.services, &tenant, &state.issuer(&tenant), &request).await {
-        Ok(answer) => {
-            let mut response = Json(answer).into_response();
-            let headers = response.headers_mut();
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-            response
-        }
+        Ok(answer) => no_store(answer),
+        Err(error) => oauth_error(error),
+    }
+}
+
+/// The introspection endpoint (RFC 7662 §2).
+async fn introspect(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = match read_form(&headers, body) {
+        Ok(request) => request,
+        Err(error) => return oauth_error(error),
+    };
+    match portcullis_oidc::introspect(&state.services, &tenant, &state.issuer(&tenant), &request).await {
+        Ok(answer) => no_store(answer),
         Err(error) => oauth_error(error),
     }
 }

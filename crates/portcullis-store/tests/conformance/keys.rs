@@ -96,3 +96,23 @@ fn base64_url(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+on_every_engine!(access_tokens_verify_until_they_expire, |fx| {
+    let s = &fx.services;
+    let issuer = "https://id.example.com/t/acme";
+    let now = portcullis_core::Clock::now(fx.clock.as_ref()).unix_timestamp();
+    let claims = |iss: &str| json!({"iss": iss, "sub": "c", "exp": now + 60, "iat": now}).to_string();
+    let token = s.sign_jws("acme", JwsAlgorithm::ES256, "at+jwt", claims(issuer).as_bytes()).await.expect("sign");
+    assert!(s.verify_access_token("acme", issuer, &token).await.expect("check").is_some());
+    // Another issuer's claim, another type, another tenant: not this tenant's access token.
+    let foreign = s
+        .sign_jws("acme", JwsAlgorithm::ES256, "at+jwt", claims("https://evil.example").as_bytes())
+        .await
+        .expect("sign");
+    assert!(s.verify_access_token("acme", issuer, &foreign).await.expect("check").is_none());
+    let id_token = s.sign_jws("acme", JwsAlgorithm::RS256, "JWT", claims(issuer).as_bytes()).await.expect("sign");
+    assert!(s.verify_access_token("acme", issuer, &id_token).await.expect("check").is_none(), "typ must be at+jwt");
+    assert!(s.verify_access_token("admin", issuer, &token).await.expect("check").is_none(), "other tenant's keys");
+    fx.clock.advance(time::Duration::seconds(61));
+    assert!(s.verify_access_token("acme", issuer, &token).await.expect("check").is_none(), "expired");
+});

@@ -226,3 +226,58 @@ on_every_engine!(token_endpoint_errors, |server| {
     let gone = basic(&id, rotated["client_secret"].as_str().expect("secret"), vec![cc]).send().await.expect("send");
     assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
 });
+
+on_every_engine!(introspection_answers_only_those_entitled, |server| {
+    server.admin(Method::POST, "/tenants").json(&json!({"name": "acme"})).send().await.expect("send");
+    let (app, app_secret) = register(&server, json!({"client_name": "App", "grant_types": ["client_credentials"], "audiences": ["https://api.example.com"], "scope": "read"})).await;
+    let (api, api_secret) = register(
+        &server,
+        json!({"client_name": "API", "grant_types": ["client_credentials"], "audiences": ["https://api.example.com"]}),
+    )
+    .await;
+    let (other, other_secret) = register(&server, json!({"client_name": "Other", "grant_types": ["client_credentials"], "audiences": ["https://other.example.com"]})).await;
+    let (app_secret, api_secret, other_secret) =
+        (app_secret.expect("s"), api_secret.expect("s"), other_secret.expect("s"));
+    let issued: Value = server
+        .raw(Method::POST, "/t/acme/token")
+        .basic_auth(&app, Some(&app_secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let token = issued["access_token"].as_str().expect("token").to_owned();
+    let introspect = |who: &str, secret: &str, token: &str| {
+        server.raw(Method::POST, "/t/acme/introspect").basic_auth(who, Some(secret)).form(&[("token", token)]).send()
+    };
+    for (who, secret) in [(&app, &app_secret), (&api, &api_secret)] {
+        let answer = introspect(who, secret, &token).await.expect("send");
+        assert_eq!(answer.headers()["cache-control"], "no-store");
+        let body: Value = answer.json().await.expect("json");
+        assert_eq!(body["active"], true, "{body}");
+        assert_eq!(
+            (body["client_id"].as_str(), body["scope"].as_str(), body["token_type"].as_str()),
+            (Some(app.as_str()), Some("read"), Some("Bearer"))
+        );
+    }
+    let foreign: Value = introspect(&other, &other_secret, &token).await.expect("send").json().await.expect("json");
+    assert_eq!(foreign, json!({"active": false}), "a client neither issued nor addressed learns nothing");
+    let (head, _) = token.rsplit_once('.').expect("jws");
+    for bad in ["", "garbage", "a.b.c", &format!("{head}.AAAA"), &token[..token.len() - 2]] {
+        let answer = introspect(&api, &api_secret, bad).await.expect("send");
+        if bad.is_empty() {
+            assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "an empty token is a missing one");
+            continue;
+        }
+        assert_eq!(answer.json::<Value>().await.expect("json"), json!({"active": false}), "{bad:.30}");
+    }
+    let anonymous =
+        server.raw(Method::POST, "/t/acme/introspect").form(&[("token", token.as_str())]).send().await.expect("send");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    // Tokens signed before a rotation stay active.
+    server.admin(Method::POST, "/tenants/acme/keys:rotate").send().await.expect("send");
+    let after: Value = introspect(&api, &api_secret, &token).await.expect("send").json().await.expect("json");
+    assert_eq!(after["active"], true);
+});

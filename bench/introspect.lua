@@ -1,0 +1,11 @@
+-- wrk script: RFC 7662 introspection of one JWT access token.
+wrk.method = "POST"
+wrk.body = "token=" .. (os.getenv("BENCH_TOKEN") or "")
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic " .. (os.getenv("BENCH_BASIC") or "")
+
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT requests=%d non2xx=%d rps=%.0f p50_ms=%.3f p99_ms=%.3f\n",
+    summary.requests, summary.errors.status, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
