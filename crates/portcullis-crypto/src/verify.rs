@@ -2,7 +2,7 @@
 //! untrusted tokens, only the algorithms Portcullis signs with, never `none`.
 
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey,
+    ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,11 +32,21 @@ pub struct Verifier {
     key: PublicKey,
 }
 
-#[derive(Debug, Clone)]
+/// Keys are parsed once, when the verifier is built (EC points and Ed25519 keys are
+/// validated then, not on every token).
+#[derive(Clone)]
 enum PublicKey {
-    Point(Vec<u8>),
-    Ed(Vec<u8>),
+    Parsed(ParsedPublicKey),
     Rsa { n: Vec<u8>, e: Vec<u8> },
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Parsed(_) => "PublicKey::Parsed",
+            Self::Rsa { .. } => "PublicKey::Rsa",
+        })
+    }
 }
 
 fn member(jwk: &Value, name: &str) -> Option<Vec<u8>> {
@@ -54,9 +64,9 @@ impl Verifier {
                 if x.len() != 32 || y.len() != 32 {
                     return None;
                 }
-                PublicKey::Point([&[4u8][..], &x, &y].concat())
+                PublicKey::Parsed(ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, [&[4u8][..], &x, &y].concat()).ok()?)
             }
-            (JwsAlgorithm::EdDSA, "OKP") => PublicKey::Ed(member(jwk, "x")?),
+            (JwsAlgorithm::EdDSA, "OKP") => PublicKey::Parsed(ParsedPublicKey::new(&ED25519, member(jwk, "x")?).ok()?),
             (JwsAlgorithm::RS256, "RSA") => PublicKey::Rsa { n: member(jwk, "n")?, e: member(jwk, "e")? },
             _ => return None,
         };
@@ -70,10 +80,7 @@ impl Verifier {
 
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.key {
-            PublicKey::Point(point) => {
-                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).verify(message, signature).is_ok()
-            }
-            PublicKey::Ed(x) => UnparsedPublicKey::new(&ED25519, x).verify(message, signature).is_ok(),
+            PublicKey::Parsed(key) => key.verify_sig(message, signature).is_ok(),
             PublicKey::Rsa { n, e } => {
                 RsaPublicKeyComponents { n, e }.verify(&RSA_PKCS1_2048_8192_SHA256, message, signature).is_ok()
             }
