@@ -95,7 +95,6 @@ pub trait UserRepo {
         after_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<UserRecord>>;
-    async fn user_count(&mut self, tenant: TenantId) -> Result<i64>;
     async fn user_key_get(&mut self, user: UserId) -> Result<Option<Vec<u8>>>;
     async fn user_key_put(&mut self, user: UserId, wrapped: &[u8]) -> Result<()>;
     /// Replaces the user's values of unique attributes; a value held by another user is a

@@ -122,28 +122,6 @@ pub fn thumbprint(jwk: &Value) -> Result<String, SigningError> {
     Ok(b64(&<sha2::Sha256 as sha2::Digest>::digest(canonical.to_string().as_bytes())))
 }
 
-/// Signs `message` as JWS does: ES256 signatures are the 64-byte `r ‖ s` (RFC 7518 §3.4).
-pub fn sign(alg: JwsAlgorithm, pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, SigningError> {
-    let rng = SystemRandom::new();
-    match alg {
-        JwsAlgorithm::ES256 => {
-            let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
-                .map_err(|_| SigningError("P-256 key"))?;
-            Ok(key.sign(&rng, message).map_err(|_| SigningError("ES256 signing"))?.as_ref().to_vec())
-        }
-        JwsAlgorithm::EdDSA => {
-            let key = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(|_| SigningError("Ed25519 key"))?;
-            Ok(key.sign(message).as_ref().to_vec())
-        }
-        JwsAlgorithm::RS256 => {
-            let key = RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| SigningError("RSA key"))?;
-            let mut signature = vec![0u8; key.public_modulus_len()];
-            key.sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature).map_err(|_| SigningError("RS256 signing"))?;
-            Ok(signature)
-        }
-    }
-}
-
 /// A private key parsed once and kept for signing many tokens.
 pub struct Signer {
     alg: JwsAlgorithm,
@@ -184,11 +162,7 @@ impl Signer {
         self.alg
     }
 
-    /// The key id.
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
+    /// Signs `message` as JWS does: ES256 signatures are the 64-byte `r ‖ s` (RFC 7518 §3.4).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
         match &self.key {
             ParsedKey::Ec(key) => Ok(key
@@ -213,17 +187,6 @@ impl Signer {
         let signature = self.sign(signing_input.as_bytes())?;
         Ok(format!("{signing_input}.{}", b64(&signature)))
     }
-}
-
-/// A JWS in compact serialization (RFC 7515 §7.1), parsing the key for this one signature.
-pub fn compact_jws(
-    alg: JwsAlgorithm,
-    kid: &str,
-    typ: &str,
-    pkcs8: &[u8],
-    payload: &[u8],
-) -> Result<String, SigningError> {
-    Signer::from_pkcs8(alg, kid, pkcs8)?.compact_jws(typ, payload)
 }
 
 #[cfg(test)]
@@ -262,7 +225,7 @@ mod tests {
             let jwk = public_jwk(alg, "k1", &key).expect("jwk");
             assert_eq!(jwk["alg"], alg.as_str());
             assert!(jwk.get("d").is_none(), "no private part in a public JWK");
-            let signature = sign(alg, &key, b"payload").expect("sign");
+            let signature = Signer::from_pkcs8(alg, "k1", &key).expect("signer").sign(b"payload").expect("sign");
             assert!(verify_with_jwk(&jwk, b"payload", &signature), "{alg:?}");
             assert!(!verify_with_jwk(&jwk, b"payloaD", &signature), "{alg:?} tampered message");
             let other = public_jwk(alg, "k2", &generate(alg).expect("generate")).expect("jwk");
@@ -285,7 +248,10 @@ mod tests {
     fn compact_jws_verifies_over_its_signing_input() {
         let key = generate(JwsAlgorithm::ES256).expect("key");
         let jwk = public_jwk(JwsAlgorithm::ES256, "kid-1", &key).expect("jwk");
-        let jws = compact_jws(JwsAlgorithm::ES256, "kid-1", "at+jwt", &key, br#"{"sub":"x"}"#).expect("jws");
+        let jws = Signer::from_pkcs8(JwsAlgorithm::ES256, "kid-1", &key)
+            .expect("signer")
+            .compact_jws("at+jwt", br#"{"sub":"x"}"#)
+            .expect("jws");
         let (input, signature) = jws.rsplit_once('.').expect("three parts");
         assert!(verify_with_jwk(&jwk, input.as_bytes(), &URL_SAFE_NO_PAD.decode(signature).expect("b64")));
         let header: Value =
@@ -312,7 +278,7 @@ mod tests {
     fn garbage_keys_are_errors() {
         for alg in JwsAlgorithm::ALL {
             assert!(public_jwk(alg, "k", b"not a key").is_err());
-            assert!(sign(alg, b"not a key", b"m").is_err());
+            assert!(Signer::from_pkcs8(alg, "k", b"not a key").is_err());
         }
         let es = generate(JwsAlgorithm::ES256).expect("key");
         assert!(public_jwk(JwsAlgorithm::RS256, "k", &es).is_err(), "a key of another type is refused");

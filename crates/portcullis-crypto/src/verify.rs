@@ -73,11 +73,6 @@ impl Verifier {
         Some(Self { kid, alg, key })
     }
 
-    /// The key id.
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.key {
             PublicKey::Parsed(key) => key.verify_sig(message, signature).is_ok(),

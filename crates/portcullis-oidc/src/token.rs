@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::Services;
-use portcullis_core::model::client::{ClientRecord, GrantType, SigningAlgorithm};
+use portcullis_core::model::client::{ClientRecord, GrantType, SigningAlgorithm, scope_token_ok};
 use portcullis_crypto::signing::JwsAlgorithm;
 use rand::RngCore;
 use serde::Serialize;
@@ -83,11 +83,6 @@ pub async fn token(
         }
         other => Err(OAuthError::unsupported_grant_type(format!("unknown grant type {other}"))),
     }
-}
-
-/// RFC 6749 §3.3 scope-token characters.
-fn scope_token_ok(token: &str) -> bool {
-    !token.is_empty() && token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 /// The granted scope: the requested one if the client may have all of it; the registered one

@@ -17,7 +17,6 @@ pub struct TestServer {
     pub token: String,
     pub db: TestDatabase,
     pub client: reqwest::Client,
-    pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -38,7 +37,6 @@ impl TestServer {
         let started = portcullis::startup::start(&config).await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        config.public_url = url.clone();
         started.services.sync_changes().await?;
         let follower = tokio::spawn(started.services.clone().follow_changes(portcullis::serve::CHANGE_POLL));
         let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &url);
@@ -52,7 +50,6 @@ impl TestServer {
             token: TEST_TOKEN.to_owned(),
             db,
             client: reqwest::Client::new(),
-            config,
             shutdown: Some(shutdown),
             task: Some(task),
         })

@@ -56,6 +56,11 @@ pub enum SigningAlgorithm {
     EdDSA,
 }
 
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+pub fn scope_token_ok(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
 fn default_grant_types() -> Vec<GrantType> {
     vec![GrantType::AuthorizationCode]
 }

@@ -9,7 +9,7 @@ use super::user_codec::merge_patch;
 use super::{Principal, Services};
 use crate::error::{Error, FieldError, Result};
 use crate::model::client::{
-    Client, ClientMetadata, ClientRecord, ClientWithSecret, GrantType, TokenEndpointAuthMethod,
+    Client, ClientMetadata, ClientRecord, ClientWithSecret, GrantType, TokenEndpointAuthMethod, scope_token_ok,
 };
 use crate::model::from_json;
 use crate::model::page::{Page, decode_cursor, into_page, page_size};
@@ -21,11 +21,6 @@ pub const CLIENT_SECRET_PREFIX: &str = "pcs_";
 fn client_id_ok(id: &str) -> bool {
     // RFC 3986 unreserved characters: safe in URLs and in HTTP Basic credentials (no `:`).
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-}
-
-fn scope_token_ok(token: &str) -> bool {
-    // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-    !token.is_empty() && token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 fn web_url_ok(text: &str, https_only: bool) -> bool {
@@ -393,14 +388,7 @@ impl Services {
             Some(client) => Some(client),
             None => {
                 let mut tx = self.store.read().await?;
-                let record = match self.caches.tenant(tenant, now) {
-                    Some(record) => record,
-                    None => {
-                        let record = tx.tenant_by_name(tenant).await?.ok_or(Error::NotFound("tenant"))?;
-                        self.caches.put_tenant(record.clone(), now);
-                        record
-                    }
-                };
+                let record = self.cached_tenant(&mut tx, tenant).await?;
                 let client = tx.client_get(record.id, client_id).await?;
                 if let Some(client) = &client {
                     self.caches.put_client(tenant, client.clone(), now);

@@ -64,6 +64,17 @@ impl Services {
         &self.hash_pool
     }
 
+    /// The tenant named `name`, from this node's cache when it holds it.
+    pub(crate) async fn cached_tenant(&self, tx: &mut Box<dyn StoreTx>, name: &str) -> Result<TenantRecord> {
+        let now = self.clock.now();
+        if let Some(tenant) = self.caches.tenant(name, now) {
+            return Ok(tenant);
+        }
+        let tenant = tx.tenant_by_name(name).await?.ok_or(Error::NotFound("tenant"))?;
+        self.caches.put_tenant(tenant.clone(), now);
+        Ok(tenant)
+    }
+
     /// Authorizes `who` for `access` to the tenant named `name` and loads it. The scope check
     /// comes first, so a token of another tenant learns nothing about whether it exists.
     async fn tenant_for(
@@ -75,16 +86,9 @@ impl Services {
     ) -> Result<TenantRecord> {
         who.require(Some(name), access)?;
         // Reads may use the cache; writes read the tenant inside their own transaction.
-        let now = self.clock.now();
-        if access == Access::Read
-            && let Some(tenant) = self.caches.tenant(name, now)
-        {
-            return Ok(tenant);
-        }
-        let tenant = tx.tenant_by_name(name).await?.ok_or(Error::NotFound("tenant"))?;
         if access == Access::Read {
-            self.caches.put_tenant(tenant.clone(), now);
+            return self.cached_tenant(tx, name).await;
         }
-        Ok(tenant)
+        tx.tenant_by_name(name).await?.ok_or(Error::NotFound("tenant"))
     }
 }

@@ -212,12 +212,6 @@ macro_rules! user_repo {
                 rows.iter().map(user_from_row).collect()
             }
 
-            async fn user_count(&mut self, tenant: portcullis_types::TenantId) -> Result<i64, portcullis_core::Error> {
-                let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE tenant_id = $1")
-                    .bind(tenant.to_string()).fetch_one(&mut *self.0).await.map_err(map_err)?;
-                Ok(count)
-            }
-
             async fn user_key_get(&mut self, user: portcullis_types::UserId) -> Result<Option<Vec<u8>>, portcullis_core::Error> {
                 let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT wrapped_key FROM user_keys WHERE user_id = $1")
                     .bind(user.to_string()).fetch_optional(&mut *self.0).await.map_err(map_err)?;
