@@ -17,6 +17,7 @@ use crate::model::group::Group;
 use crate::model::key::SigningKeyRecord;
 use crate::model::role::{EffectiveAccess, Role, RoleAssignment};
 use crate::model::schema::AttributeDefinition;
+use crate::model::session::{FlowRecord, GrantRecord, RefreshTokenRecord, SessionRecord};
 use crate::model::tenant::TenantRecord;
 use crate::model::token::TokenRecord;
 use crate::model::user::{UserFilter, UserRecord};
@@ -55,6 +56,8 @@ pub trait StoreTx:
     + TokenRepo
     + ClientRepo
     + KeyRepo
+    + SessionRepo
+    + GrantRepo
     + AuditRepo
     + MetaRepo
     + Send
@@ -210,6 +213,49 @@ pub trait KeyRepo {
         at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool>;
+}
+
+/// Browser SSO sessions, login flows and remembered consents.
+#[async_trait]
+pub trait SessionRepo {
+    async fn session_insert(&mut self, session: &SessionRecord) -> Result<()>;
+    async fn session_by_digest(&mut self, digest: &[u8]) -> Result<Option<SessionRecord>>;
+    async fn session_get(&mut self, tenant: TenantId, id: &str) -> Result<Option<SessionRecord>>;
+    /// Ends a live session; false if it was not live.
+    async fn session_revoke(&mut self, tenant: TenantId, id: &str, at: OffsetDateTime) -> Result<bool>;
+    async fn flow_insert(&mut self, flow: &FlowRecord) -> Result<()>;
+    async fn flow_get(&mut self, tenant: TenantId, id: &str) -> Result<Option<FlowRecord>>;
+    /// Records progress: the user, the session and the failure count.
+    async fn flow_update(&mut self, flow: &FlowRecord) -> Result<()>;
+    async fn flow_delete(&mut self, tenant: TenantId, id: &str) -> Result<bool>;
+    /// The scope a user has granted a client, space-separated.
+    async fn consent_get(&mut self, user: UserId, client_id: &str) -> Result<Option<String>>;
+    async fn consent_put(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        client_id: &str,
+        scope: &str,
+        at: OffsetDateTime,
+    ) -> Result<()>;
+}
+
+/// OAuth grants: authorization codes and refresh-token families.
+#[async_trait]
+pub trait GrantRepo {
+    async fn grant_insert(&mut self, grant: &GrantRecord) -> Result<()>;
+    async fn grant_get(&mut self, tenant: TenantId, id: &str) -> Result<Option<GrantRecord>>;
+    async fn grant_by_code(&mut self, tenant: TenantId, code_digest: &[u8]) -> Result<Option<GrantRecord>>;
+    /// Marks the grant's code used, atomically: false if it already was (a replay).
+    async fn grant_use_code(&mut self, id: &str, at: OffsetDateTime) -> Result<bool>;
+    /// Revokes a live grant; false if it already was revoked.
+    async fn grant_revoke(&mut self, id: &str, at: OffsetDateTime) -> Result<bool>;
+    /// The live grants made in a session.
+    async fn grants_of_session(&mut self, tenant: TenantId, session: &str) -> Result<Vec<GrantRecord>>;
+    async fn refresh_insert(&mut self, token: &RefreshTokenRecord) -> Result<()>;
+    async fn refresh_get(&mut self, digest: &[u8]) -> Result<Option<RefreshTokenRecord>>;
+    /// Marks a refresh token used, atomically: false if it already was (a replay).
+    async fn refresh_use(&mut self, digest: &[u8], at: OffsetDateTime) -> Result<bool>;
 }
 
 /// The append-only, hash-chained audit log.

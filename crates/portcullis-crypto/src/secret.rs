@@ -16,6 +16,14 @@ pub fn random_secret(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A random public identifier of 128 bits, base64url (22 characters): unguessable, but not a
+/// secret (session ids, flow ids, grant ids).
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// The SHA-256 digest under which a high-entropy secret is stored. Salting is unnecessary:
 /// the secret already carries 256 bits of entropy (DESIGN §4).
 pub fn digest(secret: &str) -> [u8; 32] {

@@ -15,7 +15,8 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(error: &'static str, status: u16, description: impl Into<String>) -> Self {
+    /// An error with its code, status and description.
+    pub fn new(error: &'static str, status: u16, description: impl Into<String>) -> Self {
         Self { error, error_description: description.into(), status }
     }
 
@@ -48,6 +49,12 @@ impl OAuthError {
     /// The requested resource is invalid or not allowed for the client (RFC 8707 §2).
     pub fn invalid_target(description: impl Into<String>) -> Self {
         Self::new("invalid_target", 400, description)
+    }
+
+    /// The code or refresh token is invalid, expired, revoked, spent, or another client's
+    /// (RFC 6749 §5.2).
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new("invalid_grant", 400, description)
     }
 
     /// The issuer (tenant) does not exist: the endpoint is not there (404).

@@ -1,35 +1,43 @@
 //! Token introspection (RFC 7662) of the JWT access tokens this issuer signs.
 
 use portcullis_core::Services;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::client_auth::credentials;
 use crate::error::OAuthError;
-use crate::token::TokenRequest;
+use crate::token::{TokenRequest, authenticated_client};
+
+/// The claims of an access token this issuer signed that is still good: signature, `typ`,
+/// `iss`, expiry, and — for tokens of a user grant — a grant not revoked since.
+pub(crate) async fn live_access_token(
+    services: &Services,
+    tenant: &str,
+    issuer: &str,
+    token: &str,
+) -> Result<Option<Map<String, Value>>, OAuthError> {
+    let Some(claims) = services.verify_access_token(tenant, issuer, token).await? else { return Ok(None) };
+    if let Some(grant) = claims.get("grant_id").and_then(Value::as_str)
+        && services.live_grant(tenant, grant).await?.is_none()
+    {
+        return Ok(None);
+    }
+    Ok(Some(claims))
+}
 
 /// Answers an introspection request. The caller must authenticate as a client of the tenant
 /// (RFC 7662 §2.1). It learns about a token only if the token was issued to it or names one of
-/// its registered `audiences` (RFC 7662 §4); anything else — invalid, expired, foreign — is
-/// `{"active": false}`.
+/// its registered `audiences` (RFC 7662 §4); anything else — invalid, expired, revoked,
+/// foreign — is `{"active": false}`.
 pub async fn introspect(
     services: &Services,
     tenant: &str,
     issuer: &str,
     request: &TokenRequest,
 ) -> Result<Value, OAuthError> {
-    for (name, _) in &request.params {
-        request.single(name)?;
-    }
-    let token = request.single("token")?.ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-    let presented =
-        credentials(request.authorization.as_deref(), request.single("client_id")?, request.single("client_secret")?)?;
-    let caller = match services.authenticate_client(tenant, &presented.client_id, presented.presented()).await {
-        Ok(client) => client,
-        Err(portcullis_core::Error::NotFound(_)) => return Err(OAuthError::unknown_issuer()),
-        Err(other) => return Err(other.into()),
-    };
+    request.params.no_repeats(&[])?;
+    let token = request.params.single("token")?.ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+    let caller = authenticated_client(services, tenant, request).await?;
     let inactive = json!({"active": false});
-    let Some(mut claims) = services.verify_access_token(tenant, issuer, token).await? else {
+    let Some(mut claims) = live_access_token(services, tenant, issuer, token).await? else {
         return Ok(inactive);
     };
     let own = claims.get("client_id").and_then(Value::as_str) == Some(caller.client_id.as_str());

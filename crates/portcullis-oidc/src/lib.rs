@@ -1,13 +1,25 @@
 //! OAuth 2.0 and OpenID Connect (DESIGN §3): parses and validates protocol requests, applies
 //! the grants through the core services, and mints tokens. It returns outcomes — a token
-//! response or an [`OAuthError`] — and leaves HTTP to the web crate.
+//! response, a redirect, or an [`OAuthError`] — and leaves HTTP and HTML to the web crate.
 
+pub mod authorize;
+mod claims;
 mod client_auth;
+pub mod discovery;
 mod error;
+pub mod id_token;
 mod introspect;
+pub mod logout;
+mod params;
+mod revoke;
+mod scopes;
 mod token;
+mod userinfo;
 
 pub use client_auth::ClientCredentials;
 pub use error::OAuthError;
 pub use introspect::introspect;
+pub use params::Params;
+pub use revoke::revoke;
 pub use token::{TokenRequest, TokenResponse, token};
+pub use userinfo::{BearerError, userinfo};

@@ -28,6 +28,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_signing_keys.sql"),
         postgres: include_str!("../migrations/postgres/0003_signing_keys.sql"),
     },
+    Migration {
+        version: 4,
+        name: "sessions",
+        sqlite: include_str!("../migrations/sqlite/0004_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0004_sessions.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

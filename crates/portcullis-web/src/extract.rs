@@ -135,11 +135,27 @@ impl FromRequestParts<AppState> for Admin {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim().to_owned())
             .ok_or(portcullis_core::Error::Unauthenticated)?;
-        let context = RequestContext {
-            ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()),
-            request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
-        };
-        Ok(Admin(state.services.authenticate(&bearer, context).await?))
+        Ok(Admin(state.services.authenticate(&bearer, request_context(parts)).await?))
+    }
+}
+
+/// Where a request came from (peer address and request id), for the audit log.
+pub fn request_context(parts: &Parts) -> RequestContext {
+    RequestContext {
+        ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()),
+        request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+    }
+}
+
+/// The [`RequestContext`] of a request, as an extractor.
+#[derive(Debug, Clone)]
+pub struct Context(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Context {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Context(request_context(parts)))
     }
 }
 

@@ -7,18 +7,67 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use portcullis_oidc::{OAuthError, TokenRequest};
+use portcullis_core::service::RequestContext;
+use portcullis_oidc::{OAuthError, Params, TokenRequest};
 
 use crate::AppState;
 use crate::error::WebError;
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, Context};
 
-/// The routes under `/t/{tenant}`.
+/// The routes under `/t/{tenant}` that speak JSON (the pages are in `browser`).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/t/{tenant}/jwks", get(jwks))
-        .route("/t/{tenant}/token", post(token))
+        .route("/t/{tenant}/jwks", get(jwks).options(preflight))
+        .route("/t/{tenant}/.well-known/openid-configuration", get(openid_configuration).options(preflight))
+        .route("/t/{tenant}/.well-known/oauth-authorization-server", get(oauth_metadata).options(preflight))
+        // RFC 8414 §3.1: the well-known path goes between the host and the issuer's path.
+        .route("/.well-known/oauth-authorization-server/t/{tenant}", get(oauth_metadata).options(preflight))
+        .route("/.well-known/openid-configuration/t/{tenant}", get(openid_configuration).options(preflight))
+        .route("/t/{tenant}/token", post(token).options(preflight))
         .route("/t/{tenant}/introspect", post(introspect))
+        .route("/t/{tenant}/revoke", post(revoke).options(preflight))
+        .route("/t/{tenant}/userinfo", get(userinfo_get).post(userinfo_post).options(preflight))
+}
+
+/// CORS for the endpoints a browser-based client calls itself (RFC 9700 §2.6): any origin,
+/// never with cookies (the endpoints take no cookies).
+fn cors(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("WWW-Authenticate"));
+    response
+}
+
+/// A CORS preflight (Fetch §3.2.2).
+async fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Authorization, Content-Type, DPoP"));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    response
+}
+
+/// A discovery document, if the tenant exists; cacheable for a minute.
+async fn discovery(state: &AppState, tenant: &str, openid: bool) -> Result<Response, WebError> {
+    state.services.tenant_exists(tenant).await?;
+    let mut response = Json(portcullis_oidc::discovery::metadata(&state.issuer(tenant), openid)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    Ok(cors(response))
+}
+
+/// OpenID Connect Discovery 1.0 §4.
+async fn openid_configuration(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Response, WebError> {
+    discovery(&state, &tenant, true).await
+}
+
+/// RFC 8414 §3.
+async fn oauth_metadata(State(state): State<AppState>, ApiPath(tenant): ApiPath<String>) -> Result<Response, WebError> {
+    discovery(&state, &tenant, false).await
 }
 
 /// The tenant's JWK Set (RFC 7517 §5): every key that may have signed a token still valid.
@@ -29,8 +78,7 @@ async fn jwks(State(state): State<AppState>, ApiPath(tenant): ApiPath<String>) -
     let mut response = Json(set).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    Ok(response)
+    Ok(cors(response))
 }
 
 /// Renders an OAuth error (RFC 6749 §5.2): JSON, never cached; `invalid_client` with a
@@ -51,7 +99,11 @@ fn oauth_error(error: OAuthError) -> Response {
 }
 
 /// Reads an OAuth form POST (RFC 6749 §3.2, RFC 7662 §2.1).
-fn read_form(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<TokenRequest, OAuthError> {
+fn read_form(
+    headers: &HeaderMap,
+    context: RequestContext,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<TokenRequest, OAuthError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -65,8 +117,9 @@ fn read_form(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result
         return Err(OAuthError::invalid_request("the body is not UTF-8"));
     }
     Ok(TokenRequest {
-        params: url::form_urlencoded::parse(&body).into_owned().collect(),
+        params: Params::parse(&body),
         authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        context,
     })
 }
 
@@ -83,27 +136,29 @@ fn no_store<T: serde::Serialize>(body: T) -> Response {
 async fn token(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request = match read_form(&headers, body) {
+    let request = match read_form(&headers, context, body) {
         Ok(request) => request,
-        Err(error) => return oauth_error(error),
+        Err(error) => return cors(oauth_error(error)),
     };
-    match portcullis_oidc::token(&state.services, &tenant, &state.issuer(&tenant), &request).await {
+    cors(match portcullis_oidc::token(&state.services, &tenant, &state.issuer(&tenant), &request).await {
         Ok(answer) => no_store(answer),
         Err(error) => oauth_error(error),
-    }
+    })
 }
 
 /// The introspection endpoint (RFC 7662 §2).
 async fn introspect(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request = match read_form(&headers, body) {
+    let request = match read_form(&headers, context, body) {
         Ok(request) => request,
         Err(error) => return oauth_error(error),
     };
@@ -111,4 +166,85 @@ async fn introspect(
         Ok(answer) => no_store(answer),
         Err(error) => oauth_error(error),
     }
+}
+
+/// The revocation endpoint (RFC 7009 §2): 200 with an empty body whether or not the token
+/// was known (§2.2).
+async fn revoke(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = match read_form(&headers, context, body) {
+        Ok(request) => request,
+        Err(error) => return cors(oauth_error(error)),
+    };
+    cors(match portcullis_oidc::revoke(&state.services, &tenant, &state.issuer(&tenant), &request).await {
+        Ok(()) => no_store(serde_json::json!({})),
+        Err(error) => oauth_error(error),
+    })
+}
+
+/// The bearer token of the `Authorization` header (RFC 6750 §2.1).
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+/// Renders a userinfo answer: the claims, or a `WWW-Authenticate: Bearer` challenge
+/// (RFC 6750 §3).
+async fn userinfo(state: &AppState, tenant: &str, token: Option<String>) -> Response {
+    let answer = portcullis_oidc::userinfo(&state.services, tenant, &state.issuer(tenant), token.as_deref()).await;
+    cors(match answer {
+        Ok(claims) => no_store(claims),
+        Err(error) => {
+            let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::UNAUTHORIZED);
+            let challenge = if error.error == "invalid_request" && error.status == 401 {
+                "Bearer realm=\"portcullis\"".to_owned()
+            } else {
+                format!(
+                    "Bearer realm=\"portcullis\", error=\"{}\", error_description=\"{}\"",
+                    error.error, error.description
+                )
+            };
+            let mut response = status.into_response();
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+            response
+        }
+    })
+}
+
+/// `GET {issuer}/userinfo` (OIDC Core §5.3.1).
+async fn userinfo_get(State(state): State<AppState>, ApiPath(tenant): ApiPath<String>, headers: HeaderMap) -> Response {
+    userinfo(&state, &tenant, bearer(&headers)).await
+}
+
+/// `POST {issuer}/userinfo`: the token in the header or, form-encoded, in the body
+/// (RFC 6750 §2.2) — not both (§2).
+async fn userinfo_post(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let in_header = bearer(&headers);
+    let in_body = match body {
+        Ok(body) if !body.is_empty() => match read_form(&headers, context, Ok(body)) {
+            Ok(form) => form.params.single("access_token").ok().flatten().map(str::to_owned),
+            Err(error) => return cors(oauth_error(error)),
+        },
+        _ => None,
+    };
+    if in_header.is_some() && in_body.is_some() {
+        return cors(oauth_error(OAuthError::invalid_request(
+            "send the access token once, not in the header and the body",
+        )));
+    }
+    userinfo(&state, &tenant, in_header.or(in_body)).await
 }

@@ -3,11 +3,14 @@
 //! one [`error::WebError`] that renders every failure as RFC 9457 problem+json.
 
 pub mod admin;
+mod browser;
+pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod issuer;
 pub mod layers;
 pub mod ops;
+mod pages;
 
 use std::sync::Arc;
 
@@ -25,12 +28,23 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// The URL clients reach this server at, without a trailing slash; issuers live under it.
     pub public_url: Arc<str>,
+    /// How the browser's cookies are named and flagged.
+    pub cookies: cookies::CookiePolicy,
+    /// For calls to relying parties (back-channel logout).
+    pub http: reqwest::Client,
 }
 
 impl AppState {
     /// State over `services`; `metrics` renders `/metrics` when given.
     pub fn new(services: Services, metrics: Option<PrometheusHandle>, public_url: &str) -> Self {
-        Self { services, metrics, public_url: Arc::from(public_url.trim_end_matches('/')) }
+        let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
+        let cookies = cookies::CookiePolicy::for_public_url(&public_url);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Self { services, metrics, public_url, cookies, http }
     }
 
     /// The issuer identifier of a tenant: `{public_url}/t/{tenant}`.
@@ -55,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(ops::router())
         .merge(issuer::router())
+        .merge(browser::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state);

@@ -374,6 +374,22 @@ impl Services {
         self.clock.now()
     }
 
+    /// The client `client_id` of `tenant`, from this node's cache when it holds it; `None`
+    /// when there is no such client, [`Error::NotFound`] when there is no such tenant.
+    pub async fn client(&self, tenant: &str, client_id: &str) -> Result<Option<ClientRecord>> {
+        let now = self.clock.now();
+        if let Some(client) = self.caches.client(tenant, client_id, now) {
+            return Ok(Some(client));
+        }
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let client = tx.client_get(record.id, client_id).await?;
+        if let Some(client) = &client {
+            self.caches.put_client(tenant, client.clone(), now);
+        }
+        Ok(client)
+    }
+
     /// Authenticates a client at the token endpoint of `tenant`. Unknown clients, wrong
     /// secrets and a method other than the registered one are all [`Error::Unauthenticated`];
     /// secrets are compared as SHA-256 digests in constant time.
@@ -383,19 +399,7 @@ impl Services {
         client_id: &str,
         presented: PresentedAuth<'_>,
     ) -> Result<ClientRecord> {
-        let now = self.clock.now();
-        let client = match self.caches.client(tenant, client_id, now) {
-            Some(client) => Some(client),
-            None => {
-                let mut tx = self.store.read().await?;
-                let record = self.cached_tenant(&mut tx, tenant).await?;
-                let client = tx.client_get(record.id, client_id).await?;
-                if let Some(client) = &client {
-                    self.caches.put_client(tenant, client.clone(), now);
-                }
-                client
-            }
-        };
+        let client = self.client(tenant, client_id).await?;
         let secret = match presented {
             PresentedAuth::Basic(secret) | PresentedAuth::Post(secret) => Some(secret),
             PresentedAuth::None => None,

@@ -172,15 +172,10 @@ impl Services {
         Ok(verifiers)
     }
 
-    /// Checks an access token this tenant issued (RFC 9068 §4): a valid signature by a
-    /// published key, `typ: at+jwt`, `iss` equal to `issuer`, and not expired. Returns its
-    /// claims, or `None` for any token that fails — callers answer "inactive" without saying why.
-    pub async fn verify_access_token(
-        &self,
-        tenant: &str,
-        issuer: &str,
-        token: &str,
-    ) -> Result<Option<Map<String, Value>>> {
+    /// Checks the signature of a compact JWS against the tenant's published keys (strictly:
+    /// no `none`, no algorithm confusion, no `crit`). Returns the header and payload, or
+    /// `None` when it does not verify. Claims are the caller's to check.
+    pub async fn verify_signed(&self, tenant: &str, token: &str) -> Result<Option<verify::Verified>> {
         let now = self.clock.now();
         let cached = self.caches.verifiers(tenant, now);
         let verifiers = match &cached {
@@ -194,7 +189,20 @@ impl Services {
             }
             other => other,
         };
-        let Ok(verified) = verified else { return Ok(None) };
+        Ok(verified.ok())
+    }
+
+    /// Checks an access token this tenant issued (RFC 9068 §4): a valid signature by a
+    /// published key, `typ: at+jwt`, `iss` equal to `issuer`, and not expired. Returns its
+    /// claims, or `None` for any token that fails — callers answer "inactive" without saying why.
+    pub async fn verify_access_token(
+        &self,
+        tenant: &str,
+        issuer: &str,
+        token: &str,
+    ) -> Result<Option<Map<String, Value>>> {
+        let now = self.clock.now();
+        let Some(verified) = self.verify_signed(tenant, token).await? else { return Ok(None) };
         let typ_ok =
             verified.header.get("typ").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"));
         let iss_ok = verified.payload.get("iss").and_then(Value::as_str) == Some(issuer);

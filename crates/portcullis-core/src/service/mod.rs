@@ -7,12 +7,14 @@ mod bootstrap;
 mod changes;
 mod claims;
 mod clients;
+mod grants;
 mod groups;
 mod import;
 mod keys;
 mod principal;
 mod roles;
 mod schema;
+mod sessions;
 mod tenants;
 mod tokens;
 mod user_codec;
@@ -23,10 +25,12 @@ use std::sync::Arc;
 pub use audit::{AuditVerification, BrokenLink};
 pub use bootstrap::Bootstrap;
 pub use clients::PresentedAuth;
+pub use grants::{CODE_LIFETIME, CodeRequest, Redemption, Rotation};
 pub use import::{ImportLineError, ImportReport};
 pub use principal::{Principal, RequestContext};
 pub use roles::Assignee;
 pub(crate) use schema::CompiledSchema;
+pub use sessions::{FLOW_LIFETIME, FLOW_MAX_FAILURES, LoginRefusal, NewSession, SESSION_LIFETIME};
 pub use users::UserQuery;
 
 use crate::cache::Caches;
@@ -73,6 +77,15 @@ impl Services {
         let tenant = tx.tenant_by_name(name).await?.ok_or(Error::NotFound("tenant"))?;
         self.caches.put_tenant(tenant.clone(), now);
         Ok(tenant)
+    }
+
+    /// Fails with [`Error::NotFound`] unless the tenant exists (public endpoints ask first).
+    pub async fn tenant_exists(&self, name: &str) -> Result<()> {
+        if self.caches.tenant(name, self.clock.now()).is_some() {
+            return Ok(());
+        }
+        let mut tx = self.store.read().await?;
+        self.cached_tenant(&mut tx, name).await.map(drop)
     }
 
     /// Authorizes `who` for `access` to the tenant named `name` and loads it. The scope check

@@ -21,12 +21,20 @@ pub struct Principal {
     token_id: Option<TokenId>,
     tenant: Option<TenantName>,
     access: Access,
+    /// False for end users acting on their own behalf: they may use no admin service.
+    admin: bool,
     context: RequestContext,
 }
 
 impl Principal {
     pub(crate) fn token(id: TokenId, tenant: Option<TenantName>, access: Access, context: RequestContext) -> Self {
-        Self { actor: format!("token:{id}"), token_id: Some(id), tenant, access, context }
+        Self { actor: format!("token:{id}"), token_id: Some(id), tenant, access, admin: true, context }
+    }
+
+    /// An end user (or a browser not yet known as one) acting in `tenant`, for the audit log:
+    /// `actor` is `user:{id}` or `anonymous`. Every admin service refuses it.
+    pub(crate) fn end_user(actor: String, tenant: TenantName, context: RequestContext) -> Self {
+        Self { actor, token_id: None, tenant: Some(tenant), access: Access::Read, admin: false, context }
     }
 
     /// Portcullis itself (start-up, background jobs).
@@ -36,6 +44,7 @@ impl Principal {
             token_id: None,
             tenant: None,
             access: Access::Write,
+            admin: true,
             context: RequestContext::default(),
         }
     }
@@ -68,6 +77,9 @@ impl Principal {
     /// Checks that the principal may do `access` on the tenant named `tenant`, or on global
     /// resources when `tenant` is `None`.
     pub fn require(&self, tenant: Option<&str>, access: Access) -> Result<()> {
+        if !self.admin {
+            return Err(Error::Forbidden("end users may not use the admin services"));
+        }
         if let (Some(own), Some(wanted)) = (&self.tenant, tenant)
             && own.as_str() != wanted
         {
@@ -104,5 +116,8 @@ mod tests {
         assert!(acme_write.require(Some("other"), Access::Read).is_err());
         assert!(acme_write.require(None, Access::Read).is_err());
         assert!(Principal::system().require(None, Access::Write).is_ok());
+        let user =
+            Principal::end_user("user:x".into(), TenantName::parse("acme").expect("valid"), RequestContext::default());
+        assert!(user.require(Some("acme"), Access::Read).is_err());
     }
 }

@@ -133,7 +133,7 @@ impl Services {
         Ok(prepared.view)
     }
 
-    async fn load_user(
+    pub(crate) async fn load_user(
         &self,
         tx: &mut Box<dyn StoreTx>,
         tenant: &TenantRecord,

@@ -12,6 +12,8 @@ mod clients;
 #[macro_use]
 mod keys;
 #[macro_use]
+mod sessions;
+#[macro_use]
 mod system;
 
 /// Implements every repository and [`portcullis_core::store::StoreTx`] for `$Tx`.
@@ -25,6 +27,8 @@ macro_rules! all_repos {
         token_repo!($Tx, $Db);
         client_repo!($Tx, $Db);
         key_repo!($Tx, $Db);
+        session_repo!($Tx, $Db);
+        grant_repo!($Tx, $Db);
         audit_repo!($Tx, $Db);
         meta_repo!($Tx, $Db);
 

@@ -7,6 +7,8 @@
 mod admin_api;
 mod bad_input;
 mod binary;
+mod browser;
+mod oidc;
 mod openapi;
 mod ops;
 mod token;

@@ -1,0 +1,191 @@
+//! Browser SSO sessions, the login flows that create them, remembered consents, and the OAuth
+//! grants (authorization codes and refresh-token families) issued from them.
+
+use portcullis_types::{TenantId, UserId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// A browser SSO session (DESIGN §2) as stored. The cookie holds a secret whose digest is
+/// `secret_digest`; `id` is public (the OIDC `sid` claim).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub secret_digest: Vec<u8>,
+    /// When the user last actively authenticated (OIDC `auth_time`).
+    pub auth_time: OffsetDateTime,
+    /// Authentication methods used (RFC 8176 values, e.g. `pwd`).
+    pub amr: Vec<String>,
+    /// The authentication context class reached.
+    pub acr: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl SessionRecord {
+    /// Whether the session may still be used at `now`.
+    pub fn live(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+/// The authorization request a login flow resumes once the user is known: validated by the
+/// protocol layer, kept as it was asked (OIDC Core §3.1.2.1, RFC 7636, RFC 8707).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// Scope tokens, in the order asked, without repeats.
+    pub scope: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The S256 PKCE challenge (the only method offered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge: Option<String>,
+    /// `query` (default) or `form_post`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompt: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_locales: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<String>,
+    /// The OIDC `claims` request parameter (OIDC Core §5.5), parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Value>,
+    /// RFC 8707 resource indicators.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<String>,
+}
+
+/// What a flow is for. Only login exists yet; registration, recovery, verification and
+/// settings join it with the authentication methods issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    Login,
+}
+
+impl FlowKind {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text == "login").then_some(Self::Login)
+    }
+}
+
+/// Where a login flow stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowStep {
+    /// The user must prove who they are.
+    Authenticate,
+    /// The user is known; the client's scopes wait for consent.
+    Consent,
+}
+
+/// One journey of one browser (DESIGN §2), as stored. The browser holds a secret whose
+/// digest is `browser_digest`: a flow answers only the browser that started it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub kind: FlowKind,
+    pub browser_digest: Vec<u8>,
+    pub request: AuthorizationRequest,
+    /// Set once the user has authenticated.
+    pub user_id: Option<UserId>,
+    pub session_id: Option<String>,
+    /// Failed attempts in this flow.
+    pub failures: u32,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+impl FlowRecord {
+    /// The step the flow is at.
+    pub fn step(&self) -> FlowStep {
+        if self.user_id.is_some() { FlowStep::Consent } else { FlowStep::Authenticate }
+    }
+}
+
+/// How the user authenticated, carried from the session into the grant and its ID tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantDetails {
+    /// Unix seconds.
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The redirect URI of the authorization request, which the token request must repeat.
+    pub redirect_uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<String>,
+}
+
+/// An authorization of a client by a user (RFC 6749 §1.3): one code, then a family of
+/// refresh tokens. Revoking it ends them all and makes its access tokens inactive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub client_id: String,
+    pub user_id: UserId,
+    /// The SSO session it was made in (`sid`).
+    pub session_id: Option<String>,
+    /// Granted scope tokens, space-separated.
+    pub scope: String,
+    pub details: GrantDetails,
+    pub code_digest: Option<Vec<u8>>,
+    pub code_expires_at: Option<OffsetDateTime>,
+    pub code_used_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    /// The absolute end of the grant and every refresh token in it.
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl GrantRecord {
+    /// Whether tokens of this grant may still be used at `now`.
+    pub fn live(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+
+    /// Whether the grant includes a scope token.
+    pub fn has_scope(&self, token: &str) -> bool {
+        self.scope.split(' ').any(|s| s == token)
+    }
+}
+
+/// A refresh token as stored: the digest of the secret the client holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshTokenRecord {
+    pub digest: Vec<u8>,
+    pub grant_id: String,
+    pub created_at: OffsetDateTime,
+    /// The sliding (idle) end, never past the grant's absolute end.
+    pub expires_at: OffsetDateTime,
+    /// Set when it was exchanged for its successor; a second use is a replay.
+    pub used_at: Option<OffsetDateTime>,
+}

@@ -1,0 +1,220 @@
+//! Browser sessions and the login flows that create them (DESIGN §2). A flow belongs to the
+//! browser that started it; a session is server-side and revocable, and the browser holds only
+//! a random secret whose digest is stored.
+
+use portcullis_crypto::secret::{digest, digests_equal, random_id, random_secret};
+use portcullis_types::UserId;
+use serde_json::json;
+use time::Duration;
+
+use super::audit::Change;
+use super::{Principal, RequestContext, Services};
+use crate::error::{Error, Result};
+use crate::model::session::{AuthorizationRequest, FlowKind, FlowRecord, GrantRecord, SessionRecord};
+use crate::model::tenant::TenantRecord;
+use crate::model::user::UserStatus;
+
+/// How long a browser has to finish a login.
+pub const FLOW_LIFETIME: Duration = Duration::minutes(30);
+/// How long an SSO session lasts (Keycloak's "SSO session max" default).
+pub const SESSION_LIFETIME: Duration = Duration::hours(10);
+/// Wrong passwords allowed in one flow before it ends and the browser must start again.
+/// Per-account and per-address throttling come with the authentication methods issue.
+pub const FLOW_MAX_FAILURES: u32 = 5;
+
+/// The result of a successful login: the new session and the secret for its cookie.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub session: SessionRecord,
+    pub cookie_secret: String,
+}
+
+/// A refused password login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// Unknown user, wrong password, or an account that may not log in: one answer for all.
+    InvalidCredentials,
+    /// Too many failures: the flow is over.
+    FlowEnded,
+}
+
+fn actor(tenant: &TenantRecord, user: Option<UserId>, context: &RequestContext) -> Principal {
+    let name = user.map_or_else(|| "anonymous".to_owned(), |u| format!("user:{u}"));
+    Principal::end_user(name, tenant.name.clone(), context.clone())
+}
+
+impl Services {
+    /// The live session whose cookie secret is `secret`, if its user may still log in.
+    pub async fn session_by_cookie(&self, tenant: &str, secret: &str) -> Result<Option<SessionRecord>> {
+        if secret.is_empty() || secret.len() > 128 {
+            return Ok(None);
+        }
+        let wanted = digest(secret);
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let Some(session) = tx.session_by_digest(&wanted).await? else { return Ok(None) };
+        if session.tenant_id != record.id
+            || !digests_equal(&session.secret_digest, &wanted)
+            || !session.live(self.clock.now())
+        {
+            return Ok(None);
+        }
+        let active = tx.user_get(record.id, session.user_id).await?.is_some_and(|u| u.status == UserStatus::Active);
+        Ok(active.then_some(session))
+    }
+
+    /// Starts a login flow for `request`, bound to the browser holding `browser_secret`. With
+    /// `session`, the user is already known and the flow waits only for consent.
+    pub async fn start_login_flow(
+        &self,
+        tenant: &str,
+        browser_secret: &str,
+        request: AuthorizationRequest,
+        session: Option<&SessionRecord>,
+    ) -> Result<FlowRecord> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let flow = FlowRecord {
+            id: random_id(),
+            tenant_id: record.id,
+            kind: FlowKind::Login,
+            browser_digest: digest(browser_secret).to_vec(),
+            request,
+            user_id: session.map(|s| s.user_id),
+            session_id: session.map(|s| s.id.clone()),
+            failures: 0,
+            created_at: now,
+            expires_at: now + FLOW_LIFETIME,
+        };
+        tx.flow_insert(&flow).await?;
+        tx.commit().await?;
+        Ok(flow)
+    }
+
+    /// The flow `id`, if it is live and belongs to the browser holding `browser_secret`;
+    /// otherwise [`Error::NotFound`] — an expired flow and another browser's look the same.
+    pub async fn login_flow(&self, tenant: &str, id: &str, browser_secret: &str) -> Result<FlowRecord> {
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let flow = tx.flow_get(record.id, id).await?.ok_or(Error::NotFound("flow"))?;
+        if !digests_equal(&flow.browser_digest, &digest(browser_secret)) || flow.expires_at <= self.clock.now() {
+            return Err(Error::NotFound("flow"));
+        }
+        Ok(flow)
+    }
+
+    /// Checks a username (or e-mail) and password in `flow`. On success the browser gets a
+    /// new SSO session and the flow moves on to consent; each failure is counted in the flow
+    /// and audited, and the fifth ends the flow. Every outcome is audited.
+    pub async fn login_with_password(
+        &self,
+        tenant: &str,
+        flow: &FlowRecord,
+        login: &str,
+        password: String,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<(FlowRecord, NewSession), LoginRefusal>> {
+        let user = self.check_password(tenant, login, password).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let mut flow = tx.flow_get(record.id, &flow.id).await?.ok_or(Error::NotFound("flow"))?;
+        let Some(user) = user else {
+            flow.failures += 1;
+            let ended = flow.failures >= FLOW_MAX_FAILURES;
+            if ended {
+                tx.flow_delete(record.id, &flow.id).await?;
+            } else {
+                tx.flow_update(&flow).await?;
+            }
+            let change = Change {
+                action: "login.failure",
+                tenant: Some(tenant),
+                target_type: "flow",
+                target_id: Some(flow.id.clone()),
+                before: None,
+                after: Some(json!({"method": "pwd", "failures": flow.failures})),
+            };
+            self.record(&mut tx, &actor(&record, None, context), change).await?;
+            tx.commit().await?;
+            return Ok(Err(if ended { LoginRefusal::FlowEnded } else { LoginRefusal::InvalidCredentials }));
+        };
+        let cookie_secret = random_secret("");
+        let session = SessionRecord {
+            id: random_id(),
+            tenant_id: record.id,
+            user_id: user,
+            secret_digest: digest(&cookie_secret).to_vec(),
+            auth_time: now,
+            amr: vec!["pwd".to_owned()],
+            acr: "1".to_owned(),
+            created_at: now,
+            expires_at: now + SESSION_LIFETIME,
+            revoked_at: None,
+        };
+        tx.session_insert(&session).await?;
+        flow.user_id = Some(user);
+        flow.session_id = Some(session.id.clone());
+        tx.flow_update(&flow).await?;
+        let change = Change {
+            action: "login.success",
+            tenant: Some(tenant),
+            target_type: "session",
+            target_id: Some(session.id.clone()),
+            before: None,
+            after: Some(json!({"method": "pwd", "client_id": flow.request.client_id})),
+        };
+        self.record(&mut tx, &actor(&record, Some(user), context), change).await?;
+        tx.commit().await?;
+        Ok(Ok((flow, NewSession { session, cookie_secret })))
+    }
+
+    /// The SSO session `id` of the tenant, live or not.
+    pub async fn session(&self, tenant: &str, id: &str) -> Result<Option<SessionRecord>> {
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        tx.session_get(record.id, id).await
+    }
+
+    /// Whether the user has already granted the client every scope in `scope`.
+    pub async fn consent_covers(&self, tenant: &str, user: UserId, client_id: &str, scope: &[String]) -> Result<bool> {
+        let mut tx = self.store.read().await?;
+        self.cached_tenant(&mut tx, tenant).await?;
+        let granted = tx.consent_get(user, client_id).await?.unwrap_or_default();
+        Ok(scope.iter().all(|s| granted.split(' ').any(|g| g == s)))
+    }
+
+    /// Ends an SSO session (logout) and revokes the grants made in it, except those the user
+    /// gave `offline_access` (OIDC Core §11). Returns the grants made in the session, for
+    /// back-channel logout to every client of the session.
+    pub async fn end_session(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        context: &RequestContext,
+    ) -> Result<Vec<GrantRecord>> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let Some(session) = tx.session_get(record.id, session_id).await? else { return Ok(Vec::new()) };
+        if !tx.session_revoke(record.id, session_id, now).await? {
+            return Ok(Vec::new());
+        }
+        let grants = tx.grants_of_session(record.id, session_id).await?;
+        for grant in grants.iter().filter(|g| !g.has_scope("offline_access")) {
+            tx.grant_revoke(&grant.id, now).await?;
+        }
+        let change = Change {
+            action: "logout",
+            tenant: Some(tenant),
+            target_type: "session",
+            target_id: Some(session_id.to_owned()),
+            before: None,
+            after: Some(json!({"clients": grants.iter().map(|g| g.client_id.as_str()).collect::<Vec<_>>()})),
+        };
+        self.record(&mut tx, &actor(&record, Some(session.user_id), context), change).await?;
+        tx.commit().await?;
+        Ok(grants)
+    }
+}

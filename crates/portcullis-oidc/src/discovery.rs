@@ -1,0 +1,44 @@
+//! Discovery documents: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2. They list exactly
+//! what this server offers — nothing it would refuse.
+
+use serde_json::{Value, json};
+
+use crate::scopes;
+
+/// The provider metadata of `issuer`; `openid` adds the OpenID-only members.
+pub fn metadata(issuer: &str, openid: bool) -> Value {
+    let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
+    let mut doc = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "end_session_endpoint": format!("{issuer}/logout"),
+        "scopes_supported": scopes::BUILT_IN,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": &auth_methods[..2],
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+    });
+    if openid && let Value::Object(map) = &mut doc {
+        map.insert("userinfo_endpoint".into(), json!(format!("{issuer}/userinfo")));
+        map.insert("subject_types_supported".into(), json!(["public"]));
+        map.insert("id_token_signing_alg_values_supported".into(), json!(["RS256", "ES256", "EdDSA"]));
+        map.insert("claims_supported".into(), json!(scopes::supported_claims()));
+        map.insert("claim_types_supported".into(), json!(["normal"]));
+        map.insert("claims_parameter_supported".into(), json!(true));
+        map.insert("request_parameter_supported".into(), json!(false));
+        map.insert("request_uri_parameter_supported".into(), json!(false));
+        map.insert("acr_values_supported".into(), json!(["1"]));
+        map.insert("backchannel_logout_supported".into(), json!(true));
+        map.insert("backchannel_logout_session_supported".into(), json!(true));
+    }
+    doc
+}

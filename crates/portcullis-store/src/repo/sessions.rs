@@ -1,0 +1,225 @@
+//! Browser sessions, login flows, consents, OAuth grants and refresh tokens.
+
+macro_rules! session_repo {
+    ($Tx:ident, $Db:ty) => {
+        fn session_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::session::SessionRecord, portcullis_core::Error> {
+            use sqlx::Row;
+            Ok(portcullis_core::model::session::SessionRecord {
+                id: row.try_get("id").map_err(map_err)?,
+                tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
+                user_id: $crate::convert::id(&row.try_get::<String, _>("user_id").map_err(map_err)?)?,
+                secret_digest: row.try_get("secret_digest").map_err(map_err)?,
+                auth_time: $crate::convert::instant(row.try_get("auth_time").map_err(map_err)?),
+                amr: $crate::convert::json(&row.try_get::<String, _>("amr").map_err(map_err)?)?,
+                acr: row.try_get("acr").map_err(map_err)?,
+                created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
+                expires_at: $crate::convert::instant(row.try_get("expires_at").map_err(map_err)?),
+                revoked_at: $crate::convert::opt_instant(row.try_get("revoked_at").map_err(map_err)?),
+            })
+        }
+
+        fn flow_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::session::FlowRecord, portcullis_core::Error> {
+            use sqlx::Row;
+            let kind: String = row.try_get("kind").map_err(map_err)?;
+            let user: Option<String> = row.try_get("user_id").map_err(map_err)?;
+            let failures: i32 = row.try_get("failures").map_err(map_err)?;
+            Ok(portcullis_core::model::session::FlowRecord {
+                id: row.try_get("id").map_err(map_err)?,
+                tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
+                kind: portcullis_core::model::session::FlowKind::parse(&kind)
+                    .ok_or_else(|| portcullis_core::Error::internal(format!("stored flow kind {kind}")))?,
+                browser_digest: row.try_get("browser_digest").map_err(map_err)?,
+                request: $crate::convert::json(&row.try_get::<String, _>("request").map_err(map_err)?)?,
+                user_id: user.as_deref().map($crate::convert::id).transpose()?,
+                session_id: row.try_get("session_id").map_err(map_err)?,
+                failures: u32::try_from(failures).unwrap_or(0),
+                created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
+                expires_at: $crate::convert::instant(row.try_get("expires_at").map_err(map_err)?),
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl portcullis_core::store::SessionRepo for $Tx {
+            async fn session_insert(&mut self, s: &portcullis_core::model::session::SessionRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO sso_sessions (id, tenant_id, user_id, secret_digest, auth_time, amr, acr, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(&s.id).bind(s.tenant_id.to_string()).bind(s.user_id.to_string()).bind(&s.secret_digest)
+                    .bind($crate::convert::micros(s.auth_time)).bind($crate::convert::to_json(&s.amr)?).bind(&s.acr)
+                    .bind($crate::convert::micros(s.created_at)).bind($crate::convert::micros(s.expires_at))
+                    .bind(s.revoked_at.map($crate::convert::micros))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn session_by_digest(&mut self, digest: &[u8]) -> Result<Option<portcullis_core::model::session::SessionRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM sso_sessions WHERE secret_digest = $1").bind(digest)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(session_from_row).transpose()
+            }
+
+            async fn session_get(&mut self, tenant: portcullis_types::TenantId, id: &str) -> Result<Option<portcullis_core::model::session::SessionRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM sso_sessions WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string()).bind(id)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(session_from_row).transpose()
+            }
+
+            async fn session_revoke(&mut self, tenant: portcullis_types::TenantId, id: &str, at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("UPDATE sso_sessions SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL")
+                    .bind($crate::convert::micros(at)).bind(tenant.to_string()).bind(id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn flow_insert(&mut self, f: &portcullis_core::model::session::FlowRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO flows (id, tenant_id, kind, browser_digest, request, user_id, session_id, failures, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(&f.id).bind(f.tenant_id.to_string()).bind(f.kind.as_str()).bind(&f.browser_digest)
+                    .bind($crate::convert::to_json(&f.request)?).bind(f.user_id.map(|u| u.to_string())).bind(&f.session_id)
+                    .bind(i32::try_from(f.failures).unwrap_or(i32::MAX))
+                    .bind($crate::convert::micros(f.created_at)).bind($crate::convert::micros(f.expires_at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn flow_get(&mut self, tenant: portcullis_types::TenantId, id: &str) -> Result<Option<portcullis_core::model::session::FlowRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM flows WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string()).bind(id)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(flow_from_row).transpose()
+            }
+
+            async fn flow_update(&mut self, f: &portcullis_core::model::session::FlowRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("UPDATE flows SET user_id = $1, session_id = $2, failures = $3 WHERE tenant_id = $4 AND id = $5")
+                    .bind(f.user_id.map(|u| u.to_string())).bind(&f.session_id)
+                    .bind(i32::try_from(f.failures).unwrap_or(i32::MAX)).bind(f.tenant_id.to_string()).bind(&f.id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn flow_delete(&mut self, tenant: portcullis_types::TenantId, id: &str) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("DELETE FROM flows WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string()).bind(id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn consent_get(&mut self, user: portcullis_types::UserId, client_id: &str) -> Result<Option<String>, portcullis_core::Error> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user.to_string()).bind(client_id)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.map(|r| r.try_get("scope").map_err(map_err)).transpose()
+            }
+
+            async fn consent_put(&mut self, tenant: portcullis_types::TenantId, user: portcullis_types::UserId, client_id: &str, scope: &str, at: time::OffsetDateTime) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO consents (user_id, client_id, tenant_id, scope, granted_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at")
+                    .bind(user.to_string()).bind(client_id).bind(tenant.to_string()).bind(scope).bind($crate::convert::micros(at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+macro_rules! grant_repo {
+    ($Tx:ident, $Db:ty) => {
+        fn grant_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::session::GrantRecord, portcullis_core::Error> {
+            use sqlx::Row;
+            Ok(portcullis_core::model::session::GrantRecord {
+                id: row.try_get("id").map_err(map_err)?,
+                tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
+                client_id: row.try_get("client_id").map_err(map_err)?,
+                user_id: $crate::convert::id(&row.try_get::<String, _>("user_id").map_err(map_err)?)?,
+                session_id: row.try_get("session_id").map_err(map_err)?,
+                scope: row.try_get("scope").map_err(map_err)?,
+                details: $crate::convert::json(&row.try_get::<String, _>("details").map_err(map_err)?)?,
+                code_digest: row.try_get("code_digest").map_err(map_err)?,
+                code_expires_at: $crate::convert::opt_instant(row.try_get("code_expires_at").map_err(map_err)?),
+                code_used_at: $crate::convert::opt_instant(row.try_get("code_used_at").map_err(map_err)?),
+                created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
+                expires_at: $crate::convert::instant(row.try_get("expires_at").map_err(map_err)?),
+                revoked_at: $crate::convert::opt_instant(row.try_get("revoked_at").map_err(map_err)?),
+            })
+        }
+
+        fn refresh_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::session::RefreshTokenRecord, portcullis_core::Error> {
+            use sqlx::Row;
+            Ok(portcullis_core::model::session::RefreshTokenRecord {
+                digest: row.try_get("digest").map_err(map_err)?,
+                grant_id: row.try_get("grant_id").map_err(map_err)?,
+                created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
+                expires_at: $crate::convert::instant(row.try_get("expires_at").map_err(map_err)?),
+                used_at: $crate::convert::opt_instant(row.try_get("used_at").map_err(map_err)?),
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl portcullis_core::store::GrantRepo for $Tx {
+            async fn grant_insert(&mut self, g: &portcullis_core::model::session::GrantRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO oauth_grants (id, tenant_id, client_id, user_id, session_id, scope, details, code_digest, code_expires_at, code_used_at, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                    .bind(&g.id).bind(g.tenant_id.to_string()).bind(&g.client_id).bind(g.user_id.to_string()).bind(&g.session_id)
+                    .bind(&g.scope).bind($crate::convert::to_json(&g.details)?).bind(&g.code_digest)
+                    .bind(g.code_expires_at.map($crate::convert::micros)).bind(g.code_used_at.map($crate::convert::micros))
+                    .bind($crate::convert::micros(g.created_at)).bind($crate::convert::micros(g.expires_at))
+                    .bind(g.revoked_at.map($crate::convert::micros))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn grant_get(&mut self, tenant: portcullis_types::TenantId, id: &str) -> Result<Option<portcullis_core::model::session::GrantRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM oauth_grants WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string()).bind(id)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(grant_from_row).transpose()
+            }
+
+            async fn grant_by_code(&mut self, tenant: portcullis_types::TenantId, code_digest: &[u8]) -> Result<Option<portcullis_core::model::session::GrantRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM oauth_grants WHERE tenant_id = $1 AND code_digest = $2")
+                    .bind(tenant.to_string()).bind(code_digest)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(grant_from_row).transpose()
+            }
+
+            async fn grant_use_code(&mut self, id: &str, at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("UPDATE oauth_grants SET code_used_at = $1 WHERE id = $2 AND code_used_at IS NULL")
+                    .bind($crate::convert::micros(at)).bind(id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn grant_revoke(&mut self, id: &str, at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind($crate::convert::micros(at)).bind(id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn grants_of_session(&mut self, tenant: portcullis_types::TenantId, session: &str) -> Result<Vec<portcullis_core::model::session::GrantRecord>, portcullis_core::Error> {
+                let rows = sqlx::query("SELECT * FROM oauth_grants WHERE tenant_id = $1 AND session_id = $2 AND revoked_at IS NULL ORDER BY id")
+                    .bind(tenant.to_string()).bind(session)
+                    .fetch_all(&mut *self.0).await.map_err(map_err)?;
+                rows.iter().map(grant_from_row).collect()
+            }
+
+            async fn refresh_insert(&mut self, t: &portcullis_core::model::session::RefreshTokenRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&t.digest).bind(&t.grant_id).bind($crate::convert::micros(t.created_at))
+                    .bind($crate::convert::micros(t.expires_at)).bind(t.used_at.map($crate::convert::micros))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn refresh_get(&mut self, digest: &[u8]) -> Result<Option<portcullis_core::model::session::RefreshTokenRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM refresh_tokens WHERE digest = $1").bind(digest)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(refresh_from_row).transpose()
+            }
+
+            async fn refresh_use(&mut self, digest: &[u8], at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE digest = $2 AND used_at IS NULL")
+                    .bind($crate::convert::micros(at)).bind(digest)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+    };
+}

@@ -1,0 +1,285 @@
+//! The hosted login and consent pages: two steps of a login flow (DESIGN §2). Further
+//! authentication methods plug in as further steps of the same flow.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use portcullis_core::model::client::ClientRecord;
+use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
+use portcullis_core::service::{LoginRefusal, SESSION_LIFETIME};
+use portcullis_oidc::OAuthError;
+use portcullis_oidc::authorize;
+use serde::Deserialize;
+
+use super::{Browser, authorize_error, error_page, flow_gone, form, see_other};
+use crate::AppState;
+use crate::extract::{ApiPath, Context};
+use crate::pages;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct FlowQuery {
+    flow: String,
+}
+
+/// A flow of this browser at `step`, with its client; or the response to send instead.
+async fn load(
+    state: &AppState,
+    tenant: &str,
+    browser: &Browser,
+    flow_id: &str,
+    step: FlowStep,
+) -> Result<(FlowRecord, ClientRecord), Response> {
+    let flow = match state.services.login_flow(tenant, flow_id, &browser.secret).await {
+        Ok(flow) if flow.step() == step => flow,
+        Ok(_) | Err(portcullis_core::Error::NotFound(_)) => return Err(flow_gone(tenant)),
+        Err(error) => return Err(error_page(tenant, &error.into())),
+    };
+    match state.services.client(tenant, &flow.request.client_id).await {
+        Ok(Some(client)) => Ok((flow, client)),
+        Ok(None) => Err(error_page(tenant, &OAuthError::invalid_request("the client no longer exists"))),
+        Err(error) => Err(error_page(tenant, &error.into())),
+    }
+}
+
+fn login_form(
+    tenant: &str,
+    browser: &Browser,
+    flow: &FlowRecord,
+    client: &ClientRecord,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let context = minijinja::context! {
+        lang => "en",
+        tenant,
+        client_name => client.metadata.client_name,
+        action => format!("/t/{tenant}/login"),
+        flow => flow.id,
+        csrf => browser.csrf(&flow.id),
+        username,
+        error,
+    };
+    pages::render(status, "login.html", context)
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    Query(query): Query<FlowQuery>,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    match load(&state, &tenant, &browser, &query.flow, FlowStep::Authenticate).await {
+        Ok((flow, client)) => {
+            let hint = flow.request.login_hint.clone().unwrap_or_default();
+            login_form(&tenant, &browser, &flow, &client, &hint, None)
+        }
+        Err(response) => response,
+    }
+}
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
+    let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();
+    let (flow, client) = match load(&state, &tenant, &browser, &field("flow"), FlowStep::Authenticate).await {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            &tenant,
+            "This form has expired",
+            "Reload the page and try again.",
+            Some("csrf"),
+        );
+    }
+    let username = field("username");
+    let password = field("password");
+    if username.is_empty() || password.is_empty() {
+        return login_form(&tenant, &browser, &flow, &client, &username, Some("Enter your username and password."));
+    }
+    let outcome = state.services.login_with_password(&tenant, &flow, &username, password, &context).await;
+    let (flow, new_session) = match outcome {
+        Ok(Ok(done)) => done,
+        Ok(Err(LoginRefusal::InvalidCredentials)) => {
+            return login_form(
+                &tenant,
+                &browser,
+                &flow,
+                &client,
+                &username,
+                Some("The username or password is wrong."),
+            );
+        }
+        Ok(Err(LoginRefusal::FlowEnded)) => {
+            return pages::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                &tenant,
+                "Too many attempts",
+                "Go back to the application and start again.",
+                Some("too_many_attempts"),
+            );
+        }
+        Err(portcullis_core::Error::Busy) => {
+            return pages::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &tenant,
+                "Please try again",
+                "The server is busy.",
+                None,
+            );
+        }
+        Err(error) => return error_page(&tenant, &error.into()),
+    };
+    let cookie = state.cookies.set(
+        &state.cookies.session(&tenant),
+        &new_session.cookie_secret,
+        SESSION_LIFETIME.whole_seconds(),
+    );
+    let mut response = proceed(&state, &tenant, &flow, &client, &new_session.session).await;
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+}
+
+/// After authentication: to the consent page, or straight back to the client.
+async fn proceed(
+    state: &AppState,
+    tenant: &str,
+    flow: &FlowRecord,
+    client: &ClientRecord,
+    session: &SessionRecord,
+) -> Response {
+    let request = &flow.request;
+    let asked = request.prompt.iter().any(|p| p == "consent");
+    let covered = state.services.consent_covers(tenant, session.user_id, &client.client_id, &request.scope).await;
+    let needs_consent = match covered {
+        Ok(covered) => !client.metadata.first_party && (asked || !covered),
+        Err(error) => return error_page(tenant, &error.into()),
+    };
+    if needs_consent {
+        return see_other(&format!("/t/{tenant}/consent?flow={}", flow.id));
+    }
+    let issuer = state.issuer(tenant);
+    match authorize::complete(&state.services, tenant, &issuer, client, request, Some(flow), session, false).await {
+        Ok(response) => see_other(&response.location()),
+        Err(error) => authorize_error(tenant, error),
+    }
+}
+
+/// What a scope means, in words for the consent page.
+fn describe(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are".to_owned(),
+        "profile" => "See your name and profile".to_owned(),
+        "email" => "See your e-mail address".to_owned(),
+        "phone" => "See your phone number".to_owned(),
+        "address" => "See your postal address".to_owned(),
+        "offline_access" => "Keep access while you are signed out".to_owned(),
+        "roles" => "See your roles".to_owned(),
+        "groups" => "See your groups".to_owned(),
+        other => format!("Use the permission “{other}”"),
+    }
+}
+
+/// The session the flow's user authenticated in, if still live.
+async fn flow_session(state: &AppState, tenant: &str, flow: &FlowRecord) -> Result<SessionRecord, Response> {
+    let id = flow.session_id.as_deref().unwrap_or_default();
+    match state.services.session(tenant, id).await {
+        Ok(Some(session)) if session.live(state.services.now()) => Ok(session),
+        Ok(_) => Err(flow_gone(tenant)),
+        Err(error) => Err(error_page(tenant, &error.into())),
+    }
+}
+
+pub(super) async fn consent_page(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    Query(query): Query<FlowQuery>,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let (flow, client) = match load(&state, &tenant, &browser, &query.flow, FlowStep::Consent).await {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    let session = match flow_session(&state, &tenant, &flow).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let username = match state.services.user_for_claims(&tenant, session.user_id).await {
+        Ok(Some((user, _))) => user.username,
+        Ok(None) => return flow_gone(&tenant),
+        Err(error) => return error_page(&tenant, &error.into()),
+    };
+    let context = minijinja::context! {
+        lang => "en",
+        tenant,
+        client_name => client.metadata.client_name,
+        scopes => flow.request.scope.iter().map(|s| describe(s)).collect::<Vec<_>>(),
+        username,
+        action => format!("/t/{tenant}/consent"),
+        flow => flow.id,
+        csrf => browser.csrf(&flow.id),
+    };
+    pages::render(StatusCode::OK, "consent.html", context)
+}
+
+pub(super) async fn consent_submit(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
+    let flow_id = params.single("flow").ok().flatten().unwrap_or_default().to_owned();
+    let (flow, client) = match load(&state, &tenant, &browser, &flow_id, FlowStep::Consent).await {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            &tenant,
+            "This form has expired",
+            "Reload the page and try again.",
+            Some("csrf"),
+        );
+    }
+    let session = match flow_session(&state, &tenant, &flow).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let issuer = state.issuer(&tenant);
+    match params.single("decision").ok().flatten() {
+        Some("allow") => {
+            let done = authorize::complete(
+                &state.services,
+                &tenant,
+                &issuer,
+                &client,
+                &flow.request,
+                Some(&flow),
+                &session,
+                true,
+            )
+            .await;
+            match done {
+                Ok(response) => see_other(&response.location()),
+                Err(error) => authorize_error(&tenant, error),
+            }
+        }
+        Some("deny") => see_other(&authorize::denied(&flow.request, &issuer).location()),
+        _ => pages::error(StatusCode::BAD_REQUEST, &tenant, "Choose Allow or Deny", "Go back and choose.", None),
+    }
+}

@@ -1,0 +1,89 @@
+//! The hosted pages (DESIGN §6): server-rendered, no script at all, a strict content security
+//! policy, never cached. Templates are minijinja with HTML auto-escaping; every value in them
+//! is escaped.
+
+use std::sync::LazyLock;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::Environment;
+use serde::Serialize;
+
+/// The pages' policy: their own stylesheet and nothing else; never framed.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    let templates = [
+        ("base.html", include_str!("templates/base.html")),
+        ("login.html", include_str!("templates/login.html")),
+        ("consent.html", include_str!("templates/consent.html")),
+        ("logout.html", include_str!("templates/logout.html")),
+        ("error.html", include_str!("templates/error.html")),
+    ];
+    for (name, source) in templates {
+        if let Err(error) = env.add_template(name, source) {
+            tracing::error!(%error, name, "a built-in template does not parse");
+        }
+    }
+    env
+});
+
+/// Renders template `name` with `context` as a complete response.
+pub fn render<S: Serialize>(status: StatusCode, name: &str, context: S) -> Response {
+    let html = TEMPLATES.get_template(name).and_then(|t| t.render(context));
+    match html {
+        Ok(html) => html_response(status, html),
+        Err(error) => {
+            tracing::error!(%error, name, "page rendering failed");
+            html_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!DOCTYPE html><title>Error</title><p>Something went wrong.</p>".to_owned(),
+            )
+        }
+    }
+}
+
+fn html_response(status: StatusCode, html: String) -> Response {
+    let mut response = (status, html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// An error page: for requests that cannot be sent back to a client (RFC 6749 §4.1.2.1).
+pub fn error(status: StatusCode, tenant: &str, heading: &str, message: &str, code: Option<&str>) -> Response {
+    let context = minijinja::context! { lang => "en", tenant, heading, message, code };
+    render(status, "error.html", context)
+}
+
+/// The pages' stylesheet.
+pub async fn stylesheet() -> Response {
+    let mut response = include_str!("../../assets/portcullis.css").into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_and_escapes() {
+        for name in ["login.html", "consent.html", "logout.html", "error.html"] {
+            let rendered = TEMPLATES.get_template(name).and_then(|t| t.render(minijinja::context! { lang => "en" }));
+            assert!(rendered.is_ok(), "{name}: {rendered:?}");
+        }
+        let html = TEMPLATES
+            .get_template("error.html")
+            .and_then(|t| t.render(minijinja::context! { lang => "en", tenant => "acme", heading => "x", message => "<script>alert(1)</script>" }))
+            .expect("renders");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script>"));
+    }
+}
