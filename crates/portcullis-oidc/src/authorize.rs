@@ -274,7 +274,9 @@ pub async fn decide(
     let none = request.prompt.iter().any(|p| p == "none");
     let now = services.now();
     let fresh_login = request.prompt.iter().any(|p| p == "login" || p == "select_account");
-    let too_old = |s: &SessionRecord| request.max_age.is_some_and(|age| (now - s.auth_time).whole_seconds() > age);
+    // OIDC Core §3.1.2.1; `max_age=0` means "log in again now", like `prompt=login`.
+    let too_old =
+        |s: &SessionRecord| request.max_age.is_some_and(|age| age == 0 || (now - s.auth_time).whole_seconds() > age);
     if let Some(hint) = id_token_hint {
         let claims =
             crate::id_token::hint_claims(services, tenant, issuer, hint).await.map_err(AuthorizeError::Page)?;

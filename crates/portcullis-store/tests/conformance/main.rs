@@ -11,6 +11,7 @@ mod clients;
 mod directory;
 mod import;
 mod keys;
+mod sessions;
 mod upgrade;
 
 use std::sync::Arc;

@@ -1,0 +1,138 @@
+//! Sessions, login flows, codes and refresh tokens through the services, with the clock
+//! moved by hand: expiry, single use under concurrency, replay revoking the grant, and
+//! deletion of a user taking everything of theirs along.
+
+use portcullis_core::Error;
+use portcullis_core::model::session::AuthorizationRequest;
+use portcullis_core::model::user::UserDocument;
+use portcullis_core::service::{CodeRequest, LoginRefusal, Redemption, RequestContext, Rotation};
+use serde_json::json;
+use time::Duration;
+
+use crate::on_every_engine;
+
+fn request(client_id: &str) -> AuthorizationRequest {
+    AuthorizationRequest {
+        client_id: client_id.to_owned(),
+        redirect_uri: "https://app.example.com/cb".to_owned(),
+        scope: vec!["openid".to_owned()],
+        state: None,
+        nonce: Some("n".to_owned()),
+        code_challenge: None,
+        response_mode: None,
+        prompt: Vec::new(),
+        max_age: None,
+        login_hint: None,
+        ui_locales: None,
+        acr_values: None,
+        claims: None,
+        resource: Vec::new(),
+    }
+}
+
+on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
+    let s = &fx.services;
+    let ctx = RequestContext::default();
+    let doc: UserDocument =
+        serde_json::from_value(json!({"username": "alice", "password": "correct horse battery"})).expect("doc");
+    let user = s.create_user(&fx.admin, "acme", doc).await.expect("user");
+    let client = s
+        .create_client(&fx.admin, "acme", serde_json::from_value(json!({"client_name": "Portal", "redirect_uris": ["https://app.example.com/cb"], "grant_types": ["authorization_code", "refresh_token"]})).expect("metadata"))
+        .await
+        .expect("client");
+    let client_id = client.client.client_id.clone();
+
+    // A flow answers only its own browser, and only until it expires.
+    let flow = s.start_login_flow("acme", "browser-a", request(&client_id), None).await.expect("flow");
+    assert_eq!(s.login_flow("acme", &flow.id, "browser-b").await.err(), Some(Error::NotFound("flow")));
+    let refused = s.login_with_password("acme", &flow, "alice", "wrong".into(), &ctx).await.expect("runs");
+    assert_eq!(refused.err(), Some(LoginRefusal::InvalidCredentials));
+    let (flow, session) = s
+        .login_with_password("acme", &flow, "ALICE", "correct horse battery".into(), &ctx)
+        .await
+        .expect("runs")
+        .expect("logged in");
+    assert_eq!(flow.user_id, Some(user.id));
+    assert_eq!(
+        s.session_by_cookie("acme", &session.cookie_secret).await.expect("read").map(|x| x.id),
+        Some(session.session.id.clone())
+    );
+    assert_eq!(s.session_by_cookie("acme", "forged").await.expect("read"), None);
+
+    let code_for = |flow| CodeRequest {
+        flow,
+        session: &session.session,
+        scope: "openid",
+        remember_consent: true,
+        lifetime: Duration::days(90),
+    };
+    let code = s.issue_code("acme", code_for(&flow), &ctx).await.expect("code");
+    assert!(s.consent_covers("acme", user.id, &client_id, &["openid".to_owned()]).await.expect("consent"));
+    assert!(s.login_flow("acme", &flow.id, "browser-a").await.is_err(), "the flow ends with its code");
+
+    // Two redemptions at once: exactly one wins, the other is a replay that revokes the grant.
+    let grant = s.find_code("acme", &code).await.expect("find").expect("live");
+    let (a, b) = tokio::join!(
+        s.redeem_code("acme", &grant, Some(Duration::days(30)), &ctx),
+        s.redeem_code("acme", &grant, Some(Duration::days(30)), &ctx)
+    );
+    let outcomes = [a.expect("a"), b.expect("b")];
+    let won: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Redemption::Redeemed { refresh_token } => refresh_token.clone(),
+            Redemption::Replayed => None,
+        })
+        .collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    assert!(outcomes.contains(&Redemption::Replayed));
+    assert_eq!(s.live_grant("acme", &grant.id).await.expect("read"), None, "the replay revoked the grant");
+    let rotation = s.rotate_refresh_token("acme", &client_id, &won[0], Duration::days(30), &ctx).await.expect("runs");
+    assert!(matches!(rotation, Rotation::Invalid), "its refresh token is dead too");
+
+    // A fresh code expires after 60 seconds.
+    let flow =
+        s.start_login_flow("acme", "browser-a", request(&client_id), Some(&session.session)).await.expect("flow");
+    let code = s.issue_code("acme", code_for(&flow), &ctx).await.expect("code");
+    fx.clock.advance(Duration::seconds(61));
+    assert_eq!(s.find_code("acme", &code).await.expect("find"), None);
+
+    // Refresh tokens rotate, slide, and expire when idle.
+    let flow =
+        s.start_login_flow("acme", "browser-a", request(&client_id), Some(&session.session)).await.expect("flow");
+    let code = s.issue_code("acme", code_for(&flow), &ctx).await.expect("code");
+    let grant = s.find_code("acme", &code).await.expect("find").expect("live");
+    let Redemption::Redeemed { refresh_token: Some(first) } =
+        s.redeem_code("acme", &grant, Some(Duration::hours(1)), &ctx).await.expect("redeem")
+    else {
+        panic!("no refresh token");
+    };
+    fx.clock.advance(Duration::minutes(50));
+    let Rotation::Rotated { refresh_token: second, .. } =
+        s.rotate_refresh_token("acme", &client_id, &first, Duration::hours(1), &ctx).await.expect("runs")
+    else {
+        panic!("rotation");
+    };
+    assert!(
+        matches!(
+            s.rotate_refresh_token("acme", "someone-else", &second, Duration::hours(1), &ctx).await.expect("runs"),
+            Rotation::Invalid
+        ),
+        "another client's"
+    );
+    fx.clock.advance(Duration::minutes(61));
+    assert!(
+        matches!(
+            s.rotate_refresh_token("acme", &client_id, &second, Duration::hours(1), &ctx).await.expect("runs"),
+            Rotation::Invalid
+        ),
+        "idle too long"
+    );
+
+    // Sessions end after their lifetime; deleting the user deletes their sessions and grants.
+    fx.clock.advance(Duration::hours(11));
+    assert_eq!(s.session_by_cookie("acme", &session.cookie_secret).await.expect("read"), None);
+    s.delete_user(&fx.admin, "acme", user.id).await.expect("delete");
+    assert_eq!(s.session("acme", &session.session.id).await.expect("read"), None);
+    assert_eq!(s.live_grant("acme", &grant.id).await.expect("read"), None);
+});

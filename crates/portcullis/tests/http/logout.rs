@@ -1,0 +1,133 @@
+//! RP-initiated logout and back-channel logout: a relying party on a random port receives the
+//! logout token and checks it against the JWKS, as the Back-Channel Logout spec (§2.6) says.
+
+use std::time::Duration;
+
+use axum::routing::post;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::browser::{Browser, field, location, query};
+use crate::oidc::{PASSWORD, REDIRECT, consent, log_in, setup, web_client};
+use crate::on_every_engine;
+
+/// A relying party's back-channel logout endpoint: every logout token it receives.
+async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/bcl",
+        post(move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(form.get("logout_token").cloned().unwrap_or_default());
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/bcl", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, receiver)
+}
+
+on_every_engine!(logout_ends_the_session_and_tells_every_client, |server| {
+    let (bcl, mut received) = relying_party().await;
+    let mut metadata = web_client();
+    metadata["backchannel_logout_uri"] = json!(bcl);
+    metadata["backchannel_logout_session_required"] = json!(true);
+    let (id, secret) = setup(&server, metadata).await;
+    let mut browser = Browser::new(&server.url);
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = format!(
+        "/t/acme/authorize?{}",
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    );
+    let answer = log_in(&mut browser, &url, PASSWORD).await;
+    let back = consent(&mut browser, &location(&answer), "allow").await;
+    let tokens: Value = server
+        .raw(Method::POST, "/t/acme/token")
+        .basic_auth(&id, Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &query(&back)["code"]),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        ])
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let id_token = tokens["id_token"].as_str().expect("id token").to_owned();
+    let jwks: JwkSet = server.raw(Method::GET, "/t/acme/jwks").send().await.expect("send").json().await.expect("jwks");
+    let header = decode_header(&id_token).expect("header");
+    let key = DecodingKey::from_jwk(jwks.find(&header.kid.expect("kid")).expect("published")).expect("key");
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[&id]);
+    let id_claims = decode::<Value>(&id_token, &key, &validation).expect("id token").claims;
+
+    // An unregistered post-logout redirect is an error page, and the session survives it.
+    let refused = browser
+        .get(&format!("/t/acme/logout?id_token_hint={id_token}&post_logout_redirect_uri=https://evil.example/"))
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.headers().get("location").is_none());
+    // Without a hint the user must confirm (logout CSRF): a page, no logout yet.
+    let confirm = browser.get("/t/acme/logout").await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let html = confirm.text().await.expect("html");
+    assert!(html.contains("Sign out?"), "{html}");
+    assert!(field(&html, "csrf_token").len() > 20);
+    let forged = browser.post("/t/acme/logout", &[("confirm", "yes"), ("csrf_token", "forged")]).await;
+    assert!(forged.text().await.expect("html").contains("Sign out?"), "a forged confirmation only asks again");
+    let sso = location(&browser.get(&url).await);
+    assert!(sso.starts_with(REDIRECT), "still logged in: {sso}");
+
+    // With the hint of this session: logged out at once, redirected with state.
+    let bye = browser
+        .get(&format!(
+            "/t/acme/logout?id_token_hint={id_token}&post_logout_redirect_uri=https://app.example.com/bye&state=st"
+        ))
+        .await;
+    assert_eq!(location(&bye), "https://app.example.com/bye?state=st");
+    let token =
+        tokio::time::timeout(Duration::from_secs(10), received.recv()).await.expect("notified in time").expect("token");
+    let header = decode_header(&token).expect("header");
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[&id]);
+    validation.set_issuer(&[format!("{}/t/acme", server.url)]);
+    let claims = decode::<Value>(&token, &key, &validation).expect("logout token verifies").claims;
+    assert_eq!(claims["sid"], id_claims["sid"]);
+    assert_eq!(claims["sub"], id_claims["sub"]);
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(claims.get("nonce").is_none(), "§2.4: a logout token has no nonce");
+
+    // The session is over: a new authorization shows the login page again, and the grant
+    // made in the session (no offline_access) is revoked.
+    let again = location(&browser.get(&url).await);
+    assert!(again.starts_with("/t/acme/login"), "{again}");
+    let access = tokens["access_token"].as_str().expect("access");
+    let info = server.raw(Method::GET, "/t/acme/userinfo").bearer_auth(access).send().await.expect("send");
+    assert_eq!(info.status(), StatusCode::UNAUTHORIZED);
+    let audit: Value = server
+        .admin(Method::GET, "/tenants/acme/audit?action=logout")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+});
