@@ -72,6 +72,8 @@ pub(crate) struct Caches {
     signers: Map<String, Arc<Vec<Signer>>>,
     /// Each tenant's published public keys, parsed.
     verifiers: Map<String, Arc<Vec<Verifier>>>,
+    /// Each tenant's JWK Set, as published.
+    jwks: Map<String, Arc<serde_json::Value>>,
     /// The last audit `seq` applied; `-1` until the first poll sets the starting point.
     seen: AtomicI64,
 }
@@ -94,6 +96,7 @@ impl Caches {
             clients: Map::new(),
             signers: Map::new(),
             verifiers: Map::new(),
+            jwks: Map::new(),
             seen: AtomicI64::new(-1),
         }
     }
@@ -146,6 +149,14 @@ impl Caches {
         self.verifiers.put(tenant.to_owned(), verifiers, now);
     }
 
+    pub(crate) fn jwks(&self, tenant: &str, now: OffsetDateTime) -> Option<Arc<serde_json::Value>> {
+        self.jwks.get(&tenant.to_owned(), now)
+    }
+
+    pub(crate) fn put_jwks(&self, tenant: &str, jwks: Arc<serde_json::Value>, now: OffsetDateTime) {
+        self.jwks.put(tenant.to_owned(), jwks, now);
+    }
+
     /// Evicts whatever `change` may have made stale.
     pub(crate) fn apply(&self, change: &ChangeEvent) {
         let tenant = change.tenant.as_deref();
@@ -162,6 +173,7 @@ impl Caches {
                     self.clients.retain(|(t, _), _| t != name);
                     self.signers.retain(|t, _| t != name);
                     self.verifiers.retain(|t, _| t != name);
+                    self.jwks.retain(|t, _| t != name);
                     // A deleted tenant's tokens are deleted with it.
                     self.tokens.retain(|_, t| t.tenant.as_ref().map(|n| n.as_str()) != Some(name));
                 }
@@ -175,6 +187,7 @@ impl Caches {
                 if let Some(name) = tenant {
                     self.signers.retain(|t, _| t != name);
                     self.verifiers.retain(|t, _| t != name);
+                    self.jwks.retain(|t, _| t != name);
                 }
             }
             "schema" => {
@@ -203,5 +216,6 @@ impl Caches {
         self.clients.clear();
         self.signers.clear();
         self.verifiers.clear();
+        self.jwks.clear();
     }
 }

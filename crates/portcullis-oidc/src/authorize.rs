@@ -138,12 +138,20 @@ pub async fn validate(
         }
         None => return Err(page(OAuthError::invalid_request("redirect_uri is missing"))),
     };
-    let state = params.single("state").ok().flatten().map(str::to_owned);
-    let mut request = AuthorizationRequest {
+    let mut request = blank(&client, redirect_uri, params);
+    match checked(&client, params, &mut request) {
+        Ok(()) => Ok((client, request)),
+        Err(error) => Err(AuthorizeError::Redirect(AuthorizationResponse::error(&request, issuer, &error))),
+    }
+}
+
+/// A request of `client` to `redirect_uri` with only its `state` read yet.
+fn blank(client: &ClientRecord, redirect_uri: String, params: &Params) -> AuthorizationRequest {
+    AuthorizationRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
         scope: Vec::new(),
-        state,
+        state: params.single("state").ok().flatten().map(str::to_owned),
         nonce: None,
         code_challenge: None,
         response_mode: None,
@@ -154,11 +162,19 @@ pub async fn validate(
         acr_values: None,
         claims: None,
         resource: Vec::new(),
-    };
-    match checked(&client, params, &mut request) {
-        Ok(()) => Ok((client, request)),
-        Err(error) => Err(AuthorizeError::Redirect(AuthorizationResponse::error(&request, issuer, &error))),
     }
+}
+
+/// The checks after the client and redirect URI are trusted, on their own (for fuzzing and
+/// unit tests): the request as validated, or the error that goes back to the client.
+pub fn check_request(
+    client: &ClientRecord,
+    redirect_uri: &str,
+    params: &Params,
+) -> Result<AuthorizationRequest, OAuthError> {
+    let mut request = blank(client, redirect_uri.to_owned(), params);
+    checked(client, params, &mut request)?;
+    Ok(request)
 }
 
 /// The checks whose failures go back to the client (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6).

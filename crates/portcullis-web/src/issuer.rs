@@ -75,7 +75,7 @@ async fn oauth_metadata(State(state): State<AppState>, ApiPath(tenant): ApiPath<
 /// on an unknown `kid` anyway.
 async fn jwks(State(state): State<AppState>, ApiPath(tenant): ApiPath<String>) -> Result<Response, WebError> {
     let set = state.services.jwks(&tenant).await?;
-    let mut response = Json(set).into_response();
+    let mut response = Json(set.as_ref()).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     Ok(cors(response))

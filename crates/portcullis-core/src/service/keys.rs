@@ -88,9 +88,15 @@ impl Services {
     }
 
     /// The tenant's JWK Set: active and retired-but-unexpired public keys (RFC 7517 §5).
-    pub async fn jwks(&self, tenant: &str) -> Result<Value> {
+    pub async fn jwks(&self, tenant: &str) -> Result<std::sync::Arc<Value>> {
+        let now = self.clock.now();
+        if let Some(set) = self.caches.jwks(tenant, now) {
+            return Ok(set);
+        }
         let (_, keys) = self.published_keys(tenant).await?;
-        Ok(json!({"keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()}))
+        let set = std::sync::Arc::new(json!({"keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()}));
+        self.caches.put_jwks(tenant, set.clone(), now);
+        Ok(set)
     }
 
     /// `GET …/keys`: the published keys, without private parts.

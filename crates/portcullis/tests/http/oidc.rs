@@ -189,3 +189,56 @@ on_every_engine!(code_flow_with_pkce_through_the_pages, |server| {
         .await;
     assert!(format!("{after:?}").contains("invalid_grant"), "{after:?}");
 });
+
+on_every_engine!(discovery_documents_list_exactly_what_is_offered, |server| {
+    setup(&server, web_client()).await;
+    let issuer = format!("{}/t/acme", server.url);
+    for (path, openid) in [
+        ("/t/acme/.well-known/openid-configuration", true),
+        ("/.well-known/openid-configuration/t/acme", true),
+        ("/.well-known/oauth-authorization-server/t/acme", false),
+        ("/t/acme/.well-known/oauth-authorization-server", false),
+    ] {
+        let response = server.raw(Method::GET, path).send().await.expect("send");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["access-control-allow-origin"], "*", "{path}: CORS for browser clients");
+        let doc: Value = response.json().await.expect("json");
+        assert_eq!(doc["issuer"], issuer.as_str(), "{path}");
+        assert_eq!(doc["response_types_supported"], json!(["code"]));
+        assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        let grants = doc["grant_types_supported"].as_array().expect("grants");
+        assert!(!grants.contains(&json!("password")) && !grants.contains(&json!("implicit")));
+        assert_eq!(doc.get("userinfo_endpoint").is_some(), openid, "{path}");
+        // Every endpoint it names answers (not 404), and each is under the issuer.
+        for key in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "jwks_uri",
+            "revocation_endpoint",
+            "introspection_endpoint",
+            "end_session_endpoint",
+        ] {
+            let url = doc[key].as_str().expect(key);
+            assert!(url.starts_with(&issuer), "{key}");
+            let answer = server.client.get(url).send().await.expect("send");
+            assert_ne!(answer.status(), StatusCode::NOT_FOUND, "{key} {url}");
+        }
+    }
+    let preflight = server.raw(Method::OPTIONS, "/t/acme/token").send().await.expect("send");
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert!(preflight.headers()["access-control-allow-methods"].to_str().expect("ascii").contains("POST"));
+    assert!(
+        server
+            .raw(Method::OPTIONS, "/t/acme/introspect")
+            .send()
+            .await
+            .expect("send")
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "introspection is for servers only"
+    );
+    let missing = server.raw(Method::GET, "/t/nowhere/.well-known/openid-configuration").send().await.expect("send");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+});
