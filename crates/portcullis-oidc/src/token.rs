@@ -324,9 +324,21 @@ async fn refresh(mint: &Minter<'_>, request: &TokenRequest) -> Result<TokenRespo
     let params = &request.params;
     let token =
         params.single("refresh_token")?.ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+    // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
+    let asked: Option<Vec<&str>> = match params.single("scope")? {
+        Some(requested) => {
+            if !requested.split(' ').all(scope_token_ok) {
+                return Err(OAuthError::invalid_scope("scope must be scope tokens separated by single spaces"));
+            }
+            Some(requested.split(' ').collect())
+        }
+        None => None,
+    };
+    let idle = mint.refresh_idle();
+    let client_id = &mint.client.client_id;
     let rotation = mint
         .services
-        .rotate_refresh_token(mint.tenant, &mint.client.client_id, token, mint.refresh_idle(), &request.context)
+        .rotate_refresh_token(mint.tenant, client_id, token, asked.as_deref(), idle, &request.context)
         .await?;
     let (grant, refresh_token) = match rotation {
         Rotation::Rotated { grant, refresh_token } => (grant, refresh_token),
@@ -334,12 +346,17 @@ async fn refresh(mint: &Minter<'_>, request: &TokenRequest) -> Result<TokenRespo
         Rotation::Replayed => {
             return Err(OAuthError::invalid_grant("the refresh token was already used; its family is now revoked"));
         }
+        Rotation::ScopeTooWide => return Err(OAuthError::invalid_scope("the grant does not include all of the scope")),
     };
-    // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
-    let scope = match params.single("scope")? {
-        Some(requested) => {
-            let allowed: Vec<&str> = grant.scope.split(' ').collect();
-            narrowed(requested, &allowed, "the grant does not include the scope")?
+    let scope = match asked {
+        Some(asked) => {
+            let mut unique: Vec<&str> = Vec::new();
+            for s in asked {
+                if !unique.contains(&s) {
+                    unique.push(s);
+                }
+            }
+            unique.join(" ")
         }
         None => grant.scope.clone(),
     };

@@ -49,11 +49,31 @@ async fn preflight() -> Response {
     response
 }
 
-/// A discovery document, if the tenant exists; cacheable for a minute.
+/// A discovery document, if the tenant exists; cacheable for a minute. The document depends
+/// only on the issuer, so each is serialised once per node.
 async fn discovery(state: &AppState, tenant: &str, openid: bool) -> Result<Response, WebError> {
     state.services.tenant_exists(tenant).await?;
-    let mut response = Json(portcullis_oidc::discovery::metadata(&state.issuer(tenant), openid)).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    let key = (tenant.to_owned(), openid);
+    let cached = state.discovery.read().ok().and_then(|map| map.get(&key).cloned());
+    let body = match cached {
+        Some(body) => body,
+        None => {
+            let doc = portcullis_oidc::discovery::metadata(&state.issuer(tenant), openid);
+            let body = Bytes::from(serde_json::to_vec(&doc).map_err(portcullis_core::Error::internal)?);
+            if let Ok(mut map) = state.discovery.write() {
+                // Tenants come and go; the map is only a cache, so clear it when it grows.
+                if map.len() > 10_000 {
+                    map.clear();
+                }
+                map.insert(key, body.clone());
+            }
+            body
+        }
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     Ok(cors(response))
 }
 

@@ -32,6 +32,8 @@ pub struct AppState {
     pub cookies: cookies::CookiePolicy,
     /// For calls to relying parties (back-channel logout).
     pub http: reqwest::Client,
+    /// Serialised discovery documents by tenant and kind (OpenID or RFC 8414).
+    pub discovery: Arc<std::sync::RwLock<std::collections::HashMap<(String, bool), bytes::Bytes>>>,
 }
 
 impl AppState {
@@ -44,7 +46,7 @@ impl AppState {
             .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { services, metrics, public_url, cookies, http }
+        Self { services, metrics, public_url, cookies, http, discovery: Arc::default() }
     }
 
     /// The issuer identifier of a tenant: `{public_url}/t/{tenant}`.

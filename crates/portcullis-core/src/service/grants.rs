@@ -49,6 +49,8 @@ pub enum Rotation {
     Invalid,
     /// An already-used token: the whole family is now revoked.
     Replayed,
+    /// The narrower scope asked for is not within the grant's (RFC 6749 §6); nothing spent.
+    ScopeTooWide,
 }
 
 fn system_for(tenant: &TenantRecord, context: &RequestContext, user: Option<UserId>) -> Principal {
@@ -189,12 +191,14 @@ impl Services {
     }
 
     /// Exchanges a refresh token of `client_id` for a new one (rotation, RFC 9700 §4.14.2):
-    /// the old one is spent; presenting a spent one revokes the whole family.
+    /// the old one is spent; presenting a spent one revokes the whole family. `scope`, when
+    /// given, must lie within the grant's, checked before anything is spent.
     pub async fn rotate_refresh_token(
         &self,
         tenant: &str,
         client_id: &str,
         token: &str,
+        scope: Option<&[&str]>,
         idle: Duration,
         context: &RequestContext,
     ) -> Result<Rotation> {
@@ -209,6 +213,9 @@ impl Services {
         let Some(grant) = tx.grant_get(record.id, &stored.grant_id).await? else { return Ok(Rotation::Invalid) };
         if grant.client_id != client_id || !grant.live(now) {
             return Ok(Rotation::Invalid);
+        }
+        if scope.is_some_and(|asked| !asked.iter().all(|s| grant.has_scope(s))) {
+            return Ok(Rotation::ScopeTooWide);
         }
         if !tx.refresh_use(&wanted, now).await? {
             tx.grant_revoke(&grant.id, now).await?;

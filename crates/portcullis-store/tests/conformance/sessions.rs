@@ -87,7 +87,8 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     assert_eq!(won.len(), 1, "{outcomes:?}");
     assert!(outcomes.contains(&Redemption::Replayed));
     assert_eq!(s.live_grant("acme", &grant.id).await.expect("read"), None, "the replay revoked the grant");
-    let rotation = s.rotate_refresh_token("acme", &client_id, &won[0], Duration::days(30), &ctx).await.expect("runs");
+    let rotation =
+        s.rotate_refresh_token("acme", &client_id, &won[0], None, Duration::days(30), &ctx).await.expect("runs");
     assert!(matches!(rotation, Rotation::Invalid), "its refresh token is dead too");
 
     // A fresh code expires after 60 seconds.
@@ -109,13 +110,15 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     };
     fx.clock.advance(Duration::minutes(50));
     let Rotation::Rotated { refresh_token: second, .. } =
-        s.rotate_refresh_token("acme", &client_id, &first, Duration::hours(1), &ctx).await.expect("runs")
+        s.rotate_refresh_token("acme", &client_id, &first, None, Duration::hours(1), &ctx).await.expect("runs")
     else {
         panic!("rotation");
     };
     assert!(
         matches!(
-            s.rotate_refresh_token("acme", "someone-else", &second, Duration::hours(1), &ctx).await.expect("runs"),
+            s.rotate_refresh_token("acme", "someone-else", &second, None, Duration::hours(1), &ctx)
+                .await
+                .expect("runs"),
             Rotation::Invalid
         ),
         "another client's"
@@ -123,7 +126,7 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     fx.clock.advance(Duration::minutes(61));
     assert!(
         matches!(
-            s.rotate_refresh_token("acme", &client_id, &second, Duration::hours(1), &ctx).await.expect("runs"),
+            s.rotate_refresh_token("acme", &client_id, &second, None, Duration::hours(1), &ctx).await.expect("runs"),
             Rotation::Invalid
         ),
         "idle too long"

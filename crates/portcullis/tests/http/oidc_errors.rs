@@ -407,6 +407,18 @@ on_every_engine!(token_errors_and_code_replay, |server| {
         .expect("send");
     let wider: Value = wider.json().await.expect("json");
     assert_eq!(wider["error"], "invalid_scope", "{wider}");
+    let narrower: Value = server
+        .raw(Method::POST, "/t/acme/token")
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("scope", "openid")])
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(narrower["scope"], "openid", "the refused wider request spent nothing: {narrower}");
+    let refresh = narrower["refresh_token"].as_str().expect("rotated").to_owned();
     let foreign = server
         .raw(Method::POST, "/t/acme/token")
         .basic_auth(other_id, Some(other_secret))
