@@ -207,16 +207,23 @@ impl Services {
         }
         let now = self.clock.now();
         let wanted = digest(token);
-        let mut tx = self.store.write().await?;
+        // The lookups run on the read pool; the write transaction (one writer at a time on
+        // SQLite) holds only the atomic spend and the insert of the successor.
+        let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let Some(stored) = tx.refresh_get(&wanted).await? else { return Ok(Rotation::Invalid) };
         let Some(grant) = tx.grant_get(record.id, &stored.grant_id).await? else { return Ok(Rotation::Invalid) };
+        drop(tx);
         if grant.client_id != client_id || !grant.live(now) {
             return Ok(Rotation::Invalid);
         }
         if scope.is_some_and(|asked| !asked.iter().all(|s| grant.has_scope(s))) {
             return Ok(Rotation::ScopeTooWide);
         }
+        if stored.used_at.is_none() && stored.expires_at <= now {
+            return Ok(Rotation::Invalid);
+        }
+        let mut tx = self.store.write().await?;
         if !tx.refresh_use(&wanted, now).await? {
             tx.grant_revoke(&grant.id, now).await?;
             let change = Change {
@@ -230,9 +237,6 @@ impl Services {
             self.record(&mut tx, &system_for(&record, context, None), change).await?;
             tx.commit().await?;
             return Ok(Rotation::Replayed);
-        }
-        if stored.expires_at <= now {
-            return Ok(Rotation::Invalid);
         }
         let refresh_token = self.insert_refresh(&mut tx, &grant, idle).await?;
         tx.commit().await?;
