@@ -17,7 +17,7 @@ use crate::model::group::Group;
 use crate::model::key::SigningKeyRecord;
 use crate::model::role::{EffectiveAccess, Role, RoleAssignment};
 use crate::model::schema::AttributeDefinition;
-use crate::model::session::{FlowRecord, GrantRecord, RefreshTokenRecord, SessionRecord};
+use crate::model::session::{DeviceRecord, FlowRecord, GrantRecord, PushedRequest, RefreshTokenRecord, SessionRecord};
 use crate::model::tenant::TenantRecord;
 use crate::model::token::TokenRecord;
 use crate::model::user::{UserFilter, UserRecord};
@@ -256,6 +256,18 @@ pub trait GrantRepo {
     async fn refresh_get(&mut self, digest: &[u8]) -> Result<Option<RefreshTokenRecord>>;
     /// Marks a refresh token used, atomically: false if it already was (a replay).
     async fn refresh_use(&mut self, digest: &[u8], at: OffsetDateTime) -> Result<bool>;
+    async fn pushed_insert(&mut self, request: &PushedRequest) -> Result<()>;
+    /// Removes and returns a pushed request: each is used once (RFC 9126 §4).
+    async fn pushed_take(&mut self, tenant: TenantId, id: &str) -> Result<Option<PushedRequest>>;
+    /// Inserts a device authorization; a live one with the same user code is a conflict
+    /// (`user_code`); expired ones with it are removed first.
+    async fn device_insert(&mut self, device: &DeviceRecord, now: OffsetDateTime) -> Result<()>;
+    async fn device_by_digest(&mut self, digest: &[u8]) -> Result<Option<DeviceRecord>>;
+    async fn device_by_user_code(&mut self, tenant: TenantId, user_code: &str) -> Result<Option<DeviceRecord>>;
+    /// Stores status, user, grant, interval and last poll.
+    async fn device_update(&mut self, device: &DeviceRecord) -> Result<()>;
+    /// Moves an approved authorization to consumed, atomically: false if it was not approved.
+    async fn device_consume(&mut self, digest: &[u8]) -> Result<bool>;
 }
 
 /// The append-only, hash-chained audit log.

@@ -79,7 +79,7 @@ pub enum Next {
 
 /// RFC 8252 §7.3: a loopback redirect URI matches on any port; every other one exactly
 /// (RFC 9700 §4.1.3).
-fn redirect_matches(registered: &str, presented: &str) -> bool {
+pub(crate) fn redirect_matches(registered: &str, presented: &str) -> bool {
     if registered == presented {
         return true;
     }
@@ -102,6 +102,9 @@ fn pkce_text_ok(text: &str) -> bool {
 
 const PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
 
+/// The prefix of the `request_uri` of a pushed request (RFC 9126 §2.2).
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
 /// Validates an authorization request (query of a GET or form of a POST, OIDC Core §3.1.2.1).
 pub async fn validate(
     services: &Services,
@@ -120,6 +123,15 @@ pub async fn validate(
         Err(portcullis_core::Error::NotFound(_)) => return Err(page(OAuthError::unknown_issuer())),
         Err(other) => return Err(other.into()),
     };
+    // RFC 9126 §4: a pushed request replaces every other parameter; it was validated when
+    // pushed, and is used once.
+    if let Some(uri) = params.single("request_uri").map_err(page)? {
+        let id = uri.strip_prefix(REQUEST_URI_PREFIX).unwrap_or_default();
+        return match services.take_pushed_request(tenant, &client.client_id, id).await? {
+            Some(request) => Ok((client, request)),
+            None => Err(page(OAuthError::new("invalid_request_uri", 400, "request_uri is unknown, used or expired"))),
+        };
+    }
     let presented = params.single("redirect_uri").map_err(page)?;
     let redirect_uri = match presented {
         Some(uri) => client
@@ -162,6 +174,8 @@ fn blank(client: &ClientRecord, redirect_uri: String, params: &Params) -> Author
         acr_values: None,
         claims: None,
         resource: Vec::new(),
+        id_token_hint: None,
+        device: None,
     }
 }
 
@@ -184,7 +198,7 @@ fn checked(client: &ClientRecord, params: &Params, request: &mut AuthorizationRe
         return Err(OAuthError::new("request_not_supported", 400, "request objects are not supported"));
     }
     if params.single("request_uri")?.is_some() {
-        return Err(OAuthError::new("request_uri_not_supported", 400, "request_uri is not supported"));
+        return Err(OAuthError::invalid_request("request_uri cannot be pushed or nested (RFC 9126 §2.1)"));
     }
     match params.single("response_type")? {
         None => return Err(OAuthError::invalid_request("response_type is missing")),
@@ -258,6 +272,7 @@ fn checked(client: &ClientRecord, params: &Params, request: &mut AuthorizationRe
     request.login_hint = params.single("login_hint")?.map(|h| h.chars().take(256).collect());
     request.ui_locales = params.single("ui_locales")?.map(str::to_owned);
     request.acr_values = params.single("acr_values")?.map(str::to_owned);
+    request.id_token_hint = params.single("id_token_hint")?.map(str::to_owned);
     if let Some(claims) = params.single("claims")? {
         let parsed: Value = serde_json::from_str(claims)
             .map_err(|_| OAuthError::invalid_request("claims must be a JSON object (OIDC Core §5.5)"))?;
@@ -284,7 +299,6 @@ pub async fn decide(
     client: &ClientRecord,
     request: &AuthorizationRequest,
     session: Option<&SessionRecord>,
-    id_token_hint: Option<&str>,
 ) -> Result<Next, AuthorizeError> {
     let fail = |error: OAuthError| AuthorizeError::Redirect(AuthorizationResponse::error(request, issuer, &error));
     let none = request.prompt.iter().any(|p| p == "none");
@@ -293,7 +307,7 @@ pub async fn decide(
     // OIDC Core §3.1.2.1; `max_age=0` means "log in again now", like `prompt=login`.
     let too_old =
         |s: &SessionRecord| request.max_age.is_some_and(|age| age == 0 || (now - s.auth_time).whole_seconds() > age);
-    if let Some(hint) = id_token_hint {
+    if let Some(hint) = request.id_token_hint.as_deref() {
         let claims =
             crate::id_token::hint_claims(services, tenant, issuer, hint).await.map_err(AuthorizeError::Page)?;
         let Some(subject) = claims.as_ref().and_then(|c| c.get("sub")).and_then(Value::as_str) else {
@@ -355,14 +369,7 @@ pub async fn complete(
             &standalone
         }
     };
-    let lifetime = client.metadata.refresh_token_absolute_lifetime.unwrap_or(DEFAULT_GRANT_LIFETIME);
-    let code_request = CodeRequest {
-        flow,
-        session,
-        scope: &scope,
-        remember_consent,
-        lifetime: Duration::seconds(i64::from(lifetime)),
-    };
+    let code_request = CodeRequest { flow, session, scope: &scope, remember_consent, lifetime: grant_lifetime(client) };
     let code = services.issue_code(tenant, code_request, &RequestContext::default()).await?;
     let mut params = vec![("code", code)];
     if let Some(state) = &request.state {
@@ -370,6 +377,11 @@ pub async fn complete(
     }
     params.push(("iss", issuer.to_owned()));
     Ok(AuthorizationResponse { redirect_uri: request.redirect_uri.clone(), params })
+}
+
+/// How long a grant of `client` may last: its refresh tokens' absolute lifetime.
+pub fn grant_lifetime(client: &ClientRecord) -> Duration {
+    Duration::seconds(i64::from(client.metadata.refresh_token_absolute_lifetime.unwrap_or(DEFAULT_GRANT_LIFETIME)))
 }
 
 /// The user refused consent (OIDC Core §3.1.2.6 `access_denied`).

@@ -5,11 +5,13 @@
 pub mod authorize;
 mod claims;
 mod client_auth;
+mod device;
 pub mod discovery;
 mod error;
 pub mod id_token;
 mod introspect;
 pub mod logout;
+mod par;
 mod params;
 mod revoke;
 mod scopes;
@@ -17,8 +19,10 @@ mod token;
 mod userinfo;
 
 pub use client_auth::ClientCredentials;
+pub use device::device_authorization;
 pub use error::OAuthError;
 pub use introspect::introspect;
+pub use par::push;
 pub use params::Params;
 pub use revoke::revoke;
 pub use token::{TokenRequest, TokenResponse, token};

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::Services;
 use portcullis_core::model::client::{ClientRecord, GrantType, SigningAlgorithm, scope_token_ok};
 use portcullis_core::model::session::GrantRecord;
-use portcullis_core::service::{Redemption, RequestContext, Rotation};
+use portcullis_core::service::{DevicePoll, Redemption, RequestContext, Rotation};
 use portcullis_crypto::signing::JwsAlgorithm;
 use rand::RngCore;
 use serde::Serialize;
@@ -80,9 +80,7 @@ pub async fn token(
         "client_credentials" => GrantType::ClientCredentials,
         "authorization_code" => GrantType::AuthorizationCode,
         "refresh_token" => GrantType::RefreshToken,
-        "urn:ietf:params:oauth:grant-type:device_code" => {
-            return Err(OAuthError::unsupported_grant_type("the device grant is not offered by this server yet"));
-        }
+        "urn:ietf:params:oauth:grant-type:device_code" => GrantType::DeviceCode,
         other => return Err(OAuthError::unsupported_grant_type(format!("unknown grant type {other}"))),
     };
     if !client.metadata.grant_types.contains(&wanted) {
@@ -93,7 +91,7 @@ pub async fn token(
         GrantType::ClientCredentials => client_credentials(&mint, &request.params).await,
         GrantType::AuthorizationCode => authorization_code(&mint, request).await,
         GrantType::RefreshToken => refresh(&mint, request).await,
-        GrantType::DeviceCode => Err(OAuthError::unsupported_grant_type("the device grant is not offered yet")),
+        GrantType::DeviceCode => device_code(&mint, request).await,
     }
 }
 
@@ -361,6 +359,31 @@ async fn refresh(mint: &Minter<'_>, request: &TokenRequest) -> Result<TokenRespo
         None => grant.scope.clone(),
     };
     mint.for_grant(&grant, &scope, &params.all("resource"), None, Some(refresh_token)).await
+}
+
+/// RFC 8628 §3.4, §3.5: one poll of the device.
+async fn device_code(mint: &Minter<'_>, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let code =
+        request.params.single("device_code")?.ok_or_else(|| OAuthError::invalid_request("device_code is missing"))?;
+    let poll = mint.services.poll_device(mint.tenant, &mint.client.client_id, code).await?;
+    let grant = match poll {
+        DevicePoll::Approved(grant) => grant,
+        DevicePoll::Pending => {
+            return Err(OAuthError::new("authorization_pending", 400, "the user has not decided yet"));
+        }
+        DevicePoll::SlowDown => {
+            return Err(OAuthError::new("slow_down", 400, "poll less often: the interval grew by 5 s"));
+        }
+        DevicePoll::Denied => return Err(OAuthError::new("access_denied", 400, "the user denied the request")),
+        DevicePoll::Expired => return Err(OAuthError::new("expired_token", 400, "the device code has expired")),
+        DevicePoll::Invalid => return Err(OAuthError::invalid_grant("the device code is invalid or already used")),
+    };
+    let refresh_token = if mint.client.metadata.grant_types.contains(&GrantType::RefreshToken) {
+        Some(mint.services.issue_refresh_token(mint.tenant, &grant, mint.refresh_idle()).await?)
+    } else {
+        None
+    };
+    mint.for_grant(&grant, &grant.scope, &[], None, refresh_token).await
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@ pub(crate) fn constraint_name(hint: &str) -> &'static str {
         ("user_unique_values", "attribute"),
         ("oauth_clients", "client_id"),
         ("signing_keys", "signing_key"),
+        ("device_authorizations", "user_code"),
         ("admin_tokens_digest_unique", "token"),
         ("admin_tokens.digest", "token"),
     ];

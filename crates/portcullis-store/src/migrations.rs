@@ -34,6 +34,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0004_sessions.sql"),
     },
+    Migration {
+        version: 5,
+        name: "par_device",
+        sqlite: include_str!("../migrations/sqlite/0005_par_device.sql"),
+        postgres: include_str!("../migrations/postgres/0005_par_device.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/token", post(token).options(preflight))
         .route("/t/{tenant}/introspect", post(introspect))
         .route("/t/{tenant}/revoke", post(revoke).options(preflight))
+        .route("/t/{tenant}/par", post(par))
+        .route("/t/{tenant}/device_authorization", post(device_authorization).options(preflight))
         .route("/t/{tenant}/userinfo", get(userinfo_get).post(userinfo_post).options(preflight))
 }
 
@@ -267,4 +269,45 @@ async fn userinfo_post(
         )));
     }
     userinfo(&state, &tenant, in_header.or(in_body)).await
+}
+
+/// The pushed authorization request endpoint (RFC 9126 §2): 201 with the `request_uri`.
+async fn par(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = match read_form(&headers, context, body) {
+        Ok(request) => request,
+        Err(error) => return oauth_error(error),
+    };
+    match portcullis_oidc::push(&state.services, &tenant, &request).await {
+        Ok(answer) => {
+            let mut response = no_store(answer);
+            *response.status_mut() = StatusCode::CREATED;
+            response
+        }
+        Err(error) => oauth_error(error),
+    }
+}
+
+/// The device authorization endpoint (RFC 8628 §3.1).
+async fn device_authorization(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = match read_form(&headers, context, body) {
+        Ok(request) => request,
+        Err(error) => return cors(oauth_error(error)),
+    };
+    let issuer = state.issuer(&tenant);
+    cors(match portcullis_oidc::device_authorization(&state.services, &tenant, &issuer, &request).await {
+        Ok(answer) => no_store(answer),
+        Err(error) => oauth_error(error),
+    })
 }

@@ -66,6 +66,13 @@ pub struct AuthorizationRequest {
     /// RFC 8707 resource indicators.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
+    /// An ID token the client sent as a hint of the expected user (OIDC Core §3.1.2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_hint: Option<String>,
+    /// For a device authorization (RFC 8628): the hex digest of its device code. The flow
+    /// then ends in approving the device instead of a redirect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// What a flow is for. Only login exists yet; registration, recovery, verification and
@@ -188,4 +195,73 @@ pub struct RefreshTokenRecord {
     pub expires_at: OffsetDateTime,
     /// Set when it was exchanged for its successor; a second use is a replay.
     pub used_at: Option<OffsetDateTime>,
+}
+
+/// An authorization request a client pushed (RFC 9126), waiting at its `request_uri`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushedRequest {
+    /// The random part of `urn:ietf:params:oauth:request_uri:{id}`.
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub client_id: String,
+    pub request: AuthorizationRequest,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Where a device authorization (RFC 8628) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Waiting for the user.
+    Pending,
+    /// The user approved; the device's next poll gets the tokens.
+    Approved,
+    /// The user refused.
+    Denied,
+    /// The device has its tokens; the code is spent.
+    Consumed,
+}
+
+impl DeviceStatus {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Consumed => "consumed",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "approved" => Some(Self::Approved),
+            "denied" => Some(Self::Denied),
+            "consumed" => Some(Self::Consumed),
+            _ => None,
+        }
+    }
+}
+
+/// A device authorization as stored (RFC 8628 §3.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRecord {
+    /// SHA-256 of the device code the device polls with.
+    pub device_digest: Vec<u8>,
+    pub tenant_id: TenantId,
+    pub client_id: String,
+    /// The code the user types, normalised (`BCDF-GHJK`).
+    pub user_code: String,
+    /// What the device asked for (scope, resource); `redirect_uri` is empty.
+    pub request: AuthorizationRequest,
+    pub status: DeviceStatus,
+    pub user_id: Option<UserId>,
+    /// The grant made when the user approved.
+    pub grant_id: Option<String>,
+    /// Seconds the device must wait between polls (RFC 8628 §3.5, raised by `slow_down`).
+    pub poll_interval: u32,
+    pub last_polled_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
 }

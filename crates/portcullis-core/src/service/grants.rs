@@ -190,6 +190,15 @@ impl Services {
         Ok(secret)
     }
 
+    /// A first refresh token for a grant made without a code (the device grant).
+    pub async fn issue_refresh_token(&self, tenant: &str, grant: &GrantRecord, idle: Duration) -> Result<String> {
+        let mut tx = self.store.write().await?;
+        self.cached_tenant(&mut tx, tenant).await?;
+        let token = self.insert_refresh(&mut tx, grant, idle).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
     /// Exchanges a refresh token of `client_id` for a new one (rotation, RFC 9700 §4.14.2):
     /// the old one is spent; presenting a spent one revokes the whole family. `scope`, when
     /// given, must lie within the grant's, checked before anything is spent.

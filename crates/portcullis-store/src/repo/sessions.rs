@@ -152,6 +152,39 @@ macro_rules! grant_repo {
             })
         }
 
+        fn pushed_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::session::PushedRequest, portcullis_core::Error> {
+            use sqlx::Row;
+            Ok(portcullis_core::model::session::PushedRequest {
+                id: row.try_get("id").map_err(map_err)?,
+                tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
+                client_id: row.try_get("client_id").map_err(map_err)?,
+                request: $crate::convert::json(&row.try_get::<String, _>("request").map_err(map_err)?)?,
+                expires_at: $crate::convert::instant(row.try_get("expires_at").map_err(map_err)?),
+            })
+        }
+
+        fn device_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::session::DeviceRecord, portcullis_core::Error> {
+            use sqlx::Row;
+            let status: String = row.try_get("status").map_err(map_err)?;
+            let user: Option<String> = row.try_get("user_id").map_err(map_err)?;
+            let interval: i32 = row.try_get("poll_interval").map_err(map_err)?;
+            Ok(portcullis_core::model::session::DeviceRecord {
+                device_digest: row.try_get("device_digest").map_err(map_err)?,
+                tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
+                client_id: row.try_get("client_id").map_err(map_err)?,
+                user_code: row.try_get("user_code").map_err(map_err)?,
+                request: $crate::convert::json(&row.try_get::<String, _>("request").map_err(map_err)?)?,
+                status: portcullis_core::model::session::DeviceStatus::parse(&status)
+                    .ok_or_else(|| portcullis_core::Error::internal(format!("stored device status {status}")))?,
+                user_id: user.as_deref().map($crate::convert::id).transpose()?,
+                grant_id: row.try_get("grant_id").map_err(map_err)?,
+                poll_interval: u32::try_from(interval).unwrap_or(5),
+                last_polled_at: $crate::convert::opt_instant(row.try_get("last_polled_at").map_err(map_err)?),
+                created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
+                expires_at: $crate::convert::instant(row.try_get("expires_at").map_err(map_err)?),
+            })
+        }
+
         #[async_trait::async_trait]
         impl portcullis_core::store::GrantRepo for $Tx {
             async fn grant_insert(&mut self, g: &portcullis_core::model::session::GrantRecord) -> Result<(), portcullis_core::Error> {
@@ -217,6 +250,64 @@ macro_rules! grant_repo {
             async fn refresh_use(&mut self, digest: &[u8], at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
                 let done = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE digest = $2 AND used_at IS NULL")
                     .bind($crate::convert::micros(at)).bind(digest)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn pushed_insert(&mut self, p: &portcullis_core::model::session::PushedRequest) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO pushed_requests (id, tenant_id, client_id, request, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&p.id).bind(p.tenant_id.to_string()).bind(&p.client_id)
+                    .bind($crate::convert::to_json(&p.request)?).bind($crate::convert::micros(p.expires_at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn pushed_take(&mut self, tenant: portcullis_types::TenantId, id: &str) -> Result<Option<portcullis_core::model::session::PushedRequest>, portcullis_core::Error> {
+                let row = sqlx::query("DELETE FROM pushed_requests WHERE tenant_id = $1 AND id = $2 RETURNING *")
+                    .bind(tenant.to_string()).bind(id)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(pushed_from_row).transpose()
+            }
+
+            async fn device_insert(&mut self, d: &portcullis_core::model::session::DeviceRecord, now: time::OffsetDateTime) -> Result<(), portcullis_core::Error> {
+                sqlx::query("DELETE FROM device_authorizations WHERE tenant_id = $1 AND user_code = $2 AND expires_at <= $3")
+                    .bind(d.tenant_id.to_string()).bind(&d.user_code).bind($crate::convert::micros(now))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                sqlx::query("INSERT INTO device_authorizations (device_digest, tenant_id, client_id, user_code, request, status, user_id, grant_id, poll_interval, last_polled_at, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                    .bind(&d.device_digest).bind(d.tenant_id.to_string()).bind(&d.client_id).bind(&d.user_code)
+                    .bind($crate::convert::to_json(&d.request)?).bind(d.status.as_str()).bind(d.user_id.map(|u| u.to_string()))
+                    .bind(&d.grant_id).bind(i32::try_from(d.poll_interval).unwrap_or(i32::MAX))
+                    .bind(d.last_polled_at.map($crate::convert::micros))
+                    .bind($crate::convert::micros(d.created_at)).bind($crate::convert::micros(d.expires_at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn device_by_digest(&mut self, digest: &[u8]) -> Result<Option<portcullis_core::model::session::DeviceRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM device_authorizations WHERE device_digest = $1").bind(digest)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(device_from_row).transpose()
+            }
+
+            async fn device_by_user_code(&mut self, tenant: portcullis_types::TenantId, user_code: &str) -> Result<Option<portcullis_core::model::session::DeviceRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM device_authorizations WHERE tenant_id = $1 AND user_code = $2")
+                    .bind(tenant.to_string()).bind(user_code)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(device_from_row).transpose()
+            }
+
+            async fn device_update(&mut self, d: &portcullis_core::model::session::DeviceRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("UPDATE device_authorizations SET status = $1, user_id = $2, grant_id = $3, poll_interval = $4, last_polled_at = $5 WHERE device_digest = $6")
+                    .bind(d.status.as_str()).bind(d.user_id.map(|u| u.to_string())).bind(&d.grant_id)
+                    .bind(i32::try_from(d.poll_interval).unwrap_or(i32::MAX)).bind(d.last_polled_at.map($crate::convert::micros))
+                    .bind(&d.device_digest)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn device_consume(&mut self, digest: &[u8]) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("UPDATE device_authorizations SET status = 'consumed' WHERE device_digest = $1 AND status = 'approved'")
+                    .bind(digest)
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 Ok(done.rows_affected() > 0)
             }

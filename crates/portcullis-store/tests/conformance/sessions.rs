@@ -5,7 +5,7 @@
 use portcullis_core::Error;
 use portcullis_core::model::session::AuthorizationRequest;
 use portcullis_core::model::user::UserDocument;
-use portcullis_core::service::{CodeRequest, LoginRefusal, Redemption, RequestContext, Rotation};
+use portcullis_core::service::{CodeRequest, DevicePoll, LoginRefusal, Redemption, RequestContext, Rotation};
 use serde_json::json;
 use time::Duration;
 
@@ -27,6 +27,8 @@ fn request(client_id: &str) -> AuthorizationRequest {
         acr_values: None,
         claims: None,
         resource: Vec::new(),
+        id_token_hint: None,
+        device: None,
     }
 }
 
@@ -131,6 +133,19 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
         ),
         "idle too long"
     );
+
+    // A device code nobody approves expires (RFC 8628 §3.5 expired_token); a user code
+    // unknown or mistyped finds nothing.
+    let mut asked = request(&client_id);
+    asked.redirect_uri = String::new();
+    let device = s.start_device("acme", asked).await.expect("device");
+    assert!(s.device_by_user_code("acme", &device.user_code.to_lowercase()).await.expect("read").is_some());
+    assert!(s.device_by_user_code("acme", "BBBB-BBBB").await.expect("read").is_none());
+    assert!(matches!(s.poll_device("acme", &client_id, &device.device_code).await.expect("poll"), DevicePoll::Pending));
+    assert!(matches!(s.poll_device("acme", "other", &device.device_code).await.expect("poll"), DevicePoll::Invalid));
+    fx.clock.advance(Duration::minutes(11));
+    assert!(matches!(s.poll_device("acme", &client_id, &device.device_code).await.expect("poll"), DevicePoll::Expired));
+    assert!(s.device_by_user_code("acme", &device.user_code).await.expect("read").is_none());
 
     // Sessions end after their lifetime; deleting the user deletes their sessions and grants.
     fx.clock.advance(Duration::hours(11));

@@ -59,8 +59,7 @@ async fn authorize(state: &AppState, tenant: &str, headers: &HeaderMap, params: 
         Ok(session) => session,
         Err(error) => return error_page(tenant, &error),
     };
-    let hint = params.single("id_token_hint").ok().flatten();
-    let next = authorize::decide(services, tenant, &issuer, &client, &request, session.as_ref(), hint).await;
+    let next = authorize::decide(services, tenant, &issuer, &client, &request, session.as_ref()).await;
     let response = match next {
         Ok(Next::Done(response)) => see_other(&response.location()),
         Ok(step @ (Next::Login | Next::Consent)) => {

@@ -160,6 +160,11 @@ async fn proceed(
     session: &SessionRecord,
 ) -> Response {
     let request = &flow.request;
+    // A device flow always ends on the consent page: the user confirms what they connect
+    // (RFC 8628 §5.4, remote phishing).
+    if request.device.is_some() {
+        return see_other(&format!("/t/{tenant}/consent?flow={}", flow.id));
+    }
     let asked = request.prompt.iter().any(|p| p == "consent");
     let covered = state.services.consent_covers(tenant, session.user_id, &client.client_id, &request.scope).await;
     let needs_consent = match covered {
@@ -237,6 +242,7 @@ pub(super) async fn consent_page(
 pub(super) async fn consent_submit(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -261,6 +267,27 @@ pub(super) async fn consent_submit(
         Err(response) => return response,
     };
     let issuer = state.issuer(&tenant);
+    if flow.request.device.is_some() {
+        let approve = match params.single("decision").ok().flatten() {
+            Some("allow") => true,
+            Some("deny") => false,
+            _ => {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    &tenant,
+                    "Choose Allow or Deny",
+                    "Go back and choose.",
+                    None,
+                );
+            }
+        };
+        let lifetime = portcullis_oidc::authorize::grant_lifetime(&client);
+        return match state.services.decide_device(&tenant, &flow, &session, approve, lifetime, &context).await {
+            Ok(true) => super::device::outcome(&tenant, approve),
+            Ok(false) => flow_gone(&tenant),
+            Err(error) => error_page(&tenant, &error.into()),
+        };
+    }
     match params.single("decision").ok().flatten() {
         Some("allow") => {
             let done = authorize::complete(

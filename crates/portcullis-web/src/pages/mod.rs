@@ -20,6 +20,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("consent.html", include_str!("templates/consent.html")),
         ("logout.html", include_str!("templates/logout.html")),
         ("error.html", include_str!("templates/error.html")),
+        ("device.html", include_str!("templates/device.html")),
     ];
     for (name, source) in templates {
         if let Err(error) = env.add_template(name, source) {
@@ -75,7 +76,7 @@ mod tests {
 
     #[test]
     fn every_template_parses_and_escapes() {
-        for name in ["login.html", "consent.html", "logout.html", "error.html"] {
+        for name in ["login.html", "consent.html", "logout.html", "error.html", "device.html"] {
             let rendered = TEMPLATES.get_template(name).and_then(|t| t.render(minijinja::context! { lang => "en" }));
             assert!(rendered.is_ok(), "{name}: {rendered:?}");
         }

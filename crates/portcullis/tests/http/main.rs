@@ -8,6 +8,7 @@ mod admin_api;
 mod bad_input;
 mod binary;
 mod browser;
+mod device_par;
 mod logout;
 mod oidc;
 mod oidc_errors;

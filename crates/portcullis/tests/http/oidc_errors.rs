@@ -157,9 +157,9 @@ on_every_engine!(authorization_errors_go_where_the_specs_say, |server| {
             Expect::Redirect("request_not_supported"),
         ),
         (
-            "request_uri",
-            request(&web, &[("request_uri", Some("urn:x"))]),
-            Expect::Redirect("request_uri_not_supported"),
+            "unknown request_uri",
+            request(&web, &[("request_uri", Some("urn:ietf:params:oauth:request_uri:nope"))]),
+            Expect::Page(400),
         ),
         (
             "fragment response_mode",
