@@ -194,6 +194,14 @@ pub trait ClientRepo {
     /// Updates the metadata and the secret digest.
     async fn client_update(&mut self, client: &ClientRecord) -> Result<()>;
     async fn client_delete(&mut self, tenant: TenantId, client_id: &str) -> Result<bool>;
+    /// Records the `jti` of a client assertion; false if it was already recorded (a replay).
+    async fn client_assertion_record(
+        &mut self,
+        tenant: TenantId,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool>;
 }
 
 /// Per-tenant signing keys.
@@ -254,6 +262,8 @@ pub trait GrantRepo {
     async fn grants_of_session(&mut self, tenant: TenantId, session: &str) -> Result<Vec<GrantRecord>>;
     async fn refresh_insert(&mut self, token: &RefreshTokenRecord) -> Result<()>;
     async fn refresh_get(&mut self, digest: &[u8]) -> Result<Option<RefreshTokenRecord>>;
+    /// A refresh token with its grant, in one query (the refresh grant's hot path).
+    async fn refresh_with_grant(&mut self, digest: &[u8]) -> Result<Option<(RefreshTokenRecord, GrantRecord)>>;
     /// Marks a refresh token used, atomically: false if it already was (a replay).
     async fn refresh_use(&mut self, digest: &[u8], at: OffsetDateTime) -> Result<bool>;
     async fn pushed_insert(&mut self, request: &PushedRequest) -> Result<()>;

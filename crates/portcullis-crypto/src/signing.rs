@@ -163,7 +163,7 @@ impl Signer {
     }
 
     /// Signs `message` as JWS does: ES256 signatures are the 64-byte `r ‖ s` (RFC 7518 §3.4).
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
         match &self.key {
             ParsedKey::Ec(key) => Ok(key
                 .sign(&SystemRandom::new(), message)

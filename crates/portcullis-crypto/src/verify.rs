@@ -73,6 +73,31 @@ impl Verifier {
         Some(Self { kid, alg, key })
     }
 
+    /// The verifier of a key a client registered (RFC 7591 `jwks`): `alg` and `kid` may be
+    /// absent, so the algorithm follows from the key type (P-256 → ES256, Ed25519 → EdDSA,
+    /// RSA → RS256). Private members make the key unusable: a client never shares them.
+    pub fn from_client_jwk(jwk: &Value) -> Option<Self> {
+        if ["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|m| jwk.get(m).is_some()) {
+            return None;
+        }
+        if jwk.get("use").and_then(Value::as_str).is_some_and(|u| u != "sig") {
+            return None;
+        }
+        let inferred = match (jwk.get("kty")?.as_str()?, jwk.get("crv").and_then(Value::as_str)) {
+            ("EC", Some("P-256")) => JwsAlgorithm::ES256,
+            ("OKP", Some("Ed25519")) => JwsAlgorithm::EdDSA,
+            ("RSA", _) => JwsAlgorithm::RS256,
+            _ => return None,
+        };
+        if jwk.get("alg").and_then(Value::as_str).is_some_and(|a| JwsAlgorithm::parse(a) != Some(inferred)) {
+            return None;
+        }
+        let mut normalized = jwk.clone();
+        normalized["alg"] = Value::from(inferred.as_str());
+        normalized["kid"] = Value::from(jwk.get("kid").and_then(Value::as_str).unwrap_or_default());
+        Self::from_jwk(&normalized)
+    }
+
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.key {
             PublicKey::Parsed(key) => key.verify_sig(message, signature).is_ok(),
@@ -98,10 +123,27 @@ fn decode_object(part: &str) -> Result<serde_json::Map<String, Value>, VerifyErr
     }
 }
 
+/// Verifies a client's compact JWS (a `private_key_jwt` assertion) with its registered
+/// keys: the one its `kid` names, or, without a `kid`, each key of the header's algorithm.
+pub fn verify_client_jws(jws: &str, keys: &[Verifier]) -> Result<Verified, VerifyError> {
+    verify_with(jws, |kid, alg| keys.iter().filter(|k| k.alg == alg && kid.is_none_or(|kid| k.kid == kid)).collect())
+}
+
 /// Verifies a compact JWS with the key its `kid` names among `keys`. The header's `alg` must
 /// be the key's own (no algorithm confusion); `crit` is refused (RFC 7515 §4.1.11: none are
 /// understood).
 pub fn verify_compact(jws: &str, keys: &[Verifier]) -> Result<Verified, VerifyError> {
+    verify_with(jws, |kid, alg| match kid {
+        Some(kid) => keys.iter().filter(|k| k.kid == kid && k.alg == alg).take(1).collect(),
+        None => Vec::new(),
+    })
+}
+
+/// The strict parse shared by both: `candidates(kid, alg)` names the keys to try.
+fn verify_with<'k>(
+    jws: &str,
+    candidates: impl Fn(Option<&str>, JwsAlgorithm) -> Vec<&'k Verifier>,
+) -> Result<Verified, VerifyError> {
     if jws.len() > MAX_JWS_LEN || !jws.is_ascii() {
         return Err(VerifyError::Malformed);
     }
@@ -115,12 +157,19 @@ pub fn verify_compact(jws: &str, keys: &[Verifier]) -> Result<Verified, VerifyEr
     if header.contains_key("crit") {
         return Err(VerifyError::Malformed);
     }
-    let kid = header.get("kid").and_then(Value::as_str).ok_or(VerifyError::UnknownKey)?;
+    let kid = match header.get("kid") {
+        Some(Value::String(kid)) => Some(kid.as_str()),
+        Some(_) => return Err(VerifyError::Malformed),
+        None => None,
+    };
     let alg = header.get("alg").and_then(Value::as_str).and_then(JwsAlgorithm::parse).ok_or(VerifyError::Malformed)?;
-    let key = keys.iter().find(|k| k.kid == kid && k.alg == alg).ok_or(VerifyError::UnknownKey)?;
+    let keys = candidates(kid, alg);
+    if keys.is_empty() {
+        return Err(VerifyError::UnknownKey);
+    }
     let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| VerifyError::Malformed)?;
     let signing_input = &jws[..header_b64.len() + 1 + payload_b64.len()];
-    if !key.verify(signing_input.as_bytes(), &signature) {
+    if !keys.iter().any(|key| key.verify(signing_input.as_bytes(), &signature)) {
         return Err(VerifyError::Signature);
     }
     Ok(Verified { header, payload: decode_object(payload_b64)? })
@@ -195,5 +244,33 @@ mod tests {
         );
         assert!(Verifier::from_jwk(&json!({"kid": "k", "alg": "HS256", "kty": "oct", "k": "AA"})).is_none());
         assert!(Verifier::from_jwk(&json!({"kid": "k", "alg": "ES256", "kty": "EC", "x": "AA", "y": "AA"})).is_none());
+    }
+
+    #[test]
+    fn client_keys_without_alg_or_kid() {
+        let private = generate(JwsAlgorithm::EdDSA).expect("key");
+        let mut jwk = public_jwk(JwsAlgorithm::EdDSA, "k", &private).expect("jwk");
+        let object = jwk.as_object_mut().expect("object");
+        object.remove("alg");
+        object.remove("kid");
+        let verifier = Verifier::from_client_jwk(&jwk).expect("inferred EdDSA");
+        let signer = Signer::from_pkcs8(JwsAlgorithm::EdDSA, "k", &private).expect("signer");
+        let jws = signer.compact_jws("JWT", b"{\"sub\":\"c\"}").expect("sign");
+        // Signed with a kid the client's key lacks: refused; without one: tried by algorithm.
+        assert_eq!(verify_client_jws(&jws, std::slice::from_ref(&verifier)).err(), Some(VerifyError::UnknownKey));
+        let parts: Vec<&str> = jws.split('.').collect();
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA"}"#);
+        let unsigned = format!("{header}.{}", parts[1]);
+        let resigned = signer.sign(unsigned.as_bytes()).expect("sign");
+        let no_kid = format!("{unsigned}.{}", URL_SAFE_NO_PAD.encode(resigned));
+        assert!(verify_client_jws(&no_kid, std::slice::from_ref(&verifier)).is_ok());
+        assert!(verify_compact(&no_kid, std::slice::from_ref(&verifier)).is_err(), "our own tokens always name a kid");
+        // A key declaring another algorithm than its type, or carrying private parts, is unusable.
+        let mut lying = jwk.clone();
+        lying["alg"] = json!("RS256");
+        assert!(Verifier::from_client_jwk(&lying).is_none());
+        let mut private_part = jwk.clone();
+        private_part["d"] = json!("AAAA");
+        assert!(Verifier::from_client_jwk(&private_part).is_none());
     }
 }

@@ -53,6 +53,16 @@ fn claim(user: &User, access: &EffectiveAccess, name: &str) -> Option<Value> {
     }
 }
 
+/// Whether releasing claims for `scope` and `requested` needs the user's groups and roles
+/// (their query is skipped otherwise).
+pub fn needs_access(scope: &str, requested: Option<&Value>) -> bool {
+    let by_scope = scope.split(' ').any(|s| s == "roles" || s == "groups");
+    let by_request = requested.and_then(Value::as_object).is_some_and(|members| {
+        members.values().filter_map(Value::as_object).any(|m| m.contains_key("roles") || m.contains_key("groups"))
+    });
+    by_scope || by_request
+}
+
 /// The claims released for `scope` (space-separated) and the `claims` request parameter,
 /// always with `sub`. Claims the user lacks are left out (OIDC Core §5.3.2).
 pub fn user_claims(

@@ -19,7 +19,7 @@ pub async fn device_authorization(
     request: &TokenRequest,
 ) -> Result<Value, OAuthError> {
     request.params.no_repeats(&["resource"])?;
-    let client = authenticated_client(services, tenant, request).await?;
+    let client = authenticated_client(services, tenant, issuer, request).await?;
     if !client.metadata.grant_types.contains(&GrantType::DeviceCode) {
         return Err(OAuthError::unauthorized_client("the client is not registered for the device grant"));
     }

@@ -7,7 +7,7 @@ use crate::scopes;
 
 /// The provider metadata of `issuer`; `openid` adds the OpenID-only members.
 pub fn metadata(issuer: &str, openid: bool) -> Value {
-    let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
+    let auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
     let mut doc = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -29,7 +29,8 @@ pub fn metadata(issuer: &str, openid: bool) -> Value {
             "urn:ietf:params:oauth:grant-type:device_code"
         ],
         "token_endpoint_auth_methods_supported": auth_methods,
-        "introspection_endpoint_auth_methods_supported": &auth_methods[..2],
+        "introspection_endpoint_auth_methods_supported": &auth_methods[..3],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,

@@ -35,7 +35,7 @@ pub async fn introspect(
 ) -> Result<Value, OAuthError> {
     request.params.no_repeats(&[])?;
     let token = request.params.single("token")?.ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-    let caller = authenticated_client(services, tenant, request).await?;
+    let caller = authenticated_client(services, tenant, issuer, request).await?;
     let inactive = json!({"active": false});
     let Some(mut claims) = live_access_token(services, tenant, issuer, token).await? else {
         return Ok(inactive);

@@ -2,6 +2,7 @@
 //! the grants through the core services, and mints tokens. It returns outcomes — a token
 //! response, a redirect, or an [`OAuthError`] — and leaves HTTP and HTML to the web crate.
 
+mod assertion;
 pub mod authorize;
 mod claims;
 mod client_auth;

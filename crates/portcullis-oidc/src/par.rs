@@ -9,8 +9,13 @@ use crate::token::{TokenRequest, authenticated_client};
 
 /// Validates and keeps an authorization request pushed by an authenticated client; answers
 /// its `request_uri` (RFC 9126 §2.2). Errors are JSON (§2.3), never redirects.
-pub async fn push(services: &Services, tenant: &str, request: &TokenRequest) -> Result<Value, OAuthError> {
-    let client = authenticated_client(services, tenant, request).await?;
+pub async fn push(
+    services: &Services,
+    tenant: &str,
+    issuer: &str,
+    request: &TokenRequest,
+) -> Result<Value, OAuthError> {
+    let client = authenticated_client(services, tenant, issuer, request).await?;
     let params = &request.params;
     let redirect_uri =
         params.single("redirect_uri")?.ok_or_else(|| OAuthError::invalid_request("redirect_uri is missing"))?;

@@ -13,7 +13,7 @@ use crate::token::{TokenRequest, authenticated_client};
 pub async fn revoke(services: &Services, tenant: &str, issuer: &str, request: &TokenRequest) -> Result<(), OAuthError> {
     request.params.no_repeats(&[])?;
     let token = request.params.single("token")?.ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-    let client = authenticated_client(services, tenant, request).await?;
+    let client = authenticated_client(services, tenant, issuer, request).await?;
     let hint = request.params.single("token_type_hint")?;
     let context = &request.context;
     if hint != Some("access_token") && services.revoke_refresh_token(tenant, &client.client_id, token, context).await? {

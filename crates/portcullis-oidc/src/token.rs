@@ -53,9 +53,16 @@ pub struct TokenResponse {
 pub(crate) async fn authenticated_client(
     services: &Services,
     tenant: &str,
+    issuer: &str,
     request: &TokenRequest,
 ) -> Result<ClientRecord, OAuthError> {
     let params = &request.params;
+    if let Some(assertion) = params.single("client_assertion")? {
+        if request.authorization.is_some() || params.single("client_secret")?.is_some() {
+            return Err(OAuthError::invalid_request("use one client authentication method, not two (RFC 6749 §2.3)"));
+        }
+        return crate::assertion::authenticate(services, tenant, issuer, params, assertion).await;
+    }
     let presented =
         credentials(request.authorization.as_deref(), params.single("client_id")?, params.single("client_secret")?)?;
     match services.authenticate_client(tenant, &presented.client_id, presented.presented()).await {
@@ -75,7 +82,7 @@ pub async fn token(
     request.params.no_repeats(&["resource"])?;
     let grant_type =
         request.params.single("grant_type")?.ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
-    let client = authenticated_client(services, tenant, request).await?;
+    let client = authenticated_client(services, tenant, issuer, request).await?;
     let wanted = match grant_type {
         "client_credentials" => GrantType::ClientCredentials,
         "authorization_code" => GrantType::AuthorizationCode,
@@ -211,7 +218,8 @@ impl Minter<'_> {
         nonce: Option<&str>,
         refresh_token: Option<String>,
     ) -> Result<TokenResponse, OAuthError> {
-        let Some((user, access)) = self.services.user_for_claims(self.tenant, grant.user_id).await? else {
+        let with_access = crate::claims::needs_access(&grant.scope, grant.details.claims.as_ref());
+        let Some((user, access)) = self.services.user_for_claims(self.tenant, grant.user_id, with_access).await? else {
             return Err(OAuthError::invalid_grant("the user of this grant can no longer log in"));
         };
         let resources: Vec<&str> = if resources.is_empty() {

@@ -40,6 +40,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_par_device.sql"),
         postgres: include_str!("../migrations/postgres/0005_par_device.sql"),
     },
+    Migration {
+        version: 6,
+        name: "client_assertions",
+        sqlite: include_str!("../migrations/sqlite/0006_client_assertions.sql"),
+        postgres: include_str!("../migrations/postgres/0006_client_assertions.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

@@ -283,7 +283,7 @@ async fn par(
         Ok(request) => request,
         Err(error) => return oauth_error(error),
     };
-    match portcullis_oidc::push(&state.services, &tenant, &request).await {
+    match portcullis_oidc::push(&state.services, &tenant, &state.issuer(&tenant), &request).await {
         Ok(answer) => {
             let mut response = no_store(answer);
             *response.status_mut() = StatusCode::CREATED;

@@ -390,6 +390,25 @@ impl Services {
         Ok(client)
     }
 
+    /// Accepts the `jti` of a verified client assertion once (RFC 7523 §3 item 7): false
+    /// for a replay. Kept until `expires_at`.
+    pub async fn use_client_assertion(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        jti: &str,
+        expires_at: time::OffsetDateTime,
+    ) -> Result<bool> {
+        if jti.is_empty() || jti.len() > 256 {
+            return Ok(false);
+        }
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let fresh = tx.client_assertion_record(record.id, client_id, jti, expires_at).await?;
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
     /// Authenticates a client at the token endpoint of `tenant`. Unknown clients, wrong
     /// secrets and a method other than the registered one are all [`Error::Unauthenticated`];
     /// secrets are compared as SHA-256 digests in constant time.

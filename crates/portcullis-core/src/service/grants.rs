@@ -220,10 +220,9 @@ impl Services {
         // SQLite) holds only the atomic spend and the insert of the successor.
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let Some(stored) = tx.refresh_get(&wanted).await? else { return Ok(Rotation::Invalid) };
-        let Some(grant) = tx.grant_get(record.id, &stored.grant_id).await? else { return Ok(Rotation::Invalid) };
+        let Some((stored, grant)) = tx.refresh_with_grant(&wanted).await? else { return Ok(Rotation::Invalid) };
         drop(tx);
-        if grant.client_id != client_id || !grant.live(now) {
+        if grant.tenant_id != record.id || grant.client_id != client_id || !grant.live(now) {
             return Ok(Rotation::Invalid);
         }
         if scope.is_some_and(|asked| !asked.iter().all(|s| grant.has_scope(s))) {
@@ -307,9 +306,14 @@ impl Services {
         Ok(tx.grant_get(record.id, id).await?.filter(|g| g.live(now)))
     }
 
-    /// A user and what they hold, for the claims of tokens and `userinfo`; `None` when the
-    /// user is gone or may not log in.
-    pub async fn user_for_claims(&self, tenant: &str, user: UserId) -> Result<Option<(User, EffectiveAccess)>> {
+    /// A user and, when `with_access`, their groups and roles, for the claims of tokens and
+    /// `userinfo`; `None` when the user is gone or may not log in.
+    pub async fn user_for_claims(
+        &self,
+        tenant: &str,
+        user: UserId,
+        with_access: bool,
+    ) -> Result<Option<(User, EffectiveAccess)>> {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let opened = match self.load_user(&mut tx, &record, user, true).await {
@@ -320,7 +324,11 @@ impl Services {
         if opened.status != UserStatus::Active {
             return Ok(None);
         }
-        let access = tx.user_effective(user, self.clock.now()).await?;
+        let access = if with_access {
+            tx.user_effective(user, self.clock.now()).await?
+        } else {
+            EffectiveAccess { groups: Vec::new(), roles: Vec::new() }
+        };
         Ok(Some((opened, access)))
     }
 }

@@ -143,7 +143,9 @@ impl Services {
         let record = tx.user_get(tenant.id, id).await?.ok_or(Error::NotFound("user"))?;
         let schema = self.schema_of(tx, tenant, cached).await?;
         let tenant_key = self.tenant_key(tenant)?;
-        let user_key = self.user_key(tx, &tenant_key, &record).await?;
+        // Only sealed attributes need the user's data key; readers of the rest skip a query.
+        let user_key =
+            if record.sealed.is_some() || !cached { self.user_key(tx, &tenant_key, &record).await? } else { None };
         let user = user_codec::open(&schema, &record, user_key.as_ref())?;
         Ok((record, user, schema, tenant_key, user_key))
     }

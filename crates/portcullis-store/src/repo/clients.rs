@@ -47,6 +47,13 @@ macro_rules! client_repo {
                 Ok(())
             }
 
+            async fn client_assertion_record(&mut self, tenant: portcullis_types::TenantId, client_id: &str, jti: &str, expires_at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("INSERT INTO client_assertions (tenant_id, client_id, jti, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                    .bind(tenant.to_string()).bind(client_id).bind(jti).bind($crate::convert::micros(expires_at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn client_delete(&mut self, tenant: portcullis_types::TenantId, client_id: &str) -> Result<bool, portcullis_core::Error> {
                 let done = sqlx::query("DELETE FROM oauth_clients WHERE tenant_id = $1 AND client_id = $2")
                     .bind(tenant.to_string()).bind(client_id)

@@ -241,6 +241,23 @@ macro_rules! grant_repo {
                 Ok(())
             }
 
+            async fn refresh_with_grant(&mut self, digest: &[u8]) -> Result<Option<(portcullis_core::model::session::RefreshTokenRecord, portcullis_core::model::session::GrantRecord)>, portcullis_core::Error> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT r.digest AS r_digest, r.created_at AS r_created_at, r.expires_at AS r_expires_at, r.used_at AS r_used_at, g.* FROM refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id WHERE r.digest = $1")
+                    .bind(digest)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                let Some(row) = row else { return Ok(None) };
+                let grant = grant_from_row(&row)?;
+                let token = portcullis_core::model::session::RefreshTokenRecord {
+                    digest: row.try_get("r_digest").map_err(map_err)?,
+                    grant_id: grant.id.clone(),
+                    created_at: $crate::convert::instant(row.try_get("r_created_at").map_err(map_err)?),
+                    expires_at: $crate::convert::instant(row.try_get("r_expires_at").map_err(map_err)?),
+                    used_at: $crate::convert::opt_instant(row.try_get("r_used_at").map_err(map_err)?),
+                };
+                Ok(Some((token, grant)))
+            }
+
             async fn refresh_get(&mut self, digest: &[u8]) -> Result<Option<portcullis_core::model::session::RefreshTokenRecord>, portcullis_core::Error> {
                 let row = sqlx::query("SELECT * FROM refresh_tokens WHERE digest = $1").bind(digest)
                     .fetch_optional(&mut *self.0).await.map_err(map_err)?;

@@ -8,6 +8,7 @@ mod admin_api;
 mod bad_input;
 mod binary;
 mod browser;
+mod client_auth;
 mod device_par;
 mod logout;
 mod oidc;

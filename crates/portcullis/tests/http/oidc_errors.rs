@@ -12,7 +12,7 @@ use crate::oidc::{PASSWORD, REDIRECT, consent, http, log_in, setup, web_client};
 use crate::on_every_engine;
 
 /// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// Where an error must land.
@@ -225,7 +225,7 @@ on_every_engine!(authorization_errors_go_where_the_specs_say, |server| {
 });
 
 /// Runs the pages for client `id` with the standard request; returns the code.
-async fn code_for(browser: &mut Browser, id: &str, changes: &[(&str, Option<&str>)]) -> String {
+pub async fn code_for(browser: &mut Browser, id: &str, changes: &[(&str, Option<&str>)]) -> String {
     let url = authorize_url(&request(id, changes));
     let first = browser.get(&url).await;
     let mut target = location(&first);
@@ -246,7 +246,7 @@ async fn code_for(browser: &mut Browser, id: &str, changes: &[(&str, Option<&str
     query(&target).get("code").cloned().unwrap_or_else(|| panic!("no code in {target}"))
 }
 
-async fn exchange(
+pub async fn exchange(
     server: &portcullis_testkit::TestServer,
     id: &str,
     secret: &str,

@@ -1,0 +1,198 @@
+//! `private_key_jwt` client authentication (RFC 7523) with its attacks, and the `roles` and
+//! `groups` claims.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_crypto::signing::{JwsAlgorithm, Signer, generate, public_jwk};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::browser::Browser;
+use crate::oidc::{REDIRECT, setup, web_client};
+use crate::oidc_errors::{VERIFIER, code_for, exchange};
+use crate::on_every_engine;
+
+fn claims(token: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).expect("payload")).expect("b64"))
+        .expect("json")
+}
+
+on_every_engine!(private_key_jwt_assertions_are_checked_and_single_use, |server| {
+    setup(&server, web_client()).await;
+    let private = generate(JwsAlgorithm::ES256).expect("key");
+    let mut jwk = public_jwk(JwsAlgorithm::ES256, "client-key-1", &private).expect("jwk");
+    jwk.as_object_mut().expect("object").remove("alg");
+    let signer = Signer::from_pkcs8(JwsAlgorithm::ES256, "client-key-1", &private).expect("signer");
+    let other = Signer::from_pkcs8(JwsAlgorithm::ES256, "client-key-1", &generate(JwsAlgorithm::ES256).expect("key"))
+        .expect("signer");
+    let client: Value = server
+        .admin(Method::POST, "/tenants/acme/clients")
+        .json(&json!({"client_name": "Signed", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt",
+                      "jwks": {"keys": [jwk]}}))
+        .send().await.expect("send").json().await.expect("json");
+    let id = client["client_id"].as_str().unwrap_or_else(|| panic!("{client}")).to_owned();
+    assert!(client.get("client_secret").is_none(), "no secret for private_key_jwt");
+    let issuer = format!("{}/t/acme", server.url);
+    let now = portcullis_core::Clock::now(&portcullis_core::clock::SystemClock).unix_timestamp();
+    let assertion = |signer: &Signer, changes: Value| {
+        let mut body = json!({"iss": id, "sub": id, "aud": format!("{issuer}/token"), "exp": now + 60, "iat": now,
+                              "jti": next_jti()});
+        for (k, v) in changes.as_object().expect("object") {
+            if v.is_null() {
+                body.as_object_mut().expect("object").remove(k);
+            } else {
+                body[k] = v.clone();
+            }
+        }
+        signer.compact_jws("JWT", body.to_string().as_bytes()).expect("sign")
+    };
+    let call = |jwt: String| {
+        let request = server.raw(Method::POST, "/t/acme/token").form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", jwt.as_str()),
+        ]);
+        async move {
+            let response = request.send().await.expect("send");
+            (response.status(), response.json::<Value>().await.expect("json"))
+        }
+    };
+    let good = assertion(&signer, json!({}));
+    let (status, body) = call(good.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(claims(body["access_token"].as_str().expect("at"))["client_id"], id.as_str());
+    let (status, body) = call(good).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+        "replayed jti: {body}"
+    );
+    let attacks = [
+        ("another key", assertion(&other, json!({}))),
+        ("audience elsewhere", assertion(&signer, json!({"aud": "https://other.example/token"}))),
+        ("expired", assertion(&signer, json!({"exp": now - 5}))),
+        ("valid for a day", assertion(&signer, json!({"exp": now + 86_400}))),
+        ("no jti", assertion(&signer, json!({"jti": null}))),
+        ("iss is not the client", assertion(&signer, json!({"iss": "someone"}))),
+        ("not yet valid", assertion(&signer, json!({"nbf": now + 600}))),
+        ("not a JWT", "abc.def".to_owned()),
+    ];
+    for (name, jwt) in attacks {
+        let (status, body) = call(jwt).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+            "{name}: {body}"
+        );
+    }
+    // A tampered payload does not verify.
+    let jwt = assertion(&signer, json!({}));
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let mut payload = claims(&jwt);
+    payload["exp"] = json!(now + 3000);
+    let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
+    assert_eq!(call(tampered).await.0, StatusCode::UNAUTHORIZED);
+    // An assertion and a secret together are two methods.
+    let both = server
+        .raw(Method::POST, "/t/acme/token")
+        .basic_auth(&id, Some("x"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", assertion(&signer, json!({})).as_str()),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    // The same client cannot fall back to a secret.
+    let secret = server
+        .raw(Method::POST, "/t/acme/token")
+        .basic_auth(&id, Some("guess"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(secret.status(), StatusCode::UNAUTHORIZED);
+});
+
+/// A fresh `jti` for each assertion.
+fn next_jti() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("jti-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+on_every_engine!(roles_and_groups_claims_follow_their_scopes, |server| {
+    let (id, secret) = setup(&server, web_client()).await;
+    let users: Value = server
+        .admin(Method::GET, "/tenants/acme/users?username=alice")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let alice = users["items"][0]["id"].as_str().expect("alice").to_owned();
+    let role: Value = server
+        .admin(Method::POST, "/tenants/acme/roles")
+        .json(&json!({"name": "editor"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let group: Value = server
+        .admin(Method::POST, "/tenants/acme/groups")
+        .json(&json!({"name": "staff"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let assigned = server
+        .admin(Method::PUT, &format!("/tenants/acme/users/{alice}/roles/{}", role["id"].as_str().expect("id")))
+        .send()
+        .await
+        .expect("send");
+    assert!(assigned.status().is_success());
+    let joined = server
+        .admin(Method::PUT, &format!("/tenants/acme/groups/{}/members/{alice}", group["id"].as_str().expect("id")))
+        .send()
+        .await
+        .expect("send");
+    assert!(joined.status().is_success());
+
+    let mut browser = Browser::new(&server.url);
+    let code = code_for(&mut browser, &id, &[("scope", Some("openid roles groups"))]).await;
+    let (_, tokens) =
+        exchange(&server, &id, &secret, &[("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+            .await;
+    let id_claims = claims(tokens["id_token"].as_str().expect("id token"));
+    assert_eq!(id_claims["roles"], json!(["editor"]));
+    assert_eq!(id_claims["groups"], json!(["staff"]));
+    let code = code_for(&mut browser, &id, &[("scope", Some("openid email"))]).await;
+    let (_, tokens) =
+        exchange(&server, &id, &secret, &[("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+            .await;
+    let id_claims = claims(tokens["id_token"].as_str().expect("id token"));
+    assert!(id_claims.get("roles").is_none() && id_claims.get("groups").is_none(), "{id_claims}");
+    // The claims parameter asks for one without its scope (OIDC Core §5.5).
+    let code =
+        code_for(&mut browser, &id, &[("scope", Some("openid")), ("claims", Some(r#"{"userinfo":{"roles":null}}"#))])
+            .await;
+    let (_, tokens) =
+        exchange(&server, &id, &secret, &[("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+            .await;
+    let info: Value = server
+        .raw(Method::GET, "/t/acme/userinfo")
+        .bearer_auth(tokens["access_token"].as_str().expect("at"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(info["roles"], json!(["editor"]), "{info}");
+});
