@@ -58,6 +58,7 @@ pub trait StoreTx:
     + KeyRepo
     + SessionRepo
     + GrantRepo
+    + JobRepo
     + AuditRepo
     + MetaRepo
     + Send
@@ -278,6 +279,24 @@ pub trait GrantRepo {
     async fn device_update(&mut self, device: &DeviceRecord) -> Result<()>;
     /// Moves an approved authorization to consumed, atomically: false if it was not approved.
     async fn device_consume(&mut self, digest: &[u8]) -> Result<bool>;
+}
+
+/// Cluster leases and housekeeping.
+#[async_trait]
+pub trait JobRepo {
+    /// Takes or renews the lease `name` for `holder` until `until`: true if `holder` now holds
+    /// it (it was free, expired at `now`, or already `holder`'s).
+    async fn lease_acquire(
+        &mut self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Deletes what has expired by `now` (flows, pushed requests, device codes, assertion
+    /// ids, refresh tokens, lapsed role assignments) and grants and sessions that ended or
+    /// were revoked before `revoked_before`. Returns how many rows went.
+    async fn purge_expired(&mut self, now: OffsetDateTime, revoked_before: OffsetDateTime) -> Result<u64>;
 }
 
 /// The append-only, hash-chained audit log.

@@ -46,6 +46,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_client_assertions.sql"),
         postgres: include_str!("../migrations/postgres/0006_client_assertions.sql"),
     },
+    Migration {
+        version: 7,
+        name: "leases",
+        sqlite: include_str!("../migrations/sqlite/0007_leases.sql"),
+        postgres: include_str!("../migrations/postgres/0007_leases.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

@@ -46,6 +46,9 @@ pub struct ServerArgs {
     /// Password hashes computed at once [default: number of cores]
     #[arg(long, env = "PORTCULLIS_HASH_WORKERS", value_name = "N")]
     pub hash_workers: Option<usize>,
+    /// Days a signing key signs before it is rotated on schedule; 0 never [default: 90]
+    #[arg(long, env = "PORTCULLIS_KEY_ROTATION_DAYS", value_name = "DAYS")]
+    pub key_rotation_days: Option<u32>,
 }
 
 /// The TOML file's shape: the same settings, and the two secrets that have no flag.
@@ -61,6 +64,7 @@ pub struct FileConfig {
     master_key: Option<String>,
     bootstrap_token: Option<String>,
     hash_workers: Option<usize>,
+    key_rotation_days: Option<u32>,
 }
 
 /// The effective configuration.
@@ -77,6 +81,7 @@ pub struct Config {
     #[serde(serialize_with = "redact")]
     pub bootstrap_token: Option<String>,
     pub hash_workers: usize,
+    pub key_rotation_days: u32,
 }
 
 fn redact<S: serde::Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -126,6 +131,10 @@ impl Config {
         if !(1..=256).contains(&hash_workers) {
             bail!("invalid value for hash_workers: must be between 1 and 256");
         }
+        let key_rotation_days = args.key_rotation_days.or(file.key_rotation_days).unwrap_or(90);
+        if key_rotation_days > 3650 {
+            bail!("invalid value for key_rotation_days: must be between 0 (never) and 3650");
+        }
         Ok(Self {
             listen,
             master_key_file: args
@@ -140,6 +149,7 @@ impl Config {
             master_key: non_empty_env("PORTCULLIS_MASTER_KEY").or(file.master_key),
             bootstrap_token: non_empty_env("PORTCULLIS_BOOTSTRAP_TOKEN").or(file.bootstrap_token),
             hash_workers,
+            key_rotation_days,
         })
     }
 

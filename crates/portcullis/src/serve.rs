@@ -13,6 +13,9 @@ use crate::startup;
 /// change made on another node (a revoked token, say) can go unnoticed here.
 pub const CHANGE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// How often the node holding the housekeeping lease purges and checks key ages.
+pub const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Installs the log subscriber (`RUST_LOG` filters; default `info`).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -70,6 +73,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Caches follow the change log; the first poll marks where this node starts.
     started.services.sync_changes().await.context("reading the change log")?;
     let follower = tokio::spawn(started.services.clone().follow_changes(CHANGE_POLL));
+    let key_max_age = (config.key_rotation_days > 0).then(|| time::Duration::days(i64::from(config.key_rotation_days)));
+    let node = portcullis_crypto::secret::random_id();
+    let jobs = tokio::spawn(started.services.clone().follow_jobs(node, HOUSEKEEPING_EVERY, key_max_age));
     let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &config.public_url);
     tracing::info!(
         listen = %config.listen,
@@ -80,6 +86,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let result = serve_on(listener, state, shutdown_signal()).await;
     follower.abort();
+    jobs.abort();
     started.store.close().await;
     result
 }

@@ -10,6 +10,8 @@ mod access;
 #[macro_use]
 mod clients;
 #[macro_use]
+mod jobs;
+#[macro_use]
 mod keys;
 #[macro_use]
 mod sessions;
@@ -29,6 +31,7 @@ macro_rules! all_repos {
         key_repo!($Tx, $Db);
         session_repo!($Tx, $Db);
         grant_repo!($Tx, $Db);
+        job_repo!($Tx, $Db);
         audit_repo!($Tx, $Db);
         meta_repo!($Tx, $Db);
 

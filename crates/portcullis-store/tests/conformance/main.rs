@@ -10,6 +10,7 @@ mod caches;
 mod clients;
 mod directory;
 mod import;
+mod jobs;
 mod keys;
 mod sessions;
 mod upgrade;

@@ -1,0 +1,60 @@
+//! Housekeeping: one node at a time holds the lease; expired rows go; signing keys rotate on
+//! schedule while the keys they replace stay published.
+
+use portcullis_core::Error;
+use portcullis_core::model::session::AuthorizationRequest;
+use time::Duration;
+
+use crate::on_every_engine;
+
+on_every_engine!(one_node_keeps_house_and_rotates_keys_on_schedule, |fx| {
+    let s = &fx.services;
+    let other = fx.second_node().await;
+    let lease = Duration::minutes(3);
+    let week = Some(Duration::days(7));
+    assert!(s.housekeeping("node-a", lease, week).await.expect("runs").is_some(), "the lease was free");
+    assert!(other.housekeeping("node-b", lease, week).await.expect("runs").is_none(), "node-a holds it");
+    assert!(s.housekeeping("node-a", lease, week).await.expect("runs").is_some(), "the holder renews");
+    fx.clock.advance(Duration::minutes(4));
+    assert!(other.housekeeping("node-b", lease, week).await.expect("runs").is_some(), "an expired lease passes on");
+    assert!(s.housekeeping("node-a", lease, week).await.expect("runs").is_none());
+
+    // Expired flows are purged.
+    let request = AuthorizationRequest {
+        client_id: "c".into(),
+        redirect_uri: "https://app.example.com/cb".into(),
+        scope: Vec::new(),
+        state: None,
+        nonce: None,
+        code_challenge: None,
+        response_mode: None,
+        prompt: Vec::new(),
+        max_age: None,
+        login_hint: None,
+        ui_locales: None,
+        acr_values: None,
+        claims: None,
+        resource: Vec::new(),
+        id_token_hint: None,
+        device: None,
+    };
+    let flow = s.start_login_flow("acme", "browser", request, None).await.expect("flow");
+    fx.clock.advance(Duration::hours(1));
+    let done = other.housekeeping("node-b", lease, None).await.expect("runs").expect("holds the lease");
+    assert!(done.purged >= 1, "{done:?}");
+    assert_eq!(s.login_flow("acme", &flow.id, "browser").await.err(), Some(Error::NotFound("flow")));
+    assert!(done.rotated.is_empty(), "rotation off");
+
+    // Keys younger than the schedule stay; older ones rotate, and the old ones stay published.
+    let before = s.jwks("acme").await.expect("jwks")["keys"].as_array().expect("keys").len();
+    let done = other.housekeeping("node-b", lease, week).await.expect("runs").expect("holds");
+    assert!(done.rotated.is_empty(), "{done:?}");
+    fx.clock.advance(Duration::days(8));
+    let done = other.housekeeping("node-b", lease, week).await.expect("runs").expect("holds");
+    assert!(done.rotated.iter().any(|t| t == "acme"), "{done:?}");
+    s.sync_changes().await.expect("sync");
+    let after = s.jwks("acme").await.expect("jwks")["keys"].as_array().expect("keys").len();
+    assert_eq!(after, before * 2, "new keys published beside the retired ones");
+    let done = other.housekeeping("node-b", lease, week).await.expect("runs").expect("holds");
+    assert!(done.rotated.is_empty(), "rotated once, not every round: {done:?}");
+});
