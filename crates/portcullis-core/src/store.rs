@@ -35,6 +35,10 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> Result<usize> {
         self.migrate_up_to(i64::MAX).await
     }
+    /// Inserts the successor of a refresh token as one atomic statement of its own (the
+    /// refresh grant's hot path, no transaction around it): false if the parent already has
+    /// a successor — the parent was spent, and this is a replay.
+    async fn rotate_refresh(&self, successor: &RefreshTokenRecord) -> Result<bool>;
     /// Applies pending migrations up to `version` (upgrade tests start from an old schema).
     async fn migrate_up_to(&self, version: i64) -> Result<usize>;
     /// Whether the database answers and every migration has run.
@@ -265,8 +269,6 @@ pub trait GrantRepo {
     async fn refresh_get(&mut self, digest: &[u8]) -> Result<Option<RefreshTokenRecord>>;
     /// A refresh token with its grant, in one query (the refresh grant's hot path).
     async fn refresh_with_grant(&mut self, digest: &[u8]) -> Result<Option<(RefreshTokenRecord, GrantRecord)>>;
-    /// Marks a refresh token used, atomically: false if it already was (a replay).
-    async fn refresh_use(&mut self, digest: &[u8], at: OffsetDateTime) -> Result<bool>;
     async fn pushed_insert(&mut self, request: &PushedRequest) -> Result<()>;
     /// Removes and returns a pushed request: each is used once (RFC 9126 §4).
     async fn pushed_take(&mut self, tenant: TenantId, id: &str) -> Result<Option<PushedRequest>>;

@@ -193,8 +193,8 @@ pub struct RefreshTokenRecord {
     pub created_at: OffsetDateTime,
     /// The sliding (idle) end, never past the grant's absolute end.
     pub expires_at: OffsetDateTime,
-    /// Set when it was exchanged for its successor; a second use is a replay.
-    pub used_at: Option<OffsetDateTime>,
+    /// The token this one replaced (its digest); `None` for the first of a family.
+    pub parent: Option<Vec<u8>>,
 }
 
 /// An authorization request a client pushed (RFC 9126), waiting at its `request_uri`.

@@ -177,17 +177,28 @@ impl Services {
         grant: &GrantRecord,
         idle: Duration,
     ) -> Result<String> {
+        let (secret, token) = self.new_refresh(grant, idle, None);
+        tx.refresh_insert(&token).await?;
+        Ok(secret)
+    }
+
+    /// A refresh token of `grant` with its sliding end, replacing `parent` if given.
+    fn new_refresh(
+        &self,
+        grant: &GrantRecord,
+        idle: Duration,
+        parent: Option<Vec<u8>>,
+    ) -> (String, RefreshTokenRecord) {
         let now = self.clock.now();
         let secret = random_secret("");
         let token = RefreshTokenRecord {
             digest: digest(&secret).to_vec(),
             grant_id: grant.id.clone(),
+            parent,
             created_at: now,
             expires_at: (now + idle).min(grant.expires_at),
-            used_at: None,
         };
-        tx.refresh_insert(&token).await?;
-        Ok(secret)
+        (secret, token)
     }
 
     /// A first refresh token for a grant made without a code (the device grant).
@@ -216,8 +227,7 @@ impl Services {
         }
         let now = self.clock.now();
         let wanted = digest(token);
-        // The lookups run on the read pool; the write transaction (one writer at a time on
-        // SQLite) holds only the atomic spend and the insert of the successor.
+        // The lookup runs on the read pool; the only write is the successor's INSERT below.
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let Some((stored, grant)) = tx.refresh_with_grant(&wanted).await? else { return Ok(Rotation::Invalid) };
@@ -228,11 +238,14 @@ impl Services {
         if scope.is_some_and(|asked| !asked.iter().all(|s| grant.has_scope(s))) {
             return Ok(Rotation::ScopeTooWide);
         }
-        if stored.used_at.is_none() && stored.expires_at <= now {
+        if stored.expires_at <= now {
             return Ok(Rotation::Invalid);
         }
-        let mut tx = self.store.write().await?;
-        if !tx.refresh_use(&wanted, now).await? {
+        // One atomic INSERT spends the token: its successor names it as parent, and a second
+        // successor collides (RFC 9700 §4.14.2 reuse detection).
+        let (refresh_token, successor) = self.new_refresh(&grant, idle, Some(wanted.to_vec()));
+        if !self.store.rotate_refresh(&successor).await? {
+            let mut tx = self.store.write().await?;
             tx.grant_revoke(&grant.id, now).await?;
             let change = Change {
                 action: "grant.refresh_replay",
@@ -246,8 +259,6 @@ impl Services {
             tx.commit().await?;
             return Ok(Rotation::Replayed);
         }
-        let refresh_token = self.insert_refresh(&mut tx, &grant, idle).await?;
-        tx.commit().await?;
         Ok(Rotation::Rotated { grant: Box::new(grant), refresh_token })
     }
 

@@ -63,11 +63,14 @@ CREATE TABLE oauth_grants (
 );
 CREATE INDEX oauth_grants_session ON oauth_grants (session_id);
 
+-- A token is spent when its successor exists: rotation is one INSERT, and presenting a spent
+-- token again collides on `parent` (reuse detection without a read-modify-write).
 CREATE TABLE refresh_tokens (
     digest BLOB PRIMARY KEY,
     grant_id TEXT NOT NULL REFERENCES oauth_grants (id) ON DELETE CASCADE,
+    parent BLOB,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
-    used_at BIGINT
+    CONSTRAINT refresh_tokens_parent_unique UNIQUE (parent)
 );
 CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id);

@@ -18,6 +18,11 @@ mod sessions;
 #[macro_use]
 mod system;
 
+/// Inserts a refresh token (digest, grant, parent, created, expires); shared by the rotation
+/// that runs outside a transaction, as one atomic statement.
+pub(crate) const INSERT_REFRESH_SQL: &str =
+    "INSERT INTO refresh_tokens (digest, grant_id, parent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+
 /// Implements every repository and [`portcullis_core::store::StoreTx`] for `$Tx`.
 macro_rules! all_repos {
     ($Tx:ident, $Db:ty) => {

@@ -148,7 +148,7 @@ macro_rules! grant_repo {
                 grant_id: row.try_get("grant_id").map_err(map_err)?,
                 created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
                 expires_at: $crate::convert::instant(row.try_get("expires_at").map_err(map_err)?),
-                used_at: $crate::convert::opt_instant(row.try_get("used_at").map_err(map_err)?),
+                parent: row.try_get("parent").map_err(map_err)?,
             })
         }
 
@@ -234,16 +234,16 @@ macro_rules! grant_repo {
             }
 
             async fn refresh_insert(&mut self, t: &portcullis_core::model::session::RefreshTokenRecord) -> Result<(), portcullis_core::Error> {
-                sqlx::query("INSERT INTO refresh_tokens (digest, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&t.digest).bind(&t.grant_id).bind($crate::convert::micros(t.created_at))
-                    .bind($crate::convert::micros(t.expires_at)).bind(t.used_at.map($crate::convert::micros))
+                sqlx::query($crate::repo::INSERT_REFRESH_SQL)
+                    .bind(&t.digest).bind(&t.grant_id).bind(&t.parent).bind($crate::convert::micros(t.created_at))
+                    .bind($crate::convert::micros(t.expires_at))
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn refresh_with_grant(&mut self, digest: &[u8]) -> Result<Option<(portcullis_core::model::session::RefreshTokenRecord, portcullis_core::model::session::GrantRecord)>, portcullis_core::Error> {
                 use sqlx::Row;
-                let row = sqlx::query("SELECT r.digest AS r_digest, r.created_at AS r_created_at, r.expires_at AS r_expires_at, r.used_at AS r_used_at, g.* FROM refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id WHERE r.digest = $1")
+                let row = sqlx::query("SELECT r.digest AS r_digest, r.parent AS r_parent, r.created_at AS r_created_at, r.expires_at AS r_expires_at, g.* FROM refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id WHERE r.digest = $1")
                     .bind(digest)
                     .fetch_optional(&mut *self.0).await.map_err(map_err)?;
                 let Some(row) = row else { return Ok(None) };
@@ -253,7 +253,7 @@ macro_rules! grant_repo {
                     grant_id: grant.id.clone(),
                     created_at: $crate::convert::instant(row.try_get("r_created_at").map_err(map_err)?),
                     expires_at: $crate::convert::instant(row.try_get("r_expires_at").map_err(map_err)?),
-                    used_at: $crate::convert::opt_instant(row.try_get("r_used_at").map_err(map_err)?),
+                    parent: row.try_get("r_parent").map_err(map_err)?,
                 };
                 Ok(Some((token, grant)))
             }
@@ -262,13 +262,6 @@ macro_rules! grant_repo {
                 let row = sqlx::query("SELECT * FROM refresh_tokens WHERE digest = $1").bind(digest)
                     .fetch_optional(&mut *self.0).await.map_err(map_err)?;
                 row.as_ref().map(refresh_from_row).transpose()
-            }
-
-            async fn refresh_use(&mut self, digest: &[u8], at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
-                let done = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE digest = $2 AND used_at IS NULL")
-                    .bind($crate::convert::micros(at)).bind(digest)
-                    .execute(&mut *self.0).await.map_err(map_err)?;
-                Ok(done.rows_affected() > 0)
             }
 
             async fn pushed_insert(&mut self, p: &portcullis_core::model::session::PushedRequest) -> Result<(), portcullis_core::Error> {
