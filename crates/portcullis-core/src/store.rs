@@ -1,9 +1,11 @@
 //! The store traits: what services need from a database, nothing more. `portcullis-store`
 //! implements them for SQLite and PostgreSQL with hand-written SQL (STYLE §3).
 //!
-//! Every service call runs in one transaction from [`Store::read`] or [`Store::write`];
-//! nothing is written unless [`StoreTx::commit`] is reached, so a failed request leaves no
-//! trace. Atomic invariants are single methods (e.g. [`AuditRepo::audit_next`]).
+//! Every writing service call runs in one transaction from [`Store::write`]; nothing is
+//! written unless [`StoreTx::commit`] is reached, so a failed request leaves no trace.
+//! [`Store::read`] gives a connection in autocommit: each statement reads its own consistent
+//! snapshot, as PostgreSQL's default READ COMMITTED does inside a transaction, without the
+//! round trips of `BEGIN` and `COMMIT`. Atomic invariants are single methods (e.g. [`AuditRepo::audit_next`]).
 
 use async_trait::async_trait;
 use portcullis_types::{GroupId, RoleId, TenantId, TokenId, UserId};
@@ -27,7 +29,7 @@ use crate::model::user::{UserFilter, UserRecord};
 pub trait Store: Send + Sync + 'static {
     /// Which engine: `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
-    /// A transaction for reading.
+    /// A connection for reading (autocommit: one snapshot per statement).
     async fn read(&self) -> Result<Box<dyn StoreTx>>;
     /// A transaction for writing (serialised on SQLite).
     async fn write(&self) -> Result<Box<dyn StoreTx>>;

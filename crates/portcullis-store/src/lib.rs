@@ -10,6 +10,7 @@
 mod migrations;
 #[macro_use]
 mod repo;
+mod conn;
 mod convert;
 pub mod postgres;
 pub mod sqlite;

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use portcullis_core::Error;
 use portcullis_core::store::{Store, StoreTx};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, QueryBuilder, Transaction};
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::conn::Conn;
 
 pub(crate) use crate::convert::map_sqlx as map_err;
 
@@ -27,8 +29,8 @@ fn push_attribute_filter(query: &mut QueryBuilder<'_, Postgres>, name: &str, val
         .push_bind(value.to_owned());
 }
 
-/// A transaction on PostgreSQL.
-pub struct PgTx(Transaction<'static, Postgres>);
+/// A write transaction or a read connection on PostgreSQL.
+pub struct PgTx(Conn<Postgres>);
 
 all_repos!(PgTx, Postgres);
 
@@ -63,11 +65,11 @@ impl Store for PgStore {
     }
 
     async fn read(&self) -> Result<Box<dyn StoreTx>, Error> {
-        Ok(Box::new(PgTx(self.pool.begin().await.map_err(map_err)?)))
+        Ok(Box::new(PgTx(Conn::Plain(self.pool.acquire().await.map_err(map_err)?))))
     }
 
     async fn write(&self) -> Result<Box<dyn StoreTx>, Error> {
-        Ok(Box::new(PgTx(self.pool.begin().await.map_err(map_err)?)))
+        Ok(Box::new(PgTx(Conn::Tx(self.pool.begin().await.map_err(map_err)?))))
     }
 
     async fn rotate_refresh(

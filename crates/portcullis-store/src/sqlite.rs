@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use portcullis_core::Error;
 use portcullis_core::store::{Store, StoreTx};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::conn::Conn;
 
 pub(crate) use crate::convert::map_sqlx as map_err;
 
@@ -33,8 +35,8 @@ fn push_attribute_filter(query: &mut QueryBuilder<'_, Sqlite>, name: &str, value
         .push_bind(value.to_owned());
 }
 
-/// A transaction on SQLite.
-pub struct SqliteTx(Transaction<'static, Sqlite>);
+/// A write transaction or a read connection on SQLite.
+pub struct SqliteTx(Conn<Sqlite>);
 
 all_repos!(SqliteTx, Sqlite);
 
@@ -87,13 +89,13 @@ impl Store for SqliteStore {
     }
 
     async fn read(&self) -> Result<Box<dyn StoreTx>, Error> {
-        Ok(Box::new(SqliteTx(self.readers.begin().await.map_err(map_err)?)))
+        Ok(Box::new(SqliteTx(Conn::Plain(self.readers.acquire().await.map_err(map_err)?))))
     }
 
     async fn write(&self) -> Result<Box<dyn StoreTx>, Error> {
         // IMMEDIATE takes the write lock at once, so a transaction never fails half-way when
         // upgrading from read to write.
-        Ok(Box::new(SqliteTx(self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?)))
+        Ok(Box::new(SqliteTx(Conn::Tx(self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?))))
     }
 
     async fn rotate_refresh(

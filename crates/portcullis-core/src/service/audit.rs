@@ -99,7 +99,10 @@ impl Services {
     }
 
     /// `portcullis audit verify`: walks the whole chain and reports the first broken link.
+    /// The head is read first: every event up to it must exist and end in its hash; events
+    /// appended while the walk runs are checked too.
     pub async fn verify_audit(&self) -> Result<AuditVerification> {
+        let (head_seq, head_hash) = self.store.read().await?.audit_head().await?;
         let mut checked = 0u64;
         let mut expected_seq = 1i64;
         let mut prev_hash = vec![0u8; 32];
@@ -124,14 +127,15 @@ impl Services {
                 if event_hash(&row) != row.hash {
                     return Ok(broken("the event was altered: its hash does not match its content"));
                 }
+                if row.seq == head_seq && row.hash != head_hash {
+                    return Ok(broken("the chain's head does not match this event's hash"));
+                }
                 prev_hash = row.hash;
                 expected_seq += 1;
                 checked += 1;
             }
         }
-        let mut tx = self.store.read().await?;
-        let (head_seq, head_hash) = tx.audit_head().await?;
-        if head_seq != expected_seq - 1 || (head_seq > 0 && head_hash != prev_hash) {
+        if head_seq > expected_seq - 1 {
             return Ok(AuditVerification {
                 events_checked: checked,
                 first_broken: Some(BrokenLink {
