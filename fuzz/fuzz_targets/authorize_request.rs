@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
         tenant_id: portcullis_types::TenantId::new(),
         client_id: "fuzz".into(),
         secret_digest: None,
+        registration_digest: None,
         metadata,
         created_at: now,
         updated_at: now,

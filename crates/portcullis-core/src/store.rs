@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::cache::ChangeEvent;
 use crate::error::Result;
 use crate::model::audit::{AuditFilter, AuditRecord};
-use crate::model::client::ClientRecord;
+use crate::model::client::{ClientRecord, RegistrationTokenRecord};
 use crate::model::group::Group;
 use crate::model::key::SigningKeyRecord;
 use crate::model::role::{EffectiveAccess, Role, RoleAssignment};
@@ -201,6 +201,12 @@ pub trait ClientRepo {
     /// Updates the metadata and the secret digest.
     async fn client_update(&mut self, client: &ClientRecord) -> Result<()>;
     async fn client_delete(&mut self, tenant: TenantId, client_id: &str) -> Result<bool>;
+    async fn registration_token_insert(&mut self, token: &RegistrationTokenRecord) -> Result<()>;
+    async fn registration_token_by_digest(&mut self, digest: &[u8]) -> Result<Option<RegistrationTokenRecord>>;
+    async fn registration_token_list(&mut self, tenant: TenantId) -> Result<Vec<RegistrationTokenRecord>>;
+    async fn registration_token_revoke(&mut self, tenant: TenantId, id: &str, at: OffsetDateTime) -> Result<bool>;
+    /// Spends one use of an initial access token, atomically: false if none is left.
+    async fn registration_token_use(&mut self, id: &str) -> Result<bool>;
     /// Records the `jti` of a client assertion; false if it was already recorded (a replay).
     async fn client_assertion_record(
         &mut self,

@@ -18,6 +18,7 @@ pub fn metadata(issuer: &str, openid: bool) -> Value {
         "pushed_authorization_request_endpoint": format!("{issuer}/par"),
         "require_pushed_authorization_requests": false,
         "device_authorization_endpoint": format!("{issuer}/device_authorization"),
+        "registration_endpoint": format!("{issuer}/register"),
         "end_session_endpoint": format!("{issuer}/logout"),
         "scopes_supported": scopes::BUILT_IN,
         "response_types_supported": ["code"],

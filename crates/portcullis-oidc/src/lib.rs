@@ -14,6 +14,7 @@ mod introspect;
 pub mod logout;
 mod par;
 mod params;
+pub mod registration;
 mod revoke;
 mod scopes;
 mod token;

@@ -52,6 +52,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_leases.sql"),
         postgres: include_str!("../migrations/postgres/0007_leases.sql"),
     },
+    Migration {
+        version: 8,
+        name: "registration",
+        sqlite: include_str!("../migrations/sqlite/0008_registration.sql"),
+        postgres: include_str!("../migrations/postgres/0008_registration.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

@@ -146,7 +146,7 @@ fn read_form(
 }
 
 /// A JSON answer that must not be cached (RFC 6749 §5.1).
-fn no_store<T: serde::Serialize>(body: T) -> Response {
+pub(crate) fn no_store<T: serde::Serialize>(body: T) -> Response {
     let mut response = Json(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -210,7 +210,7 @@ async fn revoke(
 }
 
 /// The bearer token of the `Authorization` header (RFC 6750 §2.1).
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())

@@ -11,6 +11,7 @@ pub mod issuer;
 pub mod layers;
 pub mod ops;
 mod pages;
+mod registration;
 
 use std::sync::Arc;
 
@@ -72,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ops::router())
         .merge(issuer::router())
         .merge(browser::router())
+        .merge(registration::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state);

@@ -167,6 +167,9 @@ pub struct ClientRecord {
     pub client_id: String,
     /// SHA-256 of the secret, for clients that authenticate with one.
     pub secret_digest: Option<Vec<u8>>,
+    /// SHA-256 of the registration access token of a dynamically registered client
+    /// (RFC 7592 §3); `None` for clients an administrator made.
+    pub registration_digest: Option<Vec<u8>>,
     pub metadata: ClientMetadata,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -210,4 +213,69 @@ pub struct ClientWithSecret {
     /// `0`: the secret does not expire (RFC 7591 §3.2.1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_expires_at: Option<i64>,
+}
+
+/// An initial access token for Dynamic Client Registration (RFC 7591 §3), as stored.
+#[derive(Debug, Clone)]
+pub struct RegistrationTokenRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub digest: Vec<u8>,
+    /// Registrations left; `None` for no limit.
+    pub uses_left: Option<u32>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// An initial access token as the admin API shows it (never the token itself).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RegistrationToken {
+    pub id: String,
+    pub name: String,
+    /// Registrations left; absent for no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uses_left: Option<u32>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl From<&RegistrationTokenRecord> for RegistrationToken {
+    fn from(record: &RegistrationTokenRecord) -> Self {
+        Self {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            uses_left: record.uses_left,
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+            revoked_at: record.revoked_at,
+        }
+    }
+}
+
+/// The body of `POST …/registration-tokens`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegistrationToken {
+    pub name: String,
+    /// RFC 3339; no expiry when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// How many clients it may register; no limit when absent.
+    #[serde(default)]
+    pub max_uses: Option<u32>,
+}
+
+/// The answer to a create: the only time the token is shown.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedRegistrationToken {
+    #[serde(flatten)]
+    pub token: RegistrationToken,
+    /// Give it to whoever may register clients (`Authorization: Bearer` at `{issuer}/register`).
+    pub initial_access_token: String,
 }

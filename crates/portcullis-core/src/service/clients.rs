@@ -13,7 +13,9 @@ use crate::model::client::{
 };
 use crate::model::from_json;
 use crate::model::page::{Page, decode_cursor, into_page, page_size};
+use crate::model::tenant::TenantRecord;
 use crate::model::token::Access;
+use crate::store::StoreTx;
 
 /// The prefix of client secrets, so secret scanners can spot a leaked one.
 pub const CLIENT_SECRET_PREFIX: &str = "pcs_";
@@ -169,38 +171,48 @@ impl Services {
         &self,
         who: &Principal,
         tenant: &str,
+        metadata: ClientMetadata,
+    ) -> Result<ClientWithSecret> {
+        let mut tx = self.store.write().await?;
+        let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let created = self.insert_client(&mut tx, who, &tenant_record, metadata, None).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Validates and inserts a new client, with its audit event, inside `tx`.
+    pub(crate) async fn insert_client(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        who: &Principal,
+        tenant: &TenantRecord,
         mut metadata: ClientMetadata,
+        registration_digest: Option<Vec<u8>>,
     ) -> Result<ClientWithSecret> {
         normalize(&mut metadata)?;
         let client_id = metadata.client_id.take().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let secret = metadata.token_endpoint_auth_method.uses_secret().then(|| random_secret(CLIENT_SECRET_PREFIX));
-        let mut tx = self.store.write().await?;
-        let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         let now = self.clock.now();
         let record = ClientRecord {
-            tenant_id: tenant_record.id,
+            tenant_id: tenant.id,
             client_id,
             secret_digest: secret.as_deref().map(|s| digest(s).to_vec()),
+            registration_digest,
             metadata,
             created_at: now,
             updated_at: now,
         };
         tx.client_insert(&record).await?;
         let client = Client::from(&record);
-        self.record(
-            &mut tx,
-            who,
-            Change {
-                action: "client.create",
-                tenant: Some(tenant),
-                target_type: "client",
-                target_id: Some(record.client_id.clone()),
-                before: None,
-                after: Some(json!(client)),
-            },
-        )
-        .await?;
-        tx.commit().await?;
+        let change = Change {
+            action: "client.create",
+            tenant: Some(tenant.name.as_str()),
+            target_type: "client",
+            target_id: Some(record.client_id.clone()),
+            before: None,
+            after: Some(json!(client)),
+        };
+        self.record(tx, who, change).await?;
         Ok(ClientWithSecret { client, client_secret_expires_at: secret.as_ref().map(|_| 0), client_secret: secret })
     }
 
@@ -248,12 +260,28 @@ impl Services {
         }
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let mut record = tx.client_get(tenant_record.id, client_id).await?.ok_or(Error::NotFound("client"))?;
-        let before = Client::from(&record);
+        let record = tx.client_get(tenant_record.id, client_id).await?.ok_or(Error::NotFound("client"))?;
         let mut document = serde_json::to_value(&record.metadata)?;
         merge_patch(&mut document, &patch);
-        let mut metadata: ClientMetadata = from_json(document)?;
+        let metadata: ClientMetadata = from_json(document)?;
+        let updated = self.replace_client_metadata(&mut tx, who, tenant, record, metadata).await?;
+        tx.commit().await?;
+        self.changed("client.update", Some(tenant), Some(client_id.to_owned()));
+        Ok(updated)
+    }
+
+    /// Replaces a client's metadata inside `tx`, audited. Switching to a secret-based method
+    /// creates a secret (returned once); switching away deletes it.
+    pub(crate) async fn replace_client_metadata(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        who: &Principal,
+        tenant: &str,
+        mut record: ClientRecord,
+        mut metadata: ClientMetadata,
+    ) -> Result<ClientWithSecret> {
         normalize(&mut metadata)?;
+        let before = Client::from(&record);
         let mut secret = None;
         match (metadata.token_endpoint_auth_method.uses_secret(), record.secret_digest.is_some()) {
             (true, false) => {
@@ -268,21 +296,15 @@ impl Services {
         record.updated_at = self.clock.now();
         tx.client_update(&record).await?;
         let client = Client::from(&record);
-        self.record(
-            &mut tx,
-            who,
-            Change {
-                action: "client.update",
-                tenant: Some(tenant),
-                target_type: "client",
-                target_id: Some(client_id.to_owned()),
-                before: Some(json!(before)),
-                after: Some(json!(client)),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        self.changed("client.update", Some(tenant), Some(client_id.to_owned()));
+        let change = Change {
+            action: "client.update",
+            tenant: Some(tenant),
+            target_type: "client",
+            target_id: Some(record.client_id.clone()),
+            before: Some(json!(before)),
+            after: Some(json!(client)),
+        };
+        self.record(tx, who, change).await?;
         Ok(ClientWithSecret { client, client_secret_expires_at: secret.as_ref().map(|_| 0), client_secret: secret })
     }
 

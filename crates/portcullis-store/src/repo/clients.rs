@@ -8,19 +8,36 @@ macro_rules! client_repo {
                 tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
                 client_id: row.try_get("client_id").map_err(map_err)?,
                 secret_digest: row.try_get("secret_digest").map_err(map_err)?,
+                registration_digest: row.try_get("registration_digest").map_err(map_err)?,
                 metadata: $crate::convert::json(&row.try_get::<String, _>("metadata").map_err(map_err)?)?,
                 created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
                 updated_at: $crate::convert::instant(row.try_get("updated_at").map_err(map_err)?),
             })
         }
 
+        fn registration_token_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::client::RegistrationTokenRecord, portcullis_core::Error> {
+            use sqlx::Row;
+            let uses: Option<i64> = row.try_get("uses_left").map_err(map_err)?;
+            Ok(portcullis_core::model::client::RegistrationTokenRecord {
+                id: row.try_get("id").map_err(map_err)?,
+                tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
+                name: row.try_get("name").map_err(map_err)?,
+                digest: row.try_get("digest").map_err(map_err)?,
+                uses_left: uses.map(|u| u32::try_from(u).unwrap_or(0)),
+                created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
+                expires_at: $crate::convert::opt_instant(row.try_get("expires_at").map_err(map_err)?),
+                revoked_at: $crate::convert::opt_instant(row.try_get("revoked_at").map_err(map_err)?),
+            })
+        }
+
         #[async_trait::async_trait]
         impl portcullis_core::store::ClientRepo for $Tx {
             async fn client_insert(&mut self, c: &portcullis_core::model::client::ClientRecord) -> Result<(), portcullis_core::Error> {
-                sqlx::query("INSERT INTO oauth_clients (tenant_id, client_id, secret_digest, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                sqlx::query("INSERT INTO oauth_clients (tenant_id, client_id, secret_digest, metadata, created_at, updated_at, registration_digest) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(c.tenant_id.to_string()).bind(&c.client_id).bind(&c.secret_digest)
                     .bind($crate::convert::to_json(&c.metadata)?)
                     .bind($crate::convert::micros(c.created_at)).bind($crate::convert::micros(c.updated_at))
+                    .bind(&c.registration_digest)
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 Ok(())
             }
@@ -40,9 +57,10 @@ macro_rules! client_repo {
             }
 
             async fn client_update(&mut self, c: &portcullis_core::model::client::ClientRecord) -> Result<(), portcullis_core::Error> {
-                sqlx::query("UPDATE oauth_clients SET secret_digest = $1, metadata = $2, updated_at = $3 WHERE tenant_id = $4 AND client_id = $5")
+                sqlx::query("UPDATE oauth_clients SET secret_digest = $1, metadata = $2, updated_at = $3, registration_digest = $6 WHERE tenant_id = $4 AND client_id = $5")
                     .bind(&c.secret_digest).bind($crate::convert::to_json(&c.metadata)?)
                     .bind($crate::convert::micros(c.updated_at)).bind(c.tenant_id.to_string()).bind(&c.client_id)
+                    .bind(&c.registration_digest)
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 Ok(())
             }
@@ -50,6 +68,42 @@ macro_rules! client_repo {
             async fn client_assertion_record(&mut self, tenant: portcullis_types::TenantId, client_id: &str, jti: &str, expires_at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
                 let done = sqlx::query("INSERT INTO client_assertions (tenant_id, client_id, jti, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                     .bind(tenant.to_string()).bind(client_id).bind(jti).bind($crate::convert::micros(expires_at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn registration_token_insert(&mut self, t: &portcullis_core::model::client::RegistrationTokenRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO registration_tokens (id, tenant_id, name, digest, uses_left, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&t.id).bind(t.tenant_id.to_string()).bind(&t.name).bind(&t.digest)
+                    .bind(t.uses_left.map(|u| i64::from(u))).bind($crate::convert::micros(t.created_at))
+                    .bind(t.expires_at.map($crate::convert::micros)).bind(t.revoked_at.map($crate::convert::micros))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn registration_token_by_digest(&mut self, digest: &[u8]) -> Result<Option<portcullis_core::model::client::RegistrationTokenRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM registration_tokens WHERE digest = $1").bind(digest)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(registration_token_from_row).transpose()
+            }
+
+            async fn registration_token_list(&mut self, tenant: portcullis_types::TenantId) -> Result<Vec<portcullis_core::model::client::RegistrationTokenRecord>, portcullis_core::Error> {
+                let rows = sqlx::query("SELECT * FROM registration_tokens WHERE tenant_id = $1 ORDER BY created_at, id")
+                    .bind(tenant.to_string())
+                    .fetch_all(&mut *self.0).await.map_err(map_err)?;
+                rows.iter().map(registration_token_from_row).collect()
+            }
+
+            async fn registration_token_revoke(&mut self, tenant: portcullis_types::TenantId, id: &str, at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("UPDATE registration_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL")
+                    .bind($crate::convert::micros(at)).bind(tenant.to_string()).bind(id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn registration_token_use(&mut self, id: &str) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("UPDATE registration_tokens SET uses_left = uses_left - 1 WHERE id = $1 AND (uses_left IS NULL OR uses_left > 0)")
+                    .bind(id)
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 Ok(done.rows_affected() > 0)
             }

@@ -5,6 +5,7 @@ mod audit;
 mod clients;
 mod groups;
 mod keys;
+mod registration;
 mod roles;
 mod schema;
 mod tenants;
@@ -131,6 +132,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(clients::list_clients, clients::create_client))
         .routes(routes!(clients::get_client, clients::update_client, clients::delete_client))
         .routes(routes!(clients::rotate_secret))
+        .routes(routes!(registration::list_registration_tokens, registration::create_registration_token))
+        .routes(routes!(registration::revoke_registration_token))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .routes(routes!(tokens::list_tokens, tokens::create_token))

@@ -324,6 +324,26 @@ pub(super) enum ClientCmd {
         tenant: String,
         client_id: String,
     },
+    /// Initial access tokens for Dynamic Client Registration (RFC 7591); none means off
+    RegistrationTokens {
+        tenant: String,
+    },
+    /// Issue an initial access token (printed once): its holder may register clients
+    CreateRegistrationToken {
+        tenant: String,
+        name: String,
+        /// How many clients it may register [default: no limit]
+        #[arg(long)]
+        max_uses: Option<u32>,
+        /// RFC 3339 [default: never]
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// Revoke an initial access token
+    RevokeRegistrationToken {
+        tenant: String,
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

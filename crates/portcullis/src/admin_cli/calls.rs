@@ -57,6 +57,7 @@ const ROLE_COLUMNS: &[&str] = &["id", "name", "composites", "description"];
 const ASSIGNMENT_COLUMNS: &[&str] = &["role_id", "role_name", "expires_at"];
 const CLIENT_COLUMNS: &[&str] = &["client_id", "client_name", "grant_types", "token_endpoint_auth_method"];
 const TOKEN_COLUMNS: &[&str] = &["id", "name", "tenant", "access", "created_at", "revoked_at"];
+const REGISTRATION_TOKEN_COLUMNS: &[&str] = &["id", "name", "uses_left", "created_at", "expires_at", "revoked_at"];
 const AUDIT_COLUMNS: &[&str] = &["seq", "at", "actor", "action", "target_type", "target_id"];
 const SCHEMA_COLUMNS: &[&str] = &["name", "type", "required", "unique", "sensitive", "pattern", "purpose"];
 
@@ -261,6 +262,21 @@ pub(super) fn call_for(resource: Resource) -> anyhow::Result<Call> {
             }
             ClientCmd::RotateSecret { tenant, client_id } => {
                 Call::new(M::POST, format!("/tenants/{tenant}/clients/{client_id}/secret"), &[])
+            }
+            ClientCmd::RegistrationTokens { tenant } => {
+                Call::new(M::GET, format!("/tenants/{tenant}/registration-tokens"), REGISTRATION_TOKEN_COLUMNS)
+            }
+            ClientCmd::CreateRegistrationToken { tenant, name, max_uses, expires_at } => {
+                let mut body = Map::new();
+                body.insert("name".into(), json!(name));
+                if let Some(max_uses) = max_uses {
+                    body.insert("max_uses".into(), json!(max_uses));
+                }
+                opt(&mut body, "expires_at", expires_at);
+                Call::new(M::POST, format!("/tenants/{tenant}/registration-tokens"), &[]).json(Value::Object(body))
+            }
+            ClientCmd::RevokeRegistrationToken { tenant, id } => {
+                Call::new(M::DELETE, format!("/tenants/{tenant}/registration-tokens/{id}"), &[])
             }
         },
         Resource::Tokens(cmd) => match cmd {

@@ -15,6 +15,7 @@ mod oidc;
 mod oidc_errors;
 mod openapi;
 mod ops;
+mod registration;
 mod token;
 
 /// Runs the body once per engine with a fresh server bound to `$server`.
