@@ -59,7 +59,11 @@ on_every_engine!(dynamic_registration_with_initial_access_tokens, |server| {
     let (_, _, body) =
         register(Some(&initial), json!({"client_name": "x", "redirect_uris": ["http://evil.example/cb"]})).await;
     assert_eq!(body["error"], "invalid_redirect_uri", "{body}");
-    let (_, _, body) = register(Some(&initial), json!({"client_name": "x", "redirect_uris": [REDIRECT], "backchannel_logout_uri": "http://127.0.0.1:5432/"})).await;
+    let (_, _, body) = register(
+        Some(&initial),
+        json!({"client_name": "x", "redirect_uris": [REDIRECT], "backchannel_logout_uri": "http://127.0.0.1:5432/"}),
+    )
+    .await;
     assert_eq!(body["error"], "invalid_client_metadata", "no server-side requests to this host: {body}");
     let (_, _, body) = register(Some(&initial), json!({"client_name": "x", "grant_types": ["password"]})).await;
     assert_eq!(body["error"], "invalid_client_metadata", "{body}");
