@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         updated_at: now,
     };
     let params = Params::parse(data);
-    if let Ok(request) = check_request(&client, "https://app.example.com/cb", &params) {
+    if let Ok(request) = check_request(&client, "https://app.example.com/cb", &params, &[]) {
         assert!(request.scope.iter().all(|s| ["openid", "email", "offline_access"].contains(&s.as_str())));
         let challenge = request.code_challenge.expect("PKCE is required");
         assert!((43..=128).contains(&challenge.len()));

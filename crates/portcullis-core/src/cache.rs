@@ -74,6 +74,8 @@ pub(crate) struct Caches {
     verifiers: Map<String, Arc<Vec<Verifier>>>,
     /// Each tenant's JWK Set, as published.
     jwks: Map<String, Arc<serde_json::Value>>,
+    /// Each tenant's own OAuth scopes.
+    scopes: Map<String, Arc<Vec<crate::model::scope::ScopeDefinition>>>,
     /// The last audit `seq` applied; `-1` until the first poll sets the starting point.
     seen: AtomicI64,
 }
@@ -97,6 +99,7 @@ impl Caches {
             signers: Map::new(),
             verifiers: Map::new(),
             jwks: Map::new(),
+            scopes: Map::new(),
             seen: AtomicI64::new(-1),
         }
     }
@@ -157,6 +160,23 @@ impl Caches {
         self.jwks.put(tenant.to_owned(), jwks, now);
     }
 
+    pub(crate) fn scopes(
+        &self,
+        tenant: &str,
+        now: OffsetDateTime,
+    ) -> Option<Arc<Vec<crate::model::scope::ScopeDefinition>>> {
+        self.scopes.get(&tenant.to_owned(), now)
+    }
+
+    pub(crate) fn put_scopes(
+        &self,
+        tenant: &str,
+        scopes: Arc<Vec<crate::model::scope::ScopeDefinition>>,
+        now: OffsetDateTime,
+    ) {
+        self.scopes.put(tenant.to_owned(), scopes, now);
+    }
+
     /// Evicts whatever `change` may have made stale.
     pub(crate) fn apply(&self, change: &ChangeEvent) {
         let tenant = change.tenant.as_deref();
@@ -174,6 +194,7 @@ impl Caches {
                     self.signers.retain(|t, _| t != name);
                     self.verifiers.retain(|t, _| t != name);
                     self.jwks.retain(|t, _| t != name);
+                    self.scopes.retain(|t, _| t != name);
                     // A deleted tenant's tokens are deleted with it.
                     self.tokens.retain(|_, t| t.tenant.as_ref().map(|n| n.as_str()) != Some(name));
                 }
@@ -188,6 +209,11 @@ impl Caches {
                     self.signers.retain(|t, _| t != name);
                     self.verifiers.retain(|t, _| t != name);
                     self.jwks.retain(|t, _| t != name);
+                }
+            }
+            "scope" => {
+                if let Some(name) = tenant {
+                    self.scopes.retain(|t, _| t != name);
                 }
             }
             "schema" => {
@@ -217,5 +243,6 @@ impl Caches {
         self.signers.clear();
         self.verifiers.clear();
         self.jwks.clear();
+        self.scopes.clear();
     }
 }

@@ -19,6 +19,7 @@ use crate::model::group::Group;
 use crate::model::key::SigningKeyRecord;
 use crate::model::role::{EffectiveAccess, Role, RoleAssignment};
 use crate::model::schema::AttributeDefinition;
+use crate::model::scope::ScopeDefinition;
 use crate::model::session::{DeviceRecord, FlowRecord, GrantRecord, PushedRequest, RefreshTokenRecord, SessionRecord};
 use crate::model::tenant::TenantRecord;
 use crate::model::token::TokenRecord;
@@ -207,6 +208,10 @@ pub trait ClientRepo {
     async fn registration_token_revoke(&mut self, tenant: TenantId, id: &str, at: OffsetDateTime) -> Result<bool>;
     /// Spends one use of an initial access token, atomically: false if none is left.
     async fn registration_token_use(&mut self, id: &str) -> Result<bool>;
+    /// Creates or replaces a scope of the tenant.
+    async fn scope_put(&mut self, tenant: TenantId, scope: &ScopeDefinition) -> Result<()>;
+    async fn scope_list(&mut self, tenant: TenantId) -> Result<Vec<ScopeDefinition>>;
+    async fn scope_delete(&mut self, tenant: TenantId, name: &str) -> Result<bool>;
     /// Records the `jti` of a client assertion; false if it was already recorded (a replay).
     async fn client_assertion_record(
         &mut self,

@@ -5,6 +5,7 @@
 
 use portcullis_core::Services;
 use portcullis_core::model::client::{ClientRecord, GrantType};
+use portcullis_core::model::scope::ScopeDefinition;
 use portcullis_core::model::session::{AuthorizationRequest, FlowRecord, SessionRecord};
 use portcullis_core::service::{CodeRequest, RequestContext};
 use serde_json::Value;
@@ -150,8 +151,9 @@ pub async fn validate(
         }
         None => return Err(page(OAuthError::invalid_request("redirect_uri is missing"))),
     };
+    let custom = services.custom_scopes(tenant).await?;
     let mut request = blank(&client, redirect_uri, params);
-    match checked(&client, params, &mut request) {
+    match checked(&client, params, &mut request, &custom) {
         Ok(()) => Ok((client, request)),
         Err(error) => Err(AuthorizeError::Redirect(AuthorizationResponse::error(&request, issuer, &error))),
     }
@@ -185,14 +187,20 @@ pub fn check_request(
     client: &ClientRecord,
     redirect_uri: &str,
     params: &Params,
+    custom: &[ScopeDefinition],
 ) -> Result<AuthorizationRequest, OAuthError> {
     let mut request = blank(client, redirect_uri.to_owned(), params);
-    checked(client, params, &mut request)?;
+    checked(client, params, &mut request, custom)?;
     Ok(request)
 }
 
 /// The checks whose failures go back to the client (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6).
-fn checked(client: &ClientRecord, params: &Params, request: &mut AuthorizationRequest) -> Result<(), OAuthError> {
+fn checked(
+    client: &ClientRecord,
+    params: &Params,
+    request: &mut AuthorizationRequest,
+    custom: &[ScopeDefinition],
+) -> Result<(), OAuthError> {
     params.no_repeats(&["resource"])?;
     if params.single("request")?.is_some() {
         return Err(OAuthError::new("request_not_supported", 400, "request objects are not supported"));
@@ -223,7 +231,7 @@ fn checked(client: &ClientRecord, params: &Params, request: &mut AuthorizationRe
         if !portcullis_core::model::client::scope_token_ok(token) {
             return Err(OAuthError::invalid_scope("scope must be scope tokens separated by spaces"));
         }
-        if !scopes::allowed(client, token) {
+        if !scopes::allowed(client, token, custom) {
             return Err(OAuthError::invalid_scope(format!("the client may not request the scope {token}")));
         }
         if !request.scope.iter().any(|s| s == token) {

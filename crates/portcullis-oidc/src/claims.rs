@@ -2,6 +2,7 @@
 //! `claims` request parameter (§5.5), for the ID token or for `userinfo`.
 
 use portcullis_core::model::role::EffectiveAccess;
+use portcullis_core::model::scope::ScopeDefinition;
 use portcullis_core::model::user::User;
 use serde_json::{Map, Value, json};
 
@@ -55,8 +56,12 @@ fn claim(user: &User, access: &EffectiveAccess, name: &str) -> Option<Value> {
 
 /// Whether releasing claims for `scope` and `requested` needs the user's groups and roles
 /// (their query is skipped otherwise).
-pub fn needs_access(scope: &str, requested: Option<&Value>) -> bool {
-    let by_scope = scope.split(' ').any(|s| s == "roles" || s == "groups");
+pub fn needs_access(scope: &str, requested: Option<&Value>, custom: &[ScopeDefinition]) -> bool {
+    let by_scope = scope.split(' ').any(|s| {
+        s == "roles"
+            || s == "groups"
+            || custom.iter().any(|c| c.name == s && c.claims.iter().any(|n| n == "roles" || n == "groups"))
+    });
     let by_request = requested.and_then(Value::as_object).is_some_and(|members| {
         members.values().filter_map(Value::as_object).any(|m| m.contains_key("roles") || m.contains_key("groups"))
     });
@@ -64,26 +69,41 @@ pub fn needs_access(scope: &str, requested: Option<&Value>) -> bool {
 }
 
 /// The claims released for `scope` (space-separated) and the `claims` request parameter,
-/// always with `sub`. Claims the user lacks are left out (OIDC Core §5.3.2).
+/// always with `sub`. Claims the user lacks are left out (OIDC Core §5.3.2). User-schema
+/// attributes are released only through the tenant's own scopes (`custom`) that map them,
+/// never merely because the `claims` parameter named them.
 pub fn user_claims(
     user: &User,
     access: &EffectiveAccess,
     scope: &str,
     requested: Option<&Value>,
     target: Target,
+    custom: &[ScopeDefinition],
 ) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("sub".into(), json!(user.id.to_string()));
     let mut names: Vec<&str> = scope.split(' ').flat_map(claims_of).copied().collect();
+    let mapped: Vec<&str> = scope
+        .split(' ')
+        .filter_map(|s| custom.iter().find(|c| c.name == s))
+        .flat_map(|c| c.claims.iter().map(String::as_str))
+        .collect();
     if let Some(Value::Object(members)) = requested.and_then(|r| r.get(target.member())) {
         names.extend(members.keys().map(String::as_str));
     }
-    for name in names {
-        if out.contains_key(name) {
+    for name in names.iter().chain(&mapped) {
+        if out.contains_key(*name) {
             continue;
         }
         if let Some(value) = claim(user, access, name) {
-            out.insert(name.to_owned(), value);
+            out.insert((*name).to_owned(), value);
+        }
+    }
+    for name in mapped {
+        if !out.contains_key(name)
+            && let Some(value) = user.attributes.get(name)
+        {
+            out.insert(name.to_owned(), value.clone());
         }
     }
     out

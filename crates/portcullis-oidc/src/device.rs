@@ -23,9 +23,10 @@ pub async fn device_authorization(
     if !client.metadata.grant_types.contains(&GrantType::DeviceCode) {
         return Err(OAuthError::unauthorized_client("the client is not registered for the device grant"));
     }
+    let custom = services.custom_scopes(tenant).await?;
     let mut scope: Vec<String> = Vec::new();
     for token in request.params.single("scope")?.unwrap_or_default().split(' ').filter(|t| !t.is_empty()) {
-        if !portcullis_core::model::client::scope_token_ok(token) || !scopes::allowed(&client, token) {
+        if !portcullis_core::model::client::scope_token_ok(token) || !scopes::allowed(&client, token, &custom) {
             return Err(OAuthError::invalid_scope(format!("the client may not request the scope {token}")));
         }
         if !scope.iter().any(|s| s == token) {

@@ -44,6 +44,8 @@ pub struct IdTokenInput<'a> {
     /// The nonce of the authorization request; omitted on refresh.
     pub nonce: Option<&'a str>,
     pub lifetime: u32,
+    /// The tenant's own scopes, for their claim mappings.
+    pub custom: &'a [portcullis_core::model::scope::ScopeDefinition],
 }
 
 /// Mints an ID token for a grant (OIDC Core §2).
@@ -56,8 +58,14 @@ pub async fn mint(
     let alg = id_token_alg(input.client);
     let now = services.now().unix_timestamp();
     let details = &input.grant.details;
-    let mut claims =
-        user_claims(input.user, input.access, &input.grant.scope, details.claims.as_ref(), Target::IdToken);
+    let mut claims = user_claims(
+        input.user,
+        input.access,
+        &input.grant.scope,
+        details.claims.as_ref(),
+        Target::IdToken,
+        input.custom,
+    );
     claims.insert("iss".into(), json!(issuer));
     claims.insert("aud".into(), json!(input.client.client_id));
     claims.insert("azp".into(), json!(input.client.client_id));

@@ -22,7 +22,8 @@ pub async fn push(
     if !client.metadata.redirect_uris.iter().any(|r| crate::authorize::redirect_matches(r.as_str(), redirect_uri)) {
         return Err(OAuthError::invalid_request("redirect_uri is not registered for this client"));
     }
-    let validated = check_request(&client, redirect_uri, params)?;
+    let custom = services.custom_scopes(tenant).await?;
+    let validated = check_request(&client, redirect_uri, params, &custom)?;
     let id = services.push_request(tenant, &client.client_id, validated).await?;
     Ok(json!({
         "request_uri": format!("{REQUEST_URI_PREFIX}{id}"),

@@ -2,9 +2,10 @@
 //! `groups` scopes.
 
 use portcullis_core::model::client::ClientRecord;
+use portcullis_core::model::scope::ScopeDefinition;
 
-/// The scopes a client may request when its registration names none.
-pub const BUILT_IN: &[&str] = &["openid", "profile", "email", "phone", "address", "offline_access", "roles", "groups"];
+/// The scopes a client may request when its registration names none (and the tenant's own).
+pub const BUILT_IN: &[&str] = portcullis_core::model::scope::BUILT_IN_SCOPES;
 
 /// The claims each scope releases (OIDC Core §5.4; `roles` and `groups` are Portcullis's).
 pub fn claims_of(scope: &str) -> &'static [&'static str] {
@@ -34,11 +35,12 @@ pub fn claims_of(scope: &str) -> &'static [&'static str] {
     }
 }
 
-/// Whether `client` may request `scope`: its registered scopes, or the built-in ones.
-pub fn allowed(client: &ClientRecord, scope: &str) -> bool {
+/// Whether `client` may request `scope`: its registered scopes, or else the built-in ones and
+/// the tenant's own (`custom`).
+pub fn allowed(client: &ClientRecord, scope: &str, custom: &[ScopeDefinition]) -> bool {
     match &client.metadata.scope {
         Some(registered) => registered.split(' ').any(|s| s == scope),
-        None => BUILT_IN.contains(&scope),
+        None => BUILT_IN.contains(&scope) || custom.iter().any(|c| c.name == scope),
     }
 }
 

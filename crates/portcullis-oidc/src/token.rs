@@ -218,7 +218,8 @@ impl Minter<'_> {
         nonce: Option<&str>,
         refresh_token: Option<String>,
     ) -> Result<TokenResponse, OAuthError> {
-        let with_access = crate::claims::needs_access(&grant.scope, grant.details.claims.as_ref());
+        let custom = self.services.custom_scopes(self.tenant).await?;
+        let with_access = crate::claims::needs_access(&grant.scope, grant.details.claims.as_ref(), &custom);
         let Some((user, access)) = self.services.user_for_claims(self.tenant, grant.user_id, with_access).await? else {
             return Err(OAuthError::invalid_grant("the user of this grant can no longer log in"));
         };
@@ -246,6 +247,7 @@ impl Minter<'_> {
                 access_token: &access_token,
                 nonce,
                 lifetime: self.lifetime(),
+                custom: &custom,
             };
             Some(id_token::mint(self.services, self.tenant, self.issuer, input).await?)
         } else {

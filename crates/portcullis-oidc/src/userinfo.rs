@@ -65,9 +65,10 @@ pub async fn userinfo(
     let Some(grant) = services.live_grant(tenant, grant_id).await? else {
         return Err(BearerError::invalid_token("the access token is revoked"));
     };
-    let with_access = crate::claims::needs_access(scope, grant.details.claims.as_ref());
+    let custom = services.custom_scopes(tenant).await?;
+    let with_access = crate::claims::needs_access(scope, grant.details.claims.as_ref(), &custom);
     let Some((user, access)) = services.user_for_claims(tenant, grant.user_id, with_access).await? else {
         return Err(BearerError::invalid_token("the user can no longer log in"));
     };
-    Ok(user_claims(&user, &access, scope, grant.details.claims.as_ref(), Target::Userinfo))
+    Ok(user_claims(&user, &access, scope, grant.details.claims.as_ref(), Target::Userinfo, &custom))
 }

@@ -58,6 +58,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_registration.sql"),
         postgres: include_str!("../migrations/postgres/0008_registration.sql"),
     },
+    Migration {
+        version: 9,
+        name: "scopes",
+        sqlite: include_str!("../migrations/sqlite/0009_scopes.sql"),
+        postgres: include_str!("../migrations/postgres/0009_scopes.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

@@ -7,6 +7,7 @@ pub mod key;
 pub mod page;
 pub mod role;
 pub mod schema;
+pub mod scope;
 pub mod session;
 pub mod tenant;
 pub mod token;

@@ -18,6 +18,7 @@ mod pushed;
 mod registration;
 mod roles;
 mod schema;
+mod scopes;
 mod sessions;
 mod tenants;
 mod tokens;

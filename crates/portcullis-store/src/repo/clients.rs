@@ -108,6 +108,35 @@ macro_rules! client_repo {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn scope_put(&mut self, tenant: portcullis_types::TenantId, scope: &portcullis_core::model::scope::ScopeDefinition) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO oauth_scopes (tenant_id, name, description, claims, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, name) DO UPDATE SET description = excluded.description, claims = excluded.claims, updated_at = excluded.updated_at")
+                    .bind(tenant.to_string()).bind(&scope.name).bind(&scope.description).bind($crate::convert::to_json(&scope.claims)?)
+                    .bind($crate::convert::micros(scope.created_at)).bind($crate::convert::micros(scope.updated_at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn scope_list(&mut self, tenant: portcullis_types::TenantId) -> Result<Vec<portcullis_core::model::scope::ScopeDefinition>, portcullis_core::Error> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT * FROM oauth_scopes WHERE tenant_id = $1 ORDER BY name")
+                    .bind(tenant.to_string())
+                    .fetch_all(&mut *self.0).await.map_err(map_err)?;
+                rows.iter().map(|row| Ok(portcullis_core::model::scope::ScopeDefinition {
+                    name: row.try_get("name").map_err(map_err)?,
+                    description: row.try_get("description").map_err(map_err)?,
+                    claims: $crate::convert::json(&row.try_get::<String, _>("claims").map_err(map_err)?)?,
+                    created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
+                    updated_at: $crate::convert::instant(row.try_get("updated_at").map_err(map_err)?),
+                })).collect()
+            }
+
+            async fn scope_delete(&mut self, tenant: portcullis_types::TenantId, name: &str) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("DELETE FROM oauth_scopes WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant.to_string()).bind(name)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn client_delete(&mut self, tenant: portcullis_types::TenantId, client_id: &str) -> Result<bool, portcullis_core::Error> {
                 let done = sqlx::query("DELETE FROM oauth_clients WHERE tenant_id = $1 AND client_id = $2")
                     .bind(tenant.to_string()).bind(client_id)

@@ -8,6 +8,7 @@ mod keys;
 mod registration;
 mod roles;
 mod schema;
+mod scopes;
 mod tenants;
 mod tokens;
 mod users;
@@ -134,6 +135,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(clients::rotate_secret))
         .routes(routes!(registration::list_registration_tokens, registration::create_registration_token))
         .routes(routes!(registration::revoke_registration_token))
+        .routes(routes!(scopes::list_scopes))
+        .routes(routes!(scopes::put_scope, scopes::delete_scope))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .routes(routes!(tokens::list_tokens, tokens::create_token))

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use portcullis_core::model::client::ClientRecord;
+use portcullis_core::model::scope::ScopeDefinition;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::{LoginRefusal, SESSION_LIFETIME};
 use portcullis_oidc::OAuthError;
@@ -181,8 +182,11 @@ async fn proceed(
     }
 }
 
-/// What a scope means, in words for the consent page.
-fn describe(scope: &str) -> String {
+/// What a scope means, in words for the consent page: the tenant's description for its own.
+fn describe(scope: &str, custom: &[ScopeDefinition]) -> String {
+    if let Some(own) = custom.iter().find(|c| c.name == scope) {
+        return own.description.clone();
+    }
     match scope {
         "openid" => "Know who you are".to_owned(),
         "profile" => "See your name and profile".to_owned(),
@@ -226,11 +230,15 @@ pub(super) async fn consent_page(
         Ok(None) => return flow_gone(&tenant),
         Err(error) => return error_page(&tenant, &error.into()),
     };
+    let custom = match state.services.custom_scopes(&tenant).await {
+        Ok(custom) => custom,
+        Err(error) => return error_page(&tenant, &error.into()),
+    };
     let context = minijinja::context! {
         lang => "en",
         tenant,
         client_name => client.metadata.client_name,
-        scopes => flow.request.scope.iter().map(|s| describe(s)).collect::<Vec<_>>(),
+        scopes => flow.request.scope.iter().map(|s| describe(s, &custom)).collect::<Vec<_>>(),
         username,
         action => format!("/t/{tenant}/consent"),
         flow => flow.id,

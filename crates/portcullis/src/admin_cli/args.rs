@@ -344,6 +344,23 @@ pub(super) enum ClientCmd {
         tenant: String,
         id: String,
     },
+    /// The tenant's own scopes and the claims they release
+    Scopes {
+        tenant: String,
+    },
+    /// Create or replace a scope releasing `--claim`s (standard claims or schema attributes)
+    PutScope {
+        tenant: String,
+        name: String,
+        #[arg(long)]
+        description: String,
+        #[arg(long = "claim")]
+        claims: Vec<String>,
+    },
+    DeleteScope {
+        tenant: String,
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

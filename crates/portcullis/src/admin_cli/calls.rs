@@ -278,6 +278,16 @@ pub(super) fn call_for(resource: Resource) -> anyhow::Result<Call> {
             ClientCmd::RevokeRegistrationToken { tenant, id } => {
                 Call::new(M::DELETE, format!("/tenants/{tenant}/registration-tokens/{id}"), &[])
             }
+            ClientCmd::Scopes { tenant } => {
+                Call::new(M::GET, format!("/tenants/{tenant}/scopes"), &["name", "description", "claims"])
+            }
+            ClientCmd::PutScope { tenant, name, description, claims } => {
+                Call::new(M::PUT, format!("/tenants/{tenant}/scopes/{name}"), &[])
+                    .json(json!({"description": description, "claims": claims}))
+            }
+            ClientCmd::DeleteScope { tenant, name } => {
+                Call::new(M::DELETE, format!("/tenants/{tenant}/scopes/{name}"), &[])
+            }
         },
         Resource::Tokens(cmd) => match cmd {
             TokenCmd::List(p) => Call::new(M::GET, "/tokens".into(), TOKEN_COLUMNS).paging(p),

@@ -196,3 +196,110 @@ on_every_engine!(roles_and_groups_claims_follow_their_scopes, |server| {
         .expect("json");
     assert_eq!(info["roles"], json!(["editor"]), "{info}");
 });
+
+on_every_engine!(tenant_scopes_release_their_mapped_claims, |server| {
+    let (id, secret) = setup(&server, web_client()).await;
+    for (name, sensitive) in [("department", false), ("salary_band", true)] {
+        let put = server
+            .admin(Method::PUT, &format!("/tenants/acme/schema/attributes/{name}"))
+            .json(&json!({"name": name, "type": "string", "sensitive": sensitive}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(put.status(), StatusCode::OK);
+    }
+    let users: Value = server
+        .admin(Method::GET, "/tenants/acme/users?username=alice")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let alice = users["items"][0]["id"].as_str().expect("alice").to_owned();
+    let patched = server
+        .admin(Method::PATCH, &format!("/tenants/acme/users/{alice}"))
+        .json(&json!({"attributes": {"department": "Research", "salary_band": "B3"}}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(patched.status(), StatusCode::OK);
+
+    // Definitions are checked: a built-in name, an unknown claim.
+    let builtin = server
+        .admin(Method::PUT, "/tenants/acme/scopes/email")
+        .json(&json!({"description": "x", "claims": ["email"]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(builtin.status(), StatusCode::BAD_REQUEST);
+    let unknown = server
+        .admin(Method::PUT, "/tenants/acme/scopes/hr")
+        .json(&json!({"description": "HR data", "claims": ["shoe_size"]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    let defined = server
+        .admin(Method::PUT, "/tenants/acme/scopes/hr")
+        .json(&json!({"description": "See your department", "claims": ["department", "family_name"]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(defined.status(), StatusCode::OK);
+
+    // A client with no registered scope may ask for it; the consent page shows its description.
+    let mut browser = Browser::new(&server.url);
+    let url = format!(
+        "/t/acme/authorize?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", id.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid hr"),
+                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ("code_challenge_method", "S256")
+            ])
+            .finish()
+    );
+    let answer = crate::oidc::log_in(&mut browser, &url, crate::oidc::PASSWORD).await;
+    let to_consent = crate::browser::location(&answer);
+    let html = browser.get(&to_consent).await.text().await.expect("html");
+    assert!(html.contains("See your department"), "{html}");
+    let back = crate::browser::location(
+        &browser
+            .post(
+                "/t/acme/consent",
+                &[
+                    ("flow", &crate::browser::field(&html, "flow")),
+                    ("csrf_token", &crate::browser::field(&html, "csrf_token")),
+                    ("decision", "allow"),
+                ],
+            )
+            .await,
+    );
+    let code = crate::browser::query(&back)["code"].clone();
+    let (_, tokens) =
+        exchange(&server, &id, &secret, &[("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+            .await;
+    let id_claims = claims(tokens["id_token"].as_str().expect("id token"));
+    assert_eq!(id_claims["department"], "Research", "{id_claims}");
+    assert!(id_claims.get("salary_band").is_none());
+    // The claims parameter cannot reach an attribute no granted scope maps, sensitive or not.
+    let code = code_for(
+        &mut browser,
+        &id,
+        &[("scope", Some("openid")), ("claims", Some(r#"{"id_token":{"salary_band":null,"department":null}}"#))],
+    )
+    .await;
+    let (_, tokens) =
+        exchange(&server, &id, &secret, &[("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+            .await;
+    let id_claims = claims(tokens["id_token"].as_str().expect("id token"));
+    assert!(id_claims.get("salary_band").is_none() && id_claims.get("department").is_none(), "{id_claims}");
+    // Unknown scopes are still refused.
+    let refused = browser.get(&url.replace("openid+hr", "openid+finance")).await;
+    let target = crate::browser::location(&refused);
+    assert_eq!(crate::browser::query(&target)["error"], "invalid_scope");
+});
