@@ -315,17 +315,17 @@ pub async fn decide(
     // OIDC Core §3.1.2.1; `max_age=0` means "log in again now", like `prompt=login`.
     let too_old =
         |s: &SessionRecord| request.max_age.is_some_and(|age| age == 0 || (now - s.auth_time).whole_seconds() > age);
+    // OIDC Core §3.1.2.1: a session of another user than the hinted one does not count.
+    let mut other_user = false;
     if let Some(hint) = request.id_token_hint.as_deref() {
         let claims =
             crate::id_token::hint_claims(services, tenant, issuer, hint).await.map_err(AuthorizeError::Page)?;
         let Some(subject) = claims.as_ref().and_then(|c| c.get("sub")).and_then(Value::as_str) else {
             return Err(fail(OAuthError::invalid_request("id_token_hint is not an ID token this issuer made")));
         };
-        if session.is_some_and(|s| s.user_id.to_string() != subject) && none {
-            return Err(fail(OAuthError::new("login_required", 400, "the hinted user is not the one logged in")));
-        }
+        other_user = session.is_some_and(|s| s.user_id.to_string() != subject);
     }
-    let Some(session) = session.filter(|s| !fresh_login && !too_old(s)) else {
+    let Some(session) = session.filter(|s| !fresh_login && !too_old(s) && !other_user) else {
         return if none {
             Err(fail(OAuthError::new("login_required", 400, "the user is not logged in (prompt=none)")))
         } else {

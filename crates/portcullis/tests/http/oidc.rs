@@ -67,7 +67,7 @@ pub async fn log_in(browser: &mut Browser, authorize_url: &str, password: &str) 
 pub async fn consent(browser: &mut Browser, to_consent: &str, decision: &str) -> String {
     assert!(to_consent.starts_with("/t/acme/consent?flow="), "{to_consent}");
     let html = browser.get(to_consent).await.text().await.expect("html");
-    assert!(html.contains("Allow access") && html.contains("alice"), "{html}");
+    assert!(html.contains("Allow access") && html.contains("Signed in as"), "{html}");
     let (flow, csrf) = (field(&html, "flow"), field(&html, "csrf_token"));
     location(&browser.post("/t/acme/consent", &[("flow", &flow), ("csrf_token", &csrf), ("decision", decision)]).await)
 }

@@ -560,6 +560,54 @@ on_every_engine!(login_page_refusals, |server| {
     assert_eq!(query(&none).get("error").map(String::as_str), Some("consent_required"), "{none}");
     let login = location(&browser.get(&authorize_url(&request(&id, &[("prompt", Some("login"))]))).await);
     assert!(login.starts_with("/t/acme/login"), "{login}");
+    // An id_token_hint naming someone else than the logged-in user: not silently alice.
+    let bob = json!({"username": "bob", "password": "another long password"});
+    assert!(
+        server.admin(Method::POST, "/tenants/acme/users").json(&bob).send().await.expect("send").status().is_success()
+    );
+    let secret = {
+        let rotated: Value = server
+            .admin(Method::POST, &format!("/tenants/acme/clients/{id}/secret"))
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        rotated["client_secret"].as_str().expect("secret").to_owned()
+    };
+    let mut bobs = Browser::new(&server.url);
+    let to_login = location(&bobs.get(&url).await);
+    let html = bobs.get(&to_login).await.text().await.expect("html");
+    let answer = bobs
+        .post(
+            "/t/acme/login",
+            &[
+                ("flow", &field(&html, "flow")),
+                ("csrf_token", &field(&html, "csrf_token")),
+                ("username", "bob"),
+                ("password", "another long password"),
+            ],
+        )
+        .await;
+    let back = consent(&mut bobs, &location(&answer), "allow").await;
+    let (_, tokens) = exchange(
+        &server,
+        &id,
+        &secret,
+        &[("code", &query(&back)["code"]), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)],
+    )
+    .await;
+    let bobs_id_token = tokens["id_token"].as_str().expect("id token").to_owned();
+    let hinted = location(
+        &browser
+            .get(&authorize_url(&request(&id, &[("id_token_hint", Some(&bobs_id_token)), ("prompt", Some("none"))])))
+            .await,
+    );
+    assert_eq!(query(&hinted).get("error").map(String::as_str), Some("login_required"), "{hinted}");
+    let hinted =
+        location(&browser.get(&authorize_url(&request(&id, &[("id_token_hint", Some(&bobs_id_token))]))).await);
+    assert!(hinted.starts_with("/t/acme/login"), "alice's session is not used for bob: {hinted}");
     // max_age=0 forces a fresh login too.
     let fresh = location(&browser.get(&authorize_url(&request(&id, &[("max_age", Some("0"))]))).await);
     assert!(fresh.starts_with("/t/acme/login"), "{fresh}");
