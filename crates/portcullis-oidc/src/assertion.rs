@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::Services;
 use portcullis_core::model::client::{ClientRecord, TokenEndpointAuthMethod};
-use portcullis_crypto::verify::{Verifier, verify_client_jws};
+use portcullis_crypto::verify::verify_client_jws;
 use serde_json::Value;
 
 use crate::error::OAuthError;
@@ -56,15 +56,19 @@ pub(crate) async fn authenticate(
     if client.metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
         return Err(refused("the client does not authenticate with private_key_jwt"));
     }
-    let Some(Value::Object(set)) = &client.metadata.jwks else {
-        return Err(refused("keys published at jwks_uri are not fetched yet; register them as jwks"));
+    let keys =
+        crate::client_keys::keys(&client, false).await.ok_or_else(|| refused("the client's keys are unavailable"))?;
+    let verified = match verify_client_jws(assertion, &keys) {
+        Ok(verified) => verified,
+        // Perhaps the client rotated its keys at its jwks_uri since they were fetched.
+        Err(_) if client.metadata.jwks_uri.is_some() => {
+            let keys = crate::client_keys::keys(&client, true)
+                .await
+                .ok_or_else(|| refused("the client's keys are unavailable"))?;
+            verify_client_jws(assertion, &keys).map_err(|_| refused("the signature does not verify"))?
+        }
+        Err(_) => return Err(refused("the signature does not verify")),
     };
-    let keys: Vec<Verifier> = set
-        .get("keys")
-        .and_then(Value::as_array)
-        .map(|keys| keys.iter().filter_map(Verifier::from_client_jwk).collect())
-        .unwrap_or_default();
-    let verified = verify_client_jws(assertion, &keys).map_err(|_| refused("the signature does not verify"))?;
     let claims = &verified.payload;
     let now = services.now().unix_timestamp();
     let text = |name: &str| claims.get(name).and_then(Value::as_str);

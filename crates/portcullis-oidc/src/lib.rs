@@ -6,6 +6,7 @@ mod assertion;
 pub mod authorize;
 mod claims;
 mod client_auth;
+mod client_keys;
 mod device;
 pub mod discovery;
 mod error;

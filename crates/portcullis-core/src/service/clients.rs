@@ -92,8 +92,8 @@ fn normalize(metadata: &mut ClientMetadata) -> Result<()> {
     if let Some(jwks) = &metadata.jwks {
         check_jwks(jwks, &mut fail);
     }
-    if metadata.jwks_uri.as_deref().is_some_and(|u| !web_url_ok(u, true) || u.starts_with("http:")) {
-        fail("jwks_uri", "must be an https URL");
+    if metadata.jwks_uri.as_deref().is_some_and(|u| !web_url_ok(u, true)) {
+        fail("jwks_uri", "must be an https URL (http only on loopback), without a fragment");
     }
     for (field, value) in [
         ("client_uri", &metadata.client_uri),

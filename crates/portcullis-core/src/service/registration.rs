@@ -43,6 +43,9 @@ fn check_self_registered(metadata: &ClientMetadata) -> Result<()> {
     if metadata.backchannel_logout_uri.as_deref().is_some_and(|u| !u.starts_with("https://")) {
         errors.push(FieldError::new("backchannel_logout_uri", "must be https for a registered client"));
     }
+    if metadata.jwks_uri.as_deref().is_some_and(|u| !u.starts_with("https://")) {
+        errors.push(FieldError::new("jwks_uri", "must be https for a registered client"));
+    }
     if metadata.client_id.is_some() {
         errors.push(FieldError::new("client_id", "the server assigns client_id (RFC 7591 §3.2.1)"));
     }

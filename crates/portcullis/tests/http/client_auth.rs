@@ -303,3 +303,64 @@ on_every_engine!(tenant_scopes_release_their_mapped_claims, |server| {
     let target = crate::browser::location(&refused);
     assert_eq!(crate::browser::query(&target)["error"], "invalid_scope");
 });
+
+on_every_engine!(private_key_jwt_with_keys_at_a_jwks_uri, |server| {
+    setup(&server, web_client()).await;
+    let private = generate(JwsAlgorithm::EdDSA).expect("key");
+    let jwk = public_jwk(JwsAlgorithm::EdDSA, "published-1", &private).expect("jwk");
+    let signer = Signer::from_pkcs8(JwsAlgorithm::EdDSA, "published-1", &private).expect("signer");
+    let stranger = Signer::from_pkcs8(JwsAlgorithm::EdDSA, "published-2", &generate(JwsAlgorithm::EdDSA).expect("key"))
+        .expect("signer");
+    // The client's own server publishes its JWK Set; count what it serves.
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    let set = json!({"keys": [jwk]});
+    let app = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let set = set.clone();
+            async move { axum::Json(set) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let jwks_uri = format!("http://{}/jwks", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client: Value = server
+        .admin(Method::POST, "/tenants/acme/clients")
+        .json(&json!({"client_name": "Published keys", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwks_uri}))
+        .send().await.expect("send").json().await.expect("json");
+    let id = client["client_id"].as_str().unwrap_or_else(|| panic!("{client}")).to_owned();
+    let issuer = format!("{}/t/acme", server.url);
+    let now = portcullis_core::Clock::now(&portcullis_core::clock::SystemClock).unix_timestamp();
+    let call = |signer: &Signer| {
+        let body = json!({"iss": id, "sub": id, "aud": issuer, "exp": now + 60, "jti": next_jti()});
+        let jwt = signer.compact_jws("JWT", body.to_string().as_bytes()).expect("sign");
+        let request = server.raw(Method::POST, "/t/acme/token").form(&[
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned()),
+            ("client_assertion", jwt),
+        ]);
+        async move { request.send().await.expect("send").status() }
+    };
+    assert_eq!(call(&signer).await, StatusCode::OK);
+    assert_eq!(call(&signer).await, StatusCode::OK);
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1, "fetched once, then kept");
+    assert_eq!(call(&stranger).await, StatusCode::UNAUTHORIZED, "a key the client does not publish");
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1, "an unknown key cannot make us refetch at will");
+
+    // Registered clients may not point the server at plain http.
+    let issued: Value = server
+        .admin(Method::POST, "/tenants/acme/registration-tokens")
+        .json(&json!({"name": "t"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let registered = server.raw(Method::POST, "/t/acme/register").bearer_auth(issued["initial_access_token"].as_str().expect("iat"))
+        .json(&json!({"client_name": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwks_uri}))
+        .send().await.expect("send");
+    assert_eq!(registered.status(), StatusCode::BAD_REQUEST);
+});
