@@ -247,6 +247,8 @@ pub trait SessionRepo {
     async fn session_insert(&mut self, session: &SessionRecord) -> Result<()>;
     async fn session_by_digest(&mut self, digest: &[u8]) -> Result<Option<SessionRecord>>;
     async fn session_get(&mut self, tenant: TenantId, id: &str) -> Result<Option<SessionRecord>>;
+    /// The user's sessions, newest first (live or not).
+    async fn sessions_of_user(&mut self, tenant: TenantId, user: UserId) -> Result<Vec<SessionRecord>>;
     /// Ends a live session; false if it was not live.
     async fn session_revoke(&mut self, tenant: TenantId, id: &str, at: OffsetDateTime) -> Result<bool>;
     async fn flow_insert(&mut self, flow: &FlowRecord) -> Result<()>;

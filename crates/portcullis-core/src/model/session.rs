@@ -25,6 +25,33 @@ pub struct SessionRecord {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+/// An SSO session as the admin API shows it (never its secret).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    pub amr: Vec<String>,
+    pub acr: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl From<&SessionRecord> for SessionInfo {
+    fn from(record: &SessionRecord) -> Self {
+        Self {
+            id: record.id.clone(),
+            auth_time: record.auth_time,
+            amr: record.amr.clone(),
+            acr: record.acr.clone(),
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+        }
+    }
+}
+
 impl SessionRecord {
     /// Whether the session may still be used at `now`.
     pub fn live(&self, now: OffsetDateTime) -> bool {

@@ -10,8 +10,9 @@ use time::Duration;
 use super::audit::Change;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
-use crate::model::session::{AuthorizationRequest, FlowKind, FlowRecord, GrantRecord, SessionRecord};
+use crate::model::session::{AuthorizationRequest, FlowKind, FlowRecord, GrantRecord, SessionInfo, SessionRecord};
 use crate::model::tenant::TenantRecord;
+use crate::model::token::Access;
 use crate::model::user::UserStatus;
 
 /// How long a browser has to finish a login.
@@ -194,27 +195,84 @@ impl Services {
         session_id: &str,
         context: &RequestContext,
     ) -> Result<Vec<GrantRecord>> {
-        let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let Some(session) = tx.session_get(record.id, session_id).await? else { return Ok(Vec::new()) };
-        if !tx.session_revoke(record.id, session_id, now).await? {
+        let who = actor(&record, Some(session.user_id), context);
+        let grants = self.end_in(&mut tx, &record, &session, &who, "logout").await?;
+        tx.commit().await?;
+        Ok(grants)
+    }
+
+    /// Ends `session` inside `tx`, audited as `action` by `who`; returns its grants (none if
+    /// it had already ended).
+    async fn end_in(
+        &self,
+        tx: &mut Box<dyn crate::store::StoreTx>,
+        tenant: &TenantRecord,
+        session: &SessionRecord,
+        who: &Principal,
+        action: &'static str,
+    ) -> Result<Vec<GrantRecord>> {
+        let now = self.clock.now();
+        if !tx.session_revoke(tenant.id, &session.id, now).await? {
             return Ok(Vec::new());
         }
-        let grants = tx.grants_of_session(record.id, session_id).await?;
+        let grants = tx.grants_of_session(tenant.id, &session.id).await?;
         for grant in grants.iter().filter(|g| !g.has_scope("offline_access")) {
             tx.grant_revoke(&grant.id, now).await?;
         }
         let change = Change {
-            action: "logout",
-            tenant: Some(tenant),
+            action,
+            tenant: Some(tenant.name.as_str()),
             target_type: "session",
-            target_id: Some(session_id.to_owned()),
+            target_id: Some(session.id.clone()),
             before: None,
-            after: Some(json!({"clients": grants.iter().map(|g| g.client_id.as_str()).collect::<Vec<_>>()})),
+            after: Some(
+                json!({"user": session.user_id, "clients": grants.iter().map(|g| g.client_id.as_str()).collect::<Vec<_>>()}),
+            ),
         };
-        self.record(&mut tx, &actor(&record, Some(session.user_id), context), change).await?;
-        tx.commit().await?;
+        self.record(tx, who, change).await?;
         Ok(grants)
+    }
+
+    /// `GET …/users/{id}/sessions`: the user's live SSO sessions.
+    pub async fn list_user_sessions(&self, who: &Principal, tenant: &str, user: UserId) -> Result<Vec<SessionInfo>> {
+        let mut tx = self.store.read().await?;
+        let record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
+        let now = self.clock.now();
+        let sessions = tx.sessions_of_user(record.id, user).await?;
+        Ok(sessions.iter().filter(|s| s.live(now)).map(SessionInfo::from).collect())
+    }
+
+    /// `DELETE …/users/{id}/sessions[/{sid}]`: signs the user out of one session or all,
+    /// with what logout does (grants without `offline_access` revoked). Returns each ended
+    /// session with its grants, for back-channel logout.
+    pub async fn revoke_user_sessions(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        user: UserId,
+        only: Option<&str>,
+    ) -> Result<Vec<(SessionRecord, Vec<GrantRecord>)>> {
+        let mut tx = self.store.write().await?;
+        let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let now = self.clock.now();
+        let sessions: Vec<SessionRecord> = tx
+            .sessions_of_user(record.id, user)
+            .await?
+            .into_iter()
+            .filter(|s| s.live(now) && only.is_none_or(|id| s.id == id))
+            .collect();
+        if only.is_some() && sessions.is_empty() {
+            return Err(Error::NotFound("session"));
+        }
+        let mut ended = Vec::new();
+        for session in sessions {
+            let grants = self.end_in(&mut tx, &record, &session, who, "session.revoke").await?;
+            ended.push((session, grants));
+        }
+        tx.commit().await?;
+        Ok(ended)
     }
 }

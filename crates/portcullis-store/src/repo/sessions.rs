@@ -63,6 +63,13 @@ macro_rules! session_repo {
                 row.as_ref().map(session_from_row).transpose()
             }
 
+            async fn sessions_of_user(&mut self, tenant: portcullis_types::TenantId, user: portcullis_types::UserId) -> Result<Vec<portcullis_core::model::session::SessionRecord>, portcullis_core::Error> {
+                let rows = sqlx::query("SELECT * FROM sso_sessions WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT 1000")
+                    .bind(tenant.to_string()).bind(user.to_string())
+                    .fetch_all(&mut *self.0).await.map_err(map_err)?;
+                rows.iter().map(session_from_row).collect()
+            }
+
             async fn session_revoke(&mut self, tenant: portcullis_types::TenantId, id: &str, at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
                 let done = sqlx::query("UPDATE sso_sessions SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL")
                     .bind($crate::convert::micros(at)).bind(tenant.to_string()).bind(id)

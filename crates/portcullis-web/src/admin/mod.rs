@@ -9,6 +9,7 @@ mod registration;
 mod roles;
 mod schema;
 mod scopes;
+mod sessions;
 mod tenants;
 mod tokens;
 mod users;
@@ -137,6 +138,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(registration::revoke_registration_token))
         .routes(routes!(scopes::list_scopes))
         .routes(routes!(scopes::put_scope, scopes::delete_scope))
+        .routes(routes!(sessions::list_sessions, sessions::revoke_sessions))
+        .routes(routes!(sessions::revoke_session))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .routes(routes!(tokens::list_tokens, tokens::create_token))

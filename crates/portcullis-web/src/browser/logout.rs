@@ -101,7 +101,13 @@ async fn run(
 
 /// Sends a logout token to every client of the session that registered a back-channel
 /// logout URI, in the background: logout never waits on a relying party.
-fn notify(state: AppState, tenant: String, issuer: String, session: SessionRecord, grants: Vec<GrantRecord>) {
+pub(crate) fn notify(
+    state: AppState,
+    tenant: String,
+    issuer: String,
+    session: SessionRecord,
+    grants: Vec<GrantRecord>,
+) {
     let clients: BTreeSet<String> = grants.into_iter().map(|g| g.client_id).collect();
     tokio::spawn(async move {
         for client_id in clients {

@@ -7,6 +7,8 @@ mod device;
 mod login;
 mod logout;
 
+pub(crate) use logout::notify;
+
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

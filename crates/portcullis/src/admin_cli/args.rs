@@ -143,6 +143,18 @@ pub(super) enum UserCmd {
         tenant: String,
         id: String,
     },
+    /// The user's live SSO sessions
+    Sessions {
+        tenant: String,
+        id: String,
+    },
+    /// End the user's sessions (all, or `--session`); clients are told by back-channel logout
+    SignOut {
+        tenant: String,
+        id: String,
+        #[arg(long)]
+        session: Option<String>,
+    },
     /// Bulk import from an NDJSON file (`-` for standard input)
     Import {
         tenant: String,

@@ -143,6 +143,15 @@ pub(super) fn call_for(resource: Resource) -> anyhow::Result<Call> {
             UserCmd::Effective { tenant, id } => {
                 Call::new(M::GET, format!("/tenants/{tenant}/users/{id}/effective"), &[])
             }
+            UserCmd::Sessions { tenant, id } => Call::new(
+                M::GET,
+                format!("/tenants/{tenant}/users/{id}/sessions"),
+                &["id", "auth_time", "amr", "created_at", "expires_at"],
+            ),
+            UserCmd::SignOut { tenant, id, session } => match session {
+                Some(sid) => Call::new(M::DELETE, format!("/tenants/{tenant}/users/{id}/sessions/{sid}"), &[]),
+                None => Call::new(M::DELETE, format!("/tenants/{tenant}/users/{id}/sessions"), &[]),
+            },
             UserCmd::Import { tenant, file } => {
                 let bytes = if file == "-" {
                     let mut bytes = Vec::new();

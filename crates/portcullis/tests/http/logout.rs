@@ -131,3 +131,112 @@ on_every_engine!(logout_ends_the_session_and_tells_every_client, |server| {
         .expect("json");
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
 });
+
+on_every_engine!(an_administrator_signs_a_user_out_everywhere, |server| {
+    let (bcl, mut received) = relying_party().await;
+    let mut metadata = web_client();
+    metadata["backchannel_logout_uri"] = json!(bcl);
+    let (id, secret) = setup(&server, metadata).await;
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = format!(
+        "/t/acme/authorize?{}",
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    );
+    let mut laptop = Browser::new(&server.url);
+    let answer = log_in(&mut laptop, &url, PASSWORD).await;
+    let back = consent(&mut laptop, &location(&answer), "allow").await;
+    let tokens: Value = server
+        .raw(Method::POST, "/t/acme/token")
+        .basic_auth(&id, Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &query(&back)["code"]),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        ])
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let mut phone = Browser::new(&server.url);
+    let answer = log_in(&mut phone, &url, PASSWORD).await;
+    assert!(location(&answer).starts_with(REDIRECT), "consent remembered on the second device");
+
+    let users: Value = server
+        .admin(Method::GET, "/tenants/acme/users?username=alice")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let alice = users["items"][0]["id"].as_str().expect("alice").to_owned();
+    let sessions: Value = server
+        .admin(Method::GET, &format!("/tenants/acme/users/{alice}/sessions"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(sessions.as_array().map(Vec::len), Some(2), "{sessions}");
+    assert_eq!(sessions[0]["amr"], json!(["pwd"]));
+    assert!(!sessions.to_string().contains("digest"));
+    // One session first, by id.
+    let one = sessions[0]["id"].as_str().expect("sid");
+    let ended = server
+        .admin(Method::DELETE, &format!("/tenants/acme/users/{alice}/sessions/{one}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    let again = server
+        .admin(Method::DELETE, &format!("/tenants/acme/users/{alice}/sessions/{one}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    // Then everything.
+    let all =
+        server.admin(Method::DELETE, &format!("/tenants/acme/users/{alice}/sessions")).send().await.expect("send");
+    assert_eq!(all.status(), StatusCode::NO_CONTENT);
+    let remaining: Value = server
+        .admin(Method::GET, &format!("/tenants/acme/users/{alice}/sessions"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(remaining, json!([]));
+    for browser in [&mut laptop, &mut phone] {
+        assert!(location(&browser.get(&url).await).starts_with("/t/acme/login"), "signed out");
+    }
+    let info = server
+        .raw(Method::GET, "/t/acme/userinfo")
+        .bearer_auth(tokens["access_token"].as_str().expect("at"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(info.status(), StatusCode::UNAUTHORIZED, "the grant made in the session is revoked");
+    let token = tokio::time::timeout(Duration::from_secs(10), received.recv()).await.expect("notified").expect("token");
+    assert_eq!(decode_header(&token).expect("header").typ.as_deref(), Some("logout+jwt"));
+    let audit: Value = server
+        .admin(Method::GET, "/tenants/acme/audit?action=session.revoke")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(2), "{audit}");
+});

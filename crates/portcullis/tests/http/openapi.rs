@@ -24,6 +24,9 @@ const ENDPOINTS: &[&str] = &[
     "POST /tenants/{tenant}/users/{id}/disable",
     "POST /tenants/{tenant}/users/{id}/enable",
     "GET /tenants/{tenant}/users/{id}/effective",
+    "GET /tenants/{tenant}/users/{id}/sessions",
+    "DELETE /tenants/{tenant}/users/{id}/sessions",
+    "DELETE /tenants/{tenant}/users/{id}/sessions/{sid}",
     "GET /tenants/{tenant}/users/{id}/roles",
     "PUT /tenants/{tenant}/users/{id}/roles/{role}",
     "DELETE /tenants/{tenant}/users/{id}/roles/{role}",
@@ -103,7 +106,8 @@ on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
             .replace("{user}", "01900000-0000-7000-8000-000000000001")
             .replace("{role}", "01900000-0000-7000-8000-000000000002")
             .replace("{name}", "probe")
-            .replace("{client_id}", "probe-client");
+            .replace("{client_id}", "probe-client")
+            .replace("{sid}", "probe-session");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = server.admin(method.clone(), &concrete);
         if concrete.ends_with("users:import") {
