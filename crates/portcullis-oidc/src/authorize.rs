@@ -164,20 +164,8 @@ fn blank(client: &ClientRecord, redirect_uri: String, params: &Params) -> Author
     AuthorizationRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
-        scope: Vec::new(),
         state: params.single("state").ok().flatten().map(str::to_owned),
-        nonce: None,
-        code_challenge: None,
-        response_mode: None,
-        prompt: Vec::new(),
-        max_age: None,
-        login_hint: None,
-        ui_locales: None,
-        acr_values: None,
-        claims: None,
-        resource: Vec::new(),
-        id_token_hint: None,
-        device: None,
+        ..Default::default()
     }
 }
 

@@ -44,19 +44,8 @@ pub async fn device_authorization(
         client_id: client.client_id.clone(),
         redirect_uri: String::new(),
         scope,
-        state: None,
-        nonce: None,
-        code_challenge: None,
-        response_mode: None,
-        prompt: Vec::new(),
-        max_age: None,
-        login_hint: None,
-        ui_locales: None,
-        acr_values: None,
-        claims: None,
         resource,
-        id_token_hint: None,
-        device: None,
+        ..Default::default()
     };
     let started = services.start_device(tenant, asked).await?;
     let verification_uri = format!("{issuer}/device");

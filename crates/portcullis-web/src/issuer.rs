@@ -1,7 +1,7 @@
 //! Public endpoints under each tenant's issuer, `{public_url}/t/{tenant}`.
 
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,28 +12,42 @@ use portcullis_oidc::{OAuthError, Params, TokenRequest};
 
 use crate::AppState;
 use crate::error::WebError;
-use crate::extract::{ApiPath, Context};
+use crate::extract::{ApiPath, Context, request_context};
 
 /// The routes under `/t/{tenant}` that speak JSON (the pages are in `browser`).
 pub fn router() -> Router<AppState> {
+    // CORS where a browser-based client calls us itself (RFC 9700 §2.6), on every answer of
+    // the route, errors included.
+    let open = || axum::middleware::map_response(cors_layer);
     Router::new()
-        .route("/t/{tenant}/jwks", get(jwks).options(preflight))
-        .route("/t/{tenant}/.well-known/openid-configuration", get(openid_configuration).options(preflight))
-        .route("/t/{tenant}/.well-known/oauth-authorization-server", get(oauth_metadata).options(preflight))
+        .route("/t/{tenant}/jwks", get(jwks).options(preflight).layer(open()))
+        .route(
+            "/t/{tenant}/.well-known/openid-configuration",
+            get(openid_configuration).options(preflight).layer(open()),
+        )
+        .route(
+            "/t/{tenant}/.well-known/oauth-authorization-server",
+            get(oauth_metadata).options(preflight).layer(open()),
+        )
         // RFC 8414 §3.1: the well-known path goes between the host and the issuer's path.
-        .route("/.well-known/oauth-authorization-server/t/{tenant}", get(oauth_metadata).options(preflight))
-        .route("/.well-known/openid-configuration/t/{tenant}", get(openid_configuration).options(preflight))
-        .route("/t/{tenant}/token", post(token).options(preflight))
+        .route(
+            "/.well-known/oauth-authorization-server/t/{tenant}",
+            get(oauth_metadata).options(preflight).layer(open()),
+        )
+        .route(
+            "/.well-known/openid-configuration/t/{tenant}",
+            get(openid_configuration).options(preflight).layer(open()),
+        )
+        .route("/t/{tenant}/token", post(token).options(preflight).layer(open()))
         .route("/t/{tenant}/introspect", post(introspect))
-        .route("/t/{tenant}/revoke", post(revoke).options(preflight))
+        .route("/t/{tenant}/revoke", post(revoke).options(preflight).layer(open()))
         .route("/t/{tenant}/par", post(par))
-        .route("/t/{tenant}/device_authorization", post(device_authorization).options(preflight))
-        .route("/t/{tenant}/userinfo", get(userinfo_get).post(userinfo_post).options(preflight))
+        .route("/t/{tenant}/device_authorization", post(device_authorization).options(preflight).layer(open()))
+        .route("/t/{tenant}/userinfo", get(userinfo_get).post(userinfo_post).options(preflight).layer(open()))
 }
 
-/// CORS for the endpoints a browser-based client calls itself (RFC 9700 §2.6): any origin,
-/// never with cookies (the endpoints take no cookies).
-fn cors(mut response: Response) -> Response {
+/// CORS headers: any origin, never with cookies (these endpoints take none).
+async fn cors_layer(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("WWW-Authenticate"));
@@ -76,7 +90,7 @@ async fn discovery(state: &AppState, tenant: &str, openid: bool) -> Result<Respo
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
-    Ok(cors(response))
+    Ok(response)
 }
 
 /// OpenID Connect Discovery 1.0 §4.
@@ -100,7 +114,7 @@ async fn jwks(State(state): State<AppState>, ApiPath(tenant): ApiPath<String>) -
     let mut response = Json(set.as_ref()).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
-    Ok(cors(response))
+    Ok(response)
 }
 
 /// Renders an OAuth error (RFC 6749 §5.2): JSON, never cached; `invalid_client` with a
@@ -120,7 +134,22 @@ fn oauth_error(error: OAuthError) -> Response {
     response
 }
 
-/// Reads an OAuth form POST (RFC 6749 §3.2, RFC 7662 §2.1).
+/// An OAuth form POST (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1, RFC 9126 §2.1), with
+/// the `Authorization` header and where it came from. Refused as an OAuth error.
+pub(crate) struct OAuthForm(pub TokenRequest);
+
+impl FromRequest<AppState> for OAuthForm {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let context = request_context(&parts);
+        let headers = parts.headers.clone();
+        let body = Bytes::from_request(axum::extract::Request::from_parts(parts, body), state).await;
+        read_form(&headers, context, body).map(OAuthForm).map_err(oauth_error)
+    }
+}
+
 fn read_form(
     headers: &HeaderMap,
     context: RequestContext,
@@ -145,6 +174,18 @@ fn read_form(
     })
 }
 
+/// An OAuth endpoint's answer: the JSON body (never cached), or the error.
+fn reply<T: serde::Serialize>(result: Result<T, OAuthError>, status: StatusCode) -> Response {
+    match result {
+        Ok(answer) => {
+            let mut response = no_store(answer);
+            *response.status_mut() = status;
+            response
+        }
+        Err(error) => oauth_error(error),
+    }
+}
+
 /// A JSON answer that must not be cached (RFC 6749 §5.1).
 pub(crate) fn no_store<T: serde::Serialize>(body: T) -> Response {
     let mut response = Json(body).into_response();
@@ -158,36 +199,18 @@ pub(crate) fn no_store<T: serde::Serialize>(body: T) -> Response {
 async fn token(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
-    Context(context): Context,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    OAuthForm(request): OAuthForm,
 ) -> Response {
-    let request = match read_form(&headers, context, body) {
-        Ok(request) => request,
-        Err(error) => return cors(oauth_error(error)),
-    };
-    cors(match portcullis_oidc::token(&state.services, &tenant, &state.issuer(&tenant), &request).await {
-        Ok(answer) => no_store(answer),
-        Err(error) => oauth_error(error),
-    })
+    reply(portcullis_oidc::token(&state.services, &tenant, &state.issuer(&tenant), &request).await, StatusCode::OK)
 }
 
 /// The introspection endpoint (RFC 7662 §2).
 async fn introspect(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
-    Context(context): Context,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    OAuthForm(request): OAuthForm,
 ) -> Response {
-    let request = match read_form(&headers, context, body) {
-        Ok(request) => request,
-        Err(error) => return oauth_error(error),
-    };
-    match portcullis_oidc::introspect(&state.services, &tenant, &state.issuer(&tenant), &request).await {
-        Ok(answer) => no_store(answer),
-        Err(error) => oauth_error(error),
-    }
+    reply(portcullis_oidc::introspect(&state.services, &tenant, &state.issuer(&tenant), &request).await, StatusCode::OK)
 }
 
 /// The revocation endpoint (RFC 7009 §2): 200 with an empty body whether or not the token
@@ -195,18 +218,10 @@ async fn introspect(
 async fn revoke(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
-    Context(context): Context,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    OAuthForm(request): OAuthForm,
 ) -> Response {
-    let request = match read_form(&headers, context, body) {
-        Ok(request) => request,
-        Err(error) => return cors(oauth_error(error)),
-    };
-    cors(match portcullis_oidc::revoke(&state.services, &tenant, &state.issuer(&tenant), &request).await {
-        Ok(()) => no_store(serde_json::json!({})),
-        Err(error) => oauth_error(error),
-    })
+    let done = portcullis_oidc::revoke(&state.services, &tenant, &state.issuer(&tenant), &request).await;
+    reply(done.map(|()| serde_json::json!({})), StatusCode::OK)
 }
 
 /// The bearer token of the `Authorization` header (RFC 6750 §2.1).
@@ -220,7 +235,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
 /// (RFC 6750 §3).
 async fn userinfo(state: &AppState, tenant: &str, token: Option<String>) -> Response {
     let answer = portcullis_oidc::userinfo(&state.services, tenant, &state.issuer(tenant), token.as_deref()).await;
-    cors(match answer {
+    match answer {
         Ok(claims) => no_store(claims),
         Err(error) => {
             let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::UNAUTHORIZED);
@@ -238,7 +253,7 @@ async fn userinfo(state: &AppState, tenant: &str, token: Option<String>) -> Resp
             }
             response
         }
-    })
+    }
 }
 
 /// `GET {issuer}/userinfo` (OIDC Core §5.3.1).
@@ -259,14 +274,12 @@ async fn userinfo_post(
     let in_body = match body {
         Ok(body) if !body.is_empty() => match read_form(&headers, context, Ok(body)) {
             Ok(form) => form.params.single("access_token").ok().flatten().map(str::to_owned),
-            Err(error) => return cors(oauth_error(error)),
+            Err(error) => return oauth_error(error),
         },
         _ => None,
     };
     if in_header.is_some() && in_body.is_some() {
-        return cors(oauth_error(OAuthError::invalid_request(
-            "send the access token once, not in the header and the body",
-        )));
+        return oauth_error(OAuthError::invalid_request("send the access token once, not in the header and the body"));
     }
     userinfo(&state, &tenant, in_header.or(in_body)).await
 }
@@ -275,39 +288,17 @@ async fn userinfo_post(
 async fn par(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
-    Context(context): Context,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    OAuthForm(request): OAuthForm,
 ) -> Response {
-    let request = match read_form(&headers, context, body) {
-        Ok(request) => request,
-        Err(error) => return oauth_error(error),
-    };
-    match portcullis_oidc::push(&state.services, &tenant, &state.issuer(&tenant), &request).await {
-        Ok(answer) => {
-            let mut response = no_store(answer);
-            *response.status_mut() = StatusCode::CREATED;
-            response
-        }
-        Err(error) => oauth_error(error),
-    }
+    reply(portcullis_oidc::push(&state.services, &tenant, &state.issuer(&tenant), &request).await, StatusCode::CREATED)
 }
 
 /// The device authorization endpoint (RFC 8628 §3.1).
 async fn device_authorization(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
-    Context(context): Context,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    OAuthForm(request): OAuthForm,
 ) -> Response {
-    let request = match read_form(&headers, context, body) {
-        Ok(request) => request,
-        Err(error) => return cors(oauth_error(error)),
-    };
     let issuer = state.issuer(&tenant);
-    cors(match portcullis_oidc::device_authorization(&state.services, &tenant, &issuer, &request).await {
-        Ok(answer) => no_store(answer),
-        Err(error) => oauth_error(error),
-    })
+    reply(portcullis_oidc::device_authorization(&state.services, &tenant, &issuer, &request).await, StatusCode::OK)
 }

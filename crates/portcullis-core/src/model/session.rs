@@ -61,7 +61,7 @@ impl SessionRecord {
 
 /// The authorization request a login flow resumes once the user is known: validated by the
 /// protocol layer, kept as it was asked (OIDC Core §3.1.2.1, RFC 7636, RFC 8707).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
     pub client_id: String,
     pub redirect_uri: String,

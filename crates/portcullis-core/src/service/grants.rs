@@ -150,16 +150,7 @@ impl Services {
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         if !tx.grant_use_code(&grant.id, now).await? {
-            tx.grant_revoke(&grant.id, now).await?;
-            let change = Change {
-                action: "grant.code_replay",
-                tenant: Some(tenant),
-                target_type: "grant",
-                target_id: Some(grant.id.clone()),
-                before: None,
-                after: Some(json!({"client_id": grant.client_id})),
-            };
-            self.record(&mut tx, &system_for(&record, context, None), change).await?;
+            self.revoke_replayed(&mut tx, &record, grant, "grant.code_replay", context).await?;
             tx.commit().await?;
             return Ok(Redemption::Replayed);
         }
@@ -169,6 +160,27 @@ impl Services {
         };
         tx.commit().await?;
         Ok(Redemption::Redeemed { refresh_token })
+    }
+
+    /// A spent code or refresh token came back: revokes its grant, audited as `action`.
+    async fn revoke_replayed(
+        &self,
+        tx: &mut Box<dyn crate::store::StoreTx>,
+        tenant: &TenantRecord,
+        grant: &GrantRecord,
+        action: &'static str,
+        context: &RequestContext,
+    ) -> Result<()> {
+        tx.grant_revoke(&grant.id, self.clock.now()).await?;
+        let change = Change {
+            action,
+            tenant: Some(tenant.name.as_str()),
+            target_type: "grant",
+            target_id: Some(grant.id.clone()),
+            before: None,
+            after: Some(json!({"client_id": grant.client_id})),
+        };
+        self.record(tx, &system_for(tenant, context, None), change).await
     }
 
     async fn insert_refresh(
@@ -246,16 +258,7 @@ impl Services {
         let (refresh_token, successor) = self.new_refresh(&grant, idle, Some(wanted.to_vec()));
         if !self.store.rotate_refresh(&successor).await? {
             let mut tx = self.store.write().await?;
-            tx.grant_revoke(&grant.id, now).await?;
-            let change = Change {
-                action: "grant.refresh_replay",
-                tenant: Some(tenant),
-                target_type: "grant",
-                target_id: Some(grant.id.clone()),
-                before: None,
-                after: Some(json!({"client_id": grant.client_id})),
-            };
-            self.record(&mut tx, &system_for(&record, context, None), change).await?;
+            self.revoke_replayed(&mut tx, &record, &grant, "grant.refresh_replay", context).await?;
             tx.commit().await?;
             return Ok(Rotation::Replayed);
         }

@@ -23,20 +23,7 @@ on_every_engine!(one_node_keeps_house_and_rotates_keys_on_schedule, |fx| {
     let request = AuthorizationRequest {
         client_id: "c".into(),
         redirect_uri: "https://app.example.com/cb".into(),
-        scope: Vec::new(),
-        state: None,
-        nonce: None,
-        code_challenge: None,
-        response_mode: None,
-        prompt: Vec::new(),
-        max_age: None,
-        login_hint: None,
-        ui_locales: None,
-        acr_values: None,
-        claims: None,
-        resource: Vec::new(),
-        id_token_hint: None,
-        device: None,
+        ..Default::default()
     };
     let flow = s.start_login_flow("acme", "browser", request, None).await.expect("flow");
     fx.clock.advance(Duration::hours(1));

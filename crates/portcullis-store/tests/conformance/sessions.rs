@@ -16,19 +16,8 @@ fn request(client_id: &str) -> AuthorizationRequest {
         client_id: client_id.to_owned(),
         redirect_uri: "https://app.example.com/cb".to_owned(),
         scope: vec!["openid".to_owned()],
-        state: None,
         nonce: Some("n".to_owned()),
-        code_challenge: None,
-        response_mode: None,
-        prompt: Vec::new(),
-        max_age: None,
-        login_hint: None,
-        ui_locales: None,
-        acr_values: None,
-        claims: None,
-        resource: Vec::new(),
-        id_token_hint: None,
-        device: None,
+        ..Default::default()
     }
 }
 
