@@ -76,6 +76,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let key_max_age = (config.key_rotation_days > 0).then(|| time::Duration::days(i64::from(config.key_rotation_days)));
     let node = portcullis_crypto::secret::random_id();
     let jobs = tokio::spawn(started.services.clone().follow_jobs(node, HOUSEKEEPING_EVERY, key_max_age));
+    if !config.public_url.starts_with("https://") {
+        tracing::warn!(
+            public_url = %config.public_url,
+            "the public URL is plain http: session cookies go without Secure and the __Host- prefix; use https outside development"
+        );
+    }
     let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &config.public_url);
     tracing::info!(
         listen = %config.listen,
