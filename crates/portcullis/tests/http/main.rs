@@ -8,6 +8,7 @@ mod admin_api;
 mod bad_input;
 mod binary;
 mod browser;
+mod browser_journey;
 mod client_auth;
 mod device_par;
 mod logout;
@@ -17,6 +18,7 @@ mod openapi;
 mod ops;
 mod registration;
 mod token;
+mod webdriver;
 
 /// Runs the body once per engine with a fresh server bound to `$server`.
 #[macro_export]

@@ -1,0 +1,88 @@
+//! The hosted pages in a real browser (headless Chromium): the authorization code flow through
+//! login and consent, with the password manager's `autocomplete` values, the pages' CSP
+//! holding without a single violation, and the cookies a browser really keeps.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::oidc::{PASSWORD, setup};
+use crate::oidc_errors::{VERIFIER, exchange};
+use crate::on_every_engine;
+use crate::webdriver::Browser;
+
+on_every_engine!(a_real_browser_logs_in_and_consents, |server| {
+    let Some(browser) = Browser::start().await else { return };
+    // The relying party: a callback that just answers, on a loopback port of its own.
+    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (id, secret) = setup(
+        &server,
+        json!({"client_name": "Browser app", "redirect_uris": [callback],
+        "grant_types": ["authorization_code"]}),
+    )
+    .await;
+
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", id.as_str()),
+            ("redirect_uri", callback.as_str()),
+            ("scope", "openid email"),
+            ("state", "browser-state"),
+            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    browser.go(&format!("{}/t/acme/authorize?{query}", server.url)).await;
+    browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+    let username = browser.find("#username").await;
+    let password = browser.find("#password").await;
+    assert_eq!(browser.attribute(&username, "autocomplete").await.as_deref(), Some("username"));
+    assert_eq!(browser.attribute(&password, "autocomplete").await.as_deref(), Some("current-password"));
+    browser.type_into(&username, "alice").await;
+    browser.type_into(&password, "wrong password").await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_text("The username or password is wrong.").await;
+    let password = browser.find("#password").await;
+    browser.type_into(&password, PASSWORD).await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_url(&format!("{}/t/acme/consent", server.url)).await;
+    browser.click(&browser.find("button[value=allow]").await).await;
+    let landed = browser.wait_for_url(&callback).await;
+    let params: std::collections::BTreeMap<String, String> =
+        url::Url::parse(&landed).expect("url").query_pairs().into_owned().collect();
+    assert_eq!(params["state"], "browser-state");
+    assert_eq!(params["iss"], format!("{}/t/acme", server.url));
+    let (status, tokens) = exchange(
+        &server,
+        &id,
+        &secret,
+        &[("code", &params["code"]), ("redirect_uri", &callback), ("code_verifier", VERIFIER)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+
+    // The browser kept the SSO session: a second authorization goes straight back.
+    browser.go(&format!("{}/t/acme/authorize?{query}", server.url)).await;
+    browser.wait_for_url(&callback).await;
+    // Not one CSP violation on the way, and the stylesheet loaded (the console lists the
+    // expected 400 of the wrong password and the browser's own favicon.ico probe).
+    let console = browser.console().await;
+    assert!(!console.is_empty(), "the console is read: it holds at least the 400 of the wrong password");
+    assert!(
+        console.iter().all(|m| !m.contains("Content Security Policy") && !m.contains("portcullis.css")),
+        "{console:?}"
+    );
+    let audit: Value = server
+        .admin(Method::GET, "/tenants/acme/audit?action=login.success")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1));
+    browser.quit().await;
+});

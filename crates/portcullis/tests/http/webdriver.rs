@@ -1,0 +1,156 @@
+//! A small W3C WebDriver client over `reqwest` for the browser journeys: Debian's `chromium`
+//! driven headless by its `chromedriver`, started on a random port for each test. When either
+//! program is missing the journey says so on stderr (`SKIPPED …`) and does not run;
+//! `scripts/check` installs both.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The W3C name of an element reference in a response.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A headless Chromium session.
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    driver: Child,
+    profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a browser session; `None` (after saying SKIPPED) when the
+    /// programs are not installed.
+    pub async fn start() -> Option<Self> {
+        if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+            portcullis_testkit::skipped(
+                "browser journeys: /usr/bin/chromium or /usr/bin/chromedriver is missing (scripts/check installs Debian's chromium and chromium-driver)",
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut browser = Self { http, base, driver, profile };
+        let args = [
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--no-first-run".to_owned(),
+            format!("--user-data-dir={}", browser.profile.path().display()),
+        ];
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"},
+        }}});
+        let session = browser.call(reqwest::Method::POST, "/session", Some(capabilities)).await;
+        let id = session["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {session}")).to_owned();
+        browser.base = format!("{}/session/{id}", browser.base);
+        Some(browser)
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer: Value = request.send().await.expect("webdriver").json().await.expect("json");
+        if answer["value"].get("error").is_some() {
+            panic!("webdriver {path}: {answer}");
+        }
+        answer["value"].clone()
+    }
+
+    pub async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    pub async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().expect("url").to_owned()
+    }
+
+    pub async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None).await.as_str().expect("source").to_owned()
+    }
+
+    /// The element a CSS selector finds (the page must hold it).
+    pub async fn find(&self, css: &str) -> String {
+        let found =
+            self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        found[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}")).to_owned()
+    }
+
+    pub async fn attribute(&self, element: &str, name: &str) -> Option<String> {
+        self.call(reqwest::Method::GET, &format!("/element/{element}/attribute/{name}"), None)
+            .await
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    pub async fn type_into(&self, element: &str, text: &str) {
+        self.call(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({"text": text}))).await;
+    }
+
+    pub async fn click(&self, element: &str) {
+        self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+    }
+
+    /// The browser console since the last call (CSP violations show up here).
+    pub async fn console(&self) -> Vec<String> {
+        let entries = self.call(reqwest::Method::POST, "/se/log", Some(json!({"type": "browser"}))).await;
+        entries
+            .as_array()
+            .map(|e| e.iter().filter_map(|x| x["message"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the browser is at a URL starting with `prefix`.
+    pub async fn wait_for_url(&self, prefix: &str) -> String {
+        for _ in 0..200 {
+            let url = self.url().await;
+            if url.starts_with(prefix) {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the browser never reached {prefix}; it is at {}", self.url().await);
+    }
+
+    /// Waits until the page holds `text`.
+    pub async fn wait_for_text(&self, text: &str) {
+        for _ in 0..200 {
+            if self.source().await.contains(text) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the page never showed {text:?}: {}", self.source().await);
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self.http.delete(&self.base).send().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
