@@ -1,12 +1,11 @@
-//! The hosted login and consent pages: two steps of a login flow (DESIGN §2). Further
-//! authentication methods plug in as further steps of the same flow.
+//! The hosted login page: the authentication step of a login flow (DESIGN §2). Further
+//! authentication methods plug in as further steps of the same flow; consent is the next.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use portcullis_core::model::client::ClientRecord;
-use portcullis_core::model::scope::ScopeDefinition;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::{LoginRefusal, SESSION_LIFETIME};
 use portcullis_oidc::OAuthError;
@@ -20,11 +19,11 @@ use crate::pages;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct FlowQuery {
-    flow: String,
+    pub(super) flow: String,
 }
 
 /// A flow of this browser at `step`, with its client; or the response to send instead.
-async fn load(
+pub(super) async fn load(
     state: &AppState,
     tenant: &str,
     browser: &Browser,
@@ -179,142 +178,5 @@ async fn proceed(
     match authorize::complete(&state.services, tenant, &issuer, client, request, Some(flow), session, false).await {
         Ok(response) => see_other(&response.location()),
         Err(error) => authorize_error(tenant, error),
-    }
-}
-
-/// What a scope means, in words for the consent page: the tenant's description for its own.
-fn describe(scope: &str, custom: &[ScopeDefinition]) -> String {
-    if let Some(own) = custom.iter().find(|c| c.name == scope) {
-        return own.description.clone();
-    }
-    match scope {
-        "openid" => "Know who you are".to_owned(),
-        "profile" => "See your name and profile".to_owned(),
-        "email" => "See your e-mail address".to_owned(),
-        "phone" => "See your phone number".to_owned(),
-        "address" => "See your postal address".to_owned(),
-        "offline_access" => "Keep access while you are signed out".to_owned(),
-        "roles" => "See your roles".to_owned(),
-        "groups" => "See your groups".to_owned(),
-        other => format!("Use the permission “{other}”"),
-    }
-}
-
-/// The session the flow's user authenticated in, if still live.
-async fn flow_session(state: &AppState, tenant: &str, flow: &FlowRecord) -> Result<SessionRecord, Response> {
-    let id = flow.session_id.as_deref().unwrap_or_default();
-    match state.services.session(tenant, id).await {
-        Ok(Some(session)) if session.live(state.services.now()) => Ok(session),
-        Ok(_) => Err(flow_gone(tenant)),
-        Err(error) => Err(error_page(tenant, &error.into())),
-    }
-}
-
-pub(super) async fn consent_page(
-    State(state): State<AppState>,
-    ApiPath(tenant): ApiPath<String>,
-    headers: HeaderMap,
-    Query(query): Query<FlowQuery>,
-) -> Response {
-    let browser = Browser::of(&state, &headers);
-    let (flow, client) = match load(&state, &tenant, &browser, &query.flow, FlowStep::Consent).await {
-        Ok(loaded) => loaded,
-        Err(response) => return response,
-    };
-    let session = match flow_session(&state, &tenant, &flow).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let username = match state.services.user_for_claims(&tenant, session.user_id, false).await {
-        Ok(Some((user, _))) => user.username,
-        Ok(None) => return flow_gone(&tenant),
-        Err(error) => return error_page(&tenant, &error.into()),
-    };
-    let custom = match state.services.custom_scopes(&tenant).await {
-        Ok(custom) => custom,
-        Err(error) => return error_page(&tenant, &error.into()),
-    };
-    let context = minijinja::context! {
-        lang => "en",
-        tenant,
-        client_name => client.metadata.client_name,
-        scopes => flow.request.scope.iter().map(|s| describe(s, &custom)).collect::<Vec<_>>(),
-        username,
-        action => format!("/t/{tenant}/consent"),
-        flow => flow.id,
-        csrf => browser.csrf(&flow.id),
-    };
-    pages::render(StatusCode::OK, "consent.html", context)
-}
-
-pub(super) async fn consent_submit(
-    State(state): State<AppState>,
-    ApiPath(tenant): ApiPath<String>,
-    Context(context): Context,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let browser = Browser::of(&state, &headers);
-    let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
-    let flow_id = params.single("flow").ok().flatten().unwrap_or_default().to_owned();
-    let (flow, client) = match load(&state, &tenant, &browser, &flow_id, FlowStep::Consent).await {
-        Ok(loaded) => loaded,
-        Err(response) => return response,
-    };
-    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            &tenant,
-            "This form has expired",
-            "Reload the page and try again.",
-            Some("csrf"),
-        );
-    }
-    let session = match flow_session(&state, &tenant, &flow).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let issuer = state.issuer(&tenant);
-    if flow.request.device.is_some() {
-        let approve = match params.single("decision").ok().flatten() {
-            Some("allow") => true,
-            Some("deny") => false,
-            _ => {
-                return pages::error(
-                    StatusCode::BAD_REQUEST,
-                    &tenant,
-                    "Choose Allow or Deny",
-                    "Go back and choose.",
-                    None,
-                );
-            }
-        };
-        let lifetime = portcullis_oidc::authorize::grant_lifetime(&client);
-        return match state.services.decide_device(&tenant, &flow, &session, approve, lifetime, &context).await {
-            Ok(true) => super::device::outcome(&tenant, approve),
-            Ok(false) => flow_gone(&tenant),
-            Err(error) => error_page(&tenant, &error.into()),
-        };
-    }
-    match params.single("decision").ok().flatten() {
-        Some("allow") => {
-            let done = authorize::complete(
-                &state.services,
-                &tenant,
-                &issuer,
-                &client,
-                &flow.request,
-                Some(&flow),
-                &session,
-                true,
-            )
-            .await;
-            match done {
-                Ok(response) => see_other(&response.location()),
-                Err(error) => authorize_error(&tenant, error),
-            }
-        }
-        Some("deny") => see_other(&authorize::denied(&flow.request, &issuer).location()),
-        _ => pages::error(StatusCode::BAD_REQUEST, &tenant, "Choose Allow or Deny", "Go back and choose.", None),
     }
 }

@@ -3,6 +3,7 @@
 //! decisions are `portcullis-oidc`'s, state is the core services'.
 
 mod authorize;
+mod consent;
 mod device;
 mod login;
 mod logout;
@@ -32,7 +33,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{tenant}/authorize", get(authorize::get).post(authorize::post))
         .route("/t/{tenant}/login", get(login::page).post(login::submit))
-        .route("/t/{tenant}/consent", get(login::consent_page).post(login::consent_submit))
+        .route("/t/{tenant}/consent", get(consent::page).post(consent::submit))
         .route("/t/{tenant}/logout", get(logout::get).post(logout::post))
         .route("/t/{tenant}/device", get(device::page).post(device::submit))
         .route("/assets/portcullis.css", get(pages::stylesheet))
