@@ -67,6 +67,15 @@ pub(crate) fn conflict_message(constraint: &str) -> String {
     }
 }
 
+/// The outcome of an INSERT that a uniqueness rule may refuse: false for that refusal.
+pub(crate) fn inserted_unless_conflict<T>(result: Result<T, sqlx::Error>) -> Result<bool, Error> {
+    match result.map_err(map_sqlx) {
+        Ok(_) => Ok(true),
+        Err(Error::Conflict { .. }) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
 /// Maps a database error to a core error. `hint` extracts the engine's constraint text.
 pub(crate) fn map_sqlx(error: sqlx::Error) -> Error {
     match &error {

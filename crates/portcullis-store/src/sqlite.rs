@@ -102,19 +102,7 @@ impl Store for SqliteStore {
         &self,
         successor: &portcullis_core::model::session::RefreshTokenRecord,
     ) -> Result<bool, Error> {
-        let inserted = sqlx::query(crate::repo::INSERT_REFRESH_SQL)
-            .bind(&successor.digest)
-            .bind(&successor.grant_id)
-            .bind(&successor.parent)
-            .bind(crate::convert::micros(successor.created_at))
-            .bind(crate::convert::micros(successor.expires_at))
-            .execute(&self.writer)
-            .await;
-        match inserted.map_err(map_err) {
-            Ok(_) => Ok(true),
-            Err(Error::Conflict { .. }) => Ok(false),
-            Err(other) => Err(other),
-        }
+        crate::convert::inserted_unless_conflict(insert_refresh!(&self.writer, successor))
     }
 
     async fn migrate_up_to(&self, version: i64) -> Result<usize, Error> {

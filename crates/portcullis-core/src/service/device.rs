@@ -159,7 +159,7 @@ impl Services {
         }
         tx.device_update(&device).await?;
         tx.flow_delete(record.id, &flow.id).await?;
-        let who = Principal::end_user(format!("user:{}", session.user_id), record.name.clone(), context.clone());
+        let who = Principal::user(Some(session.user_id), &record.name, context);
         let change = Change {
             action: if approve { "device.approve" } else { "device.deny" },
             tenant: Some(tenant),

@@ -53,11 +53,6 @@ pub enum Rotation {
     ScopeTooWide,
 }
 
-fn system_for(tenant: &TenantRecord, context: &RequestContext, user: Option<UserId>) -> Principal {
-    let actor = user.map_or_else(|| "anonymous".to_owned(), |u| format!("user:{u}"));
-    Principal::end_user(actor, tenant.name.clone(), context.clone())
-}
-
 impl Services {
     /// Ends a login flow in an authorization code (RFC 6749 §4.1.2): creates the grant with
     /// the code's digest, records consent when asked, and deletes the flow. Returns the code.
@@ -115,7 +110,7 @@ impl Services {
                 before: None,
                 after: Some(json!({"scope": scope})),
             };
-            self.record(&mut tx, &system_for(&record, context, Some(user)), change).await?;
+            self.record(&mut tx, &Principal::user(Some(user), &record.name, context), change).await?;
         }
         tx.grant_insert(&grant).await?;
         tx.flow_delete(record.id, &flow.id).await?;
@@ -180,7 +175,7 @@ impl Services {
             before: None,
             after: Some(json!({"client_id": grant.client_id})),
         };
-        self.record(tx, &system_for(tenant, context, None), change).await
+        self.record(tx, &Principal::user(None, &tenant.name, context), change).await
     }
 
     async fn insert_refresh(
@@ -307,7 +302,7 @@ impl Services {
             before: None,
             after: Some(json!({"client_id": client_id})),
         };
-        self.record(&mut tx, &system_for(&record, context, None), change).await?;
+        self.record(&mut tx, &Principal::user(None, &record.name, context), change).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -2,7 +2,7 @@
 //! [`crate::Services::authenticate`] makes a principal from outside, so a service that takes
 //! one cannot be reached unauthenticated.
 
-use portcullis_types::{TenantName, TokenId};
+use portcullis_types::{TenantName, TokenId, UserId};
 
 use crate::error::{Error, Result};
 use crate::model::token::Access;
@@ -35,6 +35,13 @@ impl Principal {
     /// `actor` is `user:{id}` or `anonymous`. Every admin service refuses it.
     pub(crate) fn end_user(actor: String, tenant: TenantName, context: RequestContext) -> Self {
         Self { actor, token_id: None, tenant: Some(tenant), access: Access::Read, admin: false, context }
+    }
+
+    /// An end user of `tenant` (`user:{id}`), or a browser not yet known as one
+    /// (`anonymous`), for the audit log; every admin service refuses it.
+    pub(crate) fn user(user: Option<UserId>, tenant: &TenantName, context: &RequestContext) -> Self {
+        let actor = user.map_or_else(|| "anonymous".to_owned(), |u| format!("user:{u}"));
+        Self::end_user(actor, tenant.clone(), context.clone())
     }
 
     /// Portcullis itself (start-up, background jobs).

@@ -39,11 +39,6 @@ pub enum LoginRefusal {
     FlowEnded,
 }
 
-fn actor(tenant: &TenantRecord, user: Option<UserId>, context: &RequestContext) -> Principal {
-    let name = user.map_or_else(|| "anonymous".to_owned(), |u| format!("user:{u}"));
-    Principal::end_user(name, tenant.name.clone(), context.clone())
-}
-
 impl Services {
     /// The live session whose cookie secret is `secret`, if its user may still log in.
     pub async fn session_by_cookie(&self, tenant: &str, secret: &str) -> Result<Option<SessionRecord>> {
@@ -137,7 +132,7 @@ impl Services {
                 before: None,
                 after: Some(json!({"method": "pwd", "failures": flow.failures})),
             };
-            self.record(&mut tx, &actor(&record, None, context), change).await?;
+            self.record(&mut tx, &Principal::user(None, &record.name, context), change).await?;
             tx.commit().await?;
             return Ok(Err(if ended { LoginRefusal::FlowEnded } else { LoginRefusal::InvalidCredentials }));
         };
@@ -166,7 +161,7 @@ impl Services {
             before: None,
             after: Some(json!({"method": "pwd", "client_id": flow.request.client_id})),
         };
-        self.record(&mut tx, &actor(&record, Some(user), context), change).await?;
+        self.record(&mut tx, &Principal::user(Some(user), &record.name, context), change).await?;
         tx.commit().await?;
         Ok(Ok((flow, NewSession { session, cookie_secret })))
     }
@@ -198,7 +193,7 @@ impl Services {
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let Some(session) = tx.session_get(record.id, session_id).await? else { return Ok(Vec::new()) };
-        let who = actor(&record, Some(session.user_id), context);
+        let who = Principal::user(Some(session.user_id), &record.name, context);
         let grants = self.end_in(&mut tx, &record, &session, &who, "logout").await?;
         tx.commit().await?;
         Ok(grants)

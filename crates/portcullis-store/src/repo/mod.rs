@@ -1,7 +1,24 @@
 //! The repositories' SQL, written once. Each macro implements one repository trait for a
-//! backend's transaction type `$Tx` (a newtype around `sqlx::Transaction<'static, $Db>`).
+//! backend's connection type `$Tx` (a newtype around a write transaction or a read connection).
 //! The backend module that expands them provides `map_err`, `push_attribute_filter` and
 //! `STRIP_ATTRIBUTE_SQL`, its engine's differences.
+
+/// Inserts a refresh token on `$executor` — in a transaction, or alone as the atomic rotation
+/// (`Store::rotate_refresh`); written once for both and for both engines.
+macro_rules! insert_refresh {
+    ($executor:expr, $token:expr) => {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (digest, grant_id, parent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&$token.digest)
+        .bind(&$token.grant_id)
+        .bind(&$token.parent)
+        .bind($crate::convert::micros($token.created_at))
+        .bind($crate::convert::micros($token.expires_at))
+        .execute($executor)
+        .await
+    };
+}
 
 #[macro_use]
 mod directory;
@@ -17,11 +34,6 @@ mod keys;
 mod sessions;
 #[macro_use]
 mod system;
-
-/// Inserts a refresh token (digest, grant, parent, created, expires); shared by the rotation
-/// that runs outside a transaction, as one atomic statement.
-pub(crate) const INSERT_REFRESH_SQL: &str =
-    "INSERT INTO refresh_tokens (digest, grant_id, parent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
 
 /// Implements every repository and [`portcullis_core::store::StoreTx`] for `$Tx`.
 macro_rules! all_repos {

@@ -241,10 +241,7 @@ macro_rules! grant_repo {
             }
 
             async fn refresh_insert(&mut self, t: &portcullis_core::model::session::RefreshTokenRecord) -> Result<(), portcullis_core::Error> {
-                sqlx::query($crate::repo::INSERT_REFRESH_SQL)
-                    .bind(&t.digest).bind(&t.grant_id).bind(&t.parent).bind($crate::convert::micros(t.created_at))
-                    .bind($crate::convert::micros(t.expires_at))
-                    .execute(&mut *self.0).await.map_err(map_err)?;
+                insert_refresh!(&mut *self.0, t).map_err(map_err)?;
                 Ok(())
             }
 

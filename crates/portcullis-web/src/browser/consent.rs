@@ -10,7 +10,7 @@ use portcullis_core::model::scope::ScopeDefinition;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_oidc::authorize;
 
-use super::login::{FlowQuery, load};
+use super::login::{FlowQuery, load, posted};
 use super::{Browser, authorize_error, error_page, flow_gone, form, see_other};
 use crate::AppState;
 use crate::extract::{ApiPath, Context};
@@ -90,20 +90,10 @@ pub(super) async fn submit(
 ) -> Response {
     let browser = Browser::of(&state, &headers);
     let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
-    let flow_id = params.single("flow").ok().flatten().unwrap_or_default().to_owned();
-    let (flow, client) = match load(&state, &tenant, &browser, &flow_id, FlowStep::Consent).await {
+    let (flow, client) = match posted(&state, &tenant, &browser, &params, FlowStep::Consent).await {
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            &tenant,
-            "This form has expired",
-            "Reload the page and try again.",
-            Some("csrf"),
-        );
-    }
     let session = match flow_session(&state, &tenant, &flow).await {
         Ok(session) => session,
         Err(response) => return response,

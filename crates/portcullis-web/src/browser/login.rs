@@ -22,6 +22,23 @@ pub(super) struct FlowQuery {
     pub(super) flow: String,
 }
 
+/// The flow a form posts to (`flow`), with its client, once its CSRF token is checked.
+pub(super) async fn posted(
+    state: &AppState,
+    tenant: &str,
+    browser: &Browser,
+    params: &portcullis_oidc::Params,
+    step: FlowStep,
+) -> Result<(FlowRecord, ClientRecord), Response> {
+    let flow_id = params.single("flow").ok().flatten().unwrap_or_default();
+    let (flow, client) = load(state, tenant, browser, flow_id, step).await?;
+    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
+        let message = "Reload the page and try again.";
+        return Err(pages::error(StatusCode::FORBIDDEN, tenant, "This form has expired", message, Some("csrf")));
+    }
+    Ok((flow, client))
+}
+
 /// A flow of this browser at `step`, with its client; or the response to send instead.
 pub(super) async fn load(
     state: &AppState,
@@ -90,19 +107,10 @@ pub(super) async fn submit(
     let browser = Browser::of(&state, &headers);
     let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
     let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();
-    let (flow, client) = match load(&state, &tenant, &browser, &field("flow"), FlowStep::Authenticate).await {
+    let (flow, client) = match posted(&state, &tenant, &browser, &params, FlowStep::Authenticate).await {
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            &tenant,
-            "This form has expired",
-            "Reload the page and try again.",
-            Some("csrf"),
-        );
-    }
     let username = field("username");
     let password = field("password");
     if username.is_empty() || password.is_empty() {

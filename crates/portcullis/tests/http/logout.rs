@@ -10,8 +10,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::browser::{Browser, field, location, query};
-use crate::oidc::{PASSWORD, REDIRECT, consent, log_in, setup, web_client};
+use crate::browser::{Browser, field, location};
+use crate::oidc::{PASSWORD, REDIRECT, log_in, setup, web_client};
+use crate::oidc_errors::{VERIFIER, authorize_url, code_for, exchange, request};
 use crate::on_every_engine;
 
 /// A relying party's back-channel logout endpoint: every logout token it receives.
@@ -33,6 +34,15 @@ async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
     (url, receiver)
 }
 
+/// Logs alice in through the pages in `browser` and redeems the code: the token response.
+async fn signed_in(server: &portcullis_testkit::TestServer, browser: &mut Browser, id: &str, secret: &str) -> Value {
+    let code = code_for(browser, id, &[]).await;
+    let (status, tokens) =
+        exchange(server, id, secret, &[("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)]).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens
+}
+
 on_every_engine!(logout_ends_the_session_and_tells_every_client, |server| {
     let (bcl, mut received) = relying_party().await;
     let mut metadata = web_client();
@@ -40,35 +50,8 @@ on_every_engine!(logout_ends_the_session_and_tells_every_client, |server| {
     metadata["backchannel_logout_session_required"] = json!(true);
     let (id, secret) = setup(&server, metadata).await;
     let mut browser = Browser::new(&server.url);
-    let pairs = [
-        ("response_type", "code"),
-        ("client_id", id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("scope", "openid"),
-        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-        ("code_challenge_method", "S256"),
-    ];
-    let url = format!(
-        "/t/acme/authorize?{}",
-        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
-    );
-    let answer = log_in(&mut browser, &url, PASSWORD).await;
-    let back = consent(&mut browser, &location(&answer), "allow").await;
-    let tokens: Value = server
-        .raw(Method::POST, "/t/acme/token")
-        .basic_auth(&id, Some(&secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &query(&back)["code"]),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-        ])
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let url = authorize_url(&request(&id, &[]));
+    let tokens = signed_in(&server, &mut browser, &id, &secret).await;
     let id_token = tokens["id_token"].as_str().expect("id token").to_owned();
     let jwks: JwkSet = server.raw(Method::GET, "/t/acme/jwks").send().await.expect("send").json().await.expect("jwks");
     let header = decode_header(&id_token).expect("header");
@@ -137,36 +120,9 @@ on_every_engine!(an_administrator_signs_a_user_out_everywhere, |server| {
     let mut metadata = web_client();
     metadata["backchannel_logout_uri"] = json!(bcl);
     let (id, secret) = setup(&server, metadata).await;
-    let pairs = [
-        ("response_type", "code"),
-        ("client_id", id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("scope", "openid"),
-        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-        ("code_challenge_method", "S256"),
-    ];
-    let url = format!(
-        "/t/acme/authorize?{}",
-        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
-    );
+    let url = authorize_url(&request(&id, &[]));
     let mut laptop = Browser::new(&server.url);
-    let answer = log_in(&mut laptop, &url, PASSWORD).await;
-    let back = consent(&mut laptop, &location(&answer), "allow").await;
-    let tokens: Value = server
-        .raw(Method::POST, "/t/acme/token")
-        .basic_auth(&id, Some(&secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &query(&back)["code"]),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-        ])
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let tokens = signed_in(&server, &mut laptop, &id, &secret).await;
     let mut phone = Browser::new(&server.url);
     let answer = log_in(&mut phone, &url, PASSWORD).await;
     assert!(location(&answer).starts_with(REDIRECT), "consent remembered on the second device");

@@ -29,14 +29,14 @@ type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Expect);
 /// A named token request: client, secret, form, and the status and error it must get.
 type TokenCase<'a> = (&'a str, &'a str, &'a str, Vec<(&'a str, &'a str)>, StatusCode, &'a str);
 
-fn authorize_url(pairs: &[(&str, &str)]) -> String {
+pub fn authorize_url(pairs: &[(&str, &str)]) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     format!("/t/acme/authorize?{query}")
 }
 
 /// The standard request of client `id`, with `changes` applied: `Some` sets, `None` removes,
 /// and a name starting with `+` appends a repeat.
-fn request<'a>(id: &'a str, changes: &[(&'a str, Option<&'a str>)]) -> Vec<(&'a str, &'a str)> {
+pub fn request<'a>(id: &'a str, changes: &[(&'a str, Option<&'a str>)]) -> Vec<(&'a str, &'a str)> {
     let mut pairs = vec![
         ("response_type", "code"),
         ("client_id", id),
