@@ -282,8 +282,12 @@ pub trait GrantRepo {
     async fn grants_of_session(&mut self, tenant: TenantId, session: &str) -> Result<Vec<GrantRecord>>;
     async fn refresh_insert(&mut self, token: &RefreshTokenRecord) -> Result<()>;
     async fn refresh_get(&mut self, digest: &[u8]) -> Result<Option<RefreshTokenRecord>>;
-    /// A refresh token with its grant, in one query (the refresh grant's hot path).
-    async fn refresh_with_grant(&mut self, digest: &[u8]) -> Result<Option<(RefreshTokenRecord, GrantRecord)>>;
+    /// A refresh token with its grant and the grant's user, in one query (the refresh grant's
+    /// hot path: each query is a round trip to a connection's thread on SQLite).
+    async fn refresh_with_grant(
+        &mut self,
+        digest: &[u8],
+    ) -> Result<Option<(RefreshTokenRecord, GrantRecord, UserRecord)>>;
     async fn pushed_insert(&mut self, request: &PushedRequest) -> Result<()>;
     /// Removes and returns a pushed request: each is used once (RFC 9126 §4).
     async fn pushed_take(&mut self, tenant: TenantId, id: &str) -> Result<Option<PushedRequest>>;

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::Services;
 use portcullis_core::model::client::{ClientRecord, GrantType, SigningAlgorithm, scope_token_ok};
 use portcullis_core::model::session::GrantRecord;
+use portcullis_core::model::user::UserRecord;
 use portcullis_core::service::{DevicePoll, Redemption, RequestContext, Rotation};
 use portcullis_crypto::signing::JwsAlgorithm;
 use rand::RngCore;
@@ -217,10 +218,12 @@ impl Minter<'_> {
         resources: &[&str],
         nonce: Option<&str>,
         refresh_token: Option<String>,
+        read: Option<UserRecord>,
     ) -> Result<TokenResponse, OAuthError> {
         let custom = self.services.custom_scopes(self.tenant).await?;
         let with_access = crate::claims::needs_access(&grant.scope, grant.details.claims.as_ref(), &custom);
-        let Some((user, access)) = self.services.user_for_claims(self.tenant, grant.user_id, with_access).await? else {
+        let found = self.services.user_for_claims(self.tenant, grant.user_id, with_access, read).await?;
+        let Some((user, access)) = found else {
             return Err(OAuthError::invalid_grant("the user of this grant can no longer log in"));
         };
         let resources: Vec<&str> = if resources.is_empty() {
@@ -325,7 +328,7 @@ async fn authorization_code(mint: &Minter<'_>, request: &TokenRequest) -> Result
             return Err(OAuthError::invalid_target(format!("{resource} was not in the authorization request")));
         }
     }
-    mint.for_grant(&grant, &grant.scope, &resources, grant.details.nonce.as_deref(), refresh_token).await
+    mint.for_grant(&grant, &grant.scope, &resources, grant.details.nonce.as_deref(), refresh_token, None).await
 }
 
 async fn refresh(mint: &Minter<'_>, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
@@ -348,8 +351,8 @@ async fn refresh(mint: &Minter<'_>, request: &TokenRequest) -> Result<TokenRespo
         .services
         .rotate_refresh_token(mint.tenant, client_id, token, asked.as_deref(), idle, &request.context)
         .await?;
-    let (grant, refresh_token) = match rotation {
-        Rotation::Rotated { grant, refresh_token } => (grant, refresh_token),
+    let (grant, refresh_token, user) = match rotation {
+        Rotation::Rotated { grant, refresh_token, user } => (grant, refresh_token, user),
         Rotation::Invalid => return Err(OAuthError::invalid_grant("the refresh token is invalid or expired")),
         Rotation::Replayed => {
             return Err(OAuthError::invalid_grant("the refresh token was already used; its family is now revoked"));
@@ -368,7 +371,7 @@ async fn refresh(mint: &Minter<'_>, request: &TokenRequest) -> Result<TokenRespo
         }
         None => grant.scope.clone(),
     };
-    mint.for_grant(&grant, &scope, &params.all("resource"), None, Some(refresh_token)).await
+    mint.for_grant(&grant, &scope, &params.all("resource"), None, Some(refresh_token), Some(*user)).await
 }
 
 /// RFC 8628 §3.4, §3.5: one poll of the device.
@@ -393,7 +396,7 @@ async fn device_code(mint: &Minter<'_>, request: &TokenRequest) -> Result<TokenR
     } else {
         None
     };
-    mint.for_grant(&grant, &grant.scope, &[], None, refresh_token).await
+    mint.for_grant(&grant, &grant.scope, &[], None, refresh_token, None).await
 }
 
 #[cfg(test)]

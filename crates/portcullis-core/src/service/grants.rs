@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::role::EffectiveAccess;
 use crate::model::session::{FlowRecord, GrantDetails, GrantRecord, RefreshTokenRecord, SessionRecord};
 use crate::model::tenant::TenantRecord;
-use crate::model::user::{User, UserStatus};
+use crate::model::user::{User, UserRecord, UserStatus};
 
 /// How long an authorization code may be redeemed (RFC 9700 §4.2.1 asks for a short time).
 pub const CODE_LIFETIME: Duration = Duration::seconds(60);
@@ -43,8 +43,9 @@ pub enum Redemption {
 /// The outcome of presenting a refresh token.
 #[derive(Debug, Clone)]
 pub enum Rotation {
-    /// The token was spent and replaced by `refresh_token`.
-    Rotated { grant: Box<GrantRecord>, refresh_token: String },
+    /// The token was spent and replaced by `refresh_token`; `user` is the grant's user as
+    /// read with the token, for [`Services::user_for_claims`].
+    Rotated { grant: Box<GrantRecord>, refresh_token: String, user: Box<UserRecord> },
     /// Unknown, expired, another client's, or of a revoked grant.
     Invalid,
     /// An already-used token: the whole family is now revoked.
@@ -237,7 +238,7 @@ impl Services {
         // The lookup runs on the read pool; the only write is the successor's INSERT below.
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let Some((stored, grant)) = tx.refresh_with_grant(&wanted).await? else { return Ok(Rotation::Invalid) };
+        let Some((stored, grant, user)) = tx.refresh_with_grant(&wanted).await? else { return Ok(Rotation::Invalid) };
         drop(tx);
         if grant.tenant_id != record.id || grant.client_id != client_id || !grant.live(now) {
             return Ok(Rotation::Invalid);
@@ -257,7 +258,7 @@ impl Services {
             tx.commit().await?;
             return Ok(Rotation::Replayed);
         }
-        Ok(Rotation::Rotated { grant: Box::new(grant), refresh_token })
+        Ok(Rotation::Rotated { grant: Box::new(grant), refresh_token, user: Box::new(user) })
     }
 
     /// Revokes the grant of a refresh token of `client_id` (RFC 7009 §2.1: with it, the access
@@ -316,16 +317,19 @@ impl Services {
     }
 
     /// A user and, when `with_access`, their groups and roles, for the claims of tokens and
-    /// `userinfo`; `None` when the user is gone or may not log in.
+    /// `userinfo`; `None` when the user is gone or may not log in. `read` is the user's row
+    /// when the caller already has it (the refresh grant reads it with the token).
     pub async fn user_for_claims(
         &self,
         tenant: &str,
         user: UserId,
         with_access: bool,
+        read: Option<UserRecord>,
     ) -> Result<Option<(User, EffectiveAccess)>> {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let opened = match self.load_user(&mut tx, &record, user, true).await {
+        let read = read.filter(|r| r.id == user && r.tenant_id == record.id);
+        let opened = match self.load_user(&mut tx, &record, user, true, read).await {
             Ok(opened) => opened.1,
             Err(Error::NotFound(_)) => return Ok(None),
             Err(other) => return Err(other),

@@ -139,8 +139,12 @@ impl Services {
         tenant: &TenantRecord,
         id: UserId,
         cached: bool,
+        read: Option<UserRecord>,
     ) -> Result<(UserRecord, User, Arc<CompiledSchema>, Key, Option<Key>)> {
-        let record = tx.user_get(tenant.id, id).await?.ok_or(Error::NotFound("user"))?;
+        let record = match read {
+            Some(record) => record,
+            None => tx.user_get(tenant.id, id).await?.ok_or(Error::NotFound("user"))?,
+        };
         let schema = self.schema_of(tx, tenant, cached).await?;
         let tenant_key = self.tenant_key(tenant)?;
         // Only sealed attributes need the user's data key; readers of the rest skip a query.
@@ -154,7 +158,7 @@ impl Services {
     pub async fn get_user(&self, who: &Principal, tenant: &str, id: UserId) -> Result<User> {
         let mut tx = self.store.read().await?;
         let tenant = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
-        Ok(self.load_user(&mut tx, &tenant, id, true).await?.1)
+        Ok(self.load_user(&mut tx, &tenant, id, true, None).await?.1)
     }
 
     /// `PATCH …/users/{id}`: a JSON merge patch (RFC 7396) of the user document. Passwords
@@ -171,7 +175,7 @@ impl Services {
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         let (record, current, schema, tenant_key, user_key) =
-            self.load_user(&mut tx, &tenant_record, id, false).await?;
+            self.load_user(&mut tx, &tenant_record, id, false, None).await?;
         let mut document = user_codec::document_value(&current)?;
         user_codec::merge_patch(&mut document, &patch);
         let doc: UserDocument = from_json(document)?;
@@ -203,7 +207,7 @@ impl Services {
     pub async fn delete_user(&self, who: &Principal, tenant: &str, id: UserId) -> Result<()> {
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let (_, current, schema, _, _) = self.load_user(&mut tx, &tenant_record, id, false).await?;
+        let (_, current, schema, _, _) = self.load_user(&mut tx, &tenant_record, id, false, None).await?;
         tx.user_delete(tenant_record.id, id).await?;
         self.record(
             &mut tx,
@@ -300,7 +304,7 @@ impl Services {
     pub async fn set_user_status(&self, who: &Principal, tenant: &str, id: UserId, status: UserStatus) -> Result<User> {
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let (mut record, mut user, _, _, _) = self.load_user(&mut tx, &tenant_record, id, false).await?;
+        let (mut record, mut user, _, _, _) = self.load_user(&mut tx, &tenant_record, id, false, None).await?;
         if record.status == status {
             return Ok(user);
         }

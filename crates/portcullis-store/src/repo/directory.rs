@@ -69,23 +69,30 @@ macro_rules! tenant_repo {
 macro_rules! user_repo {
     ($Tx:ident, $Db:ty) => {
         fn user_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::user::UserRecord, portcullis_core::Error> {
+            user_from_prefixed_row(row, "")
+        }
+
+        /// A user from columns named `{prefix}{column}`, for queries that join users to
+        /// another table.
+        fn user_from_prefixed_row(row: &<$Db as sqlx::Database>::Row, prefix: &str) -> Result<portcullis_core::model::user::UserRecord, portcullis_core::Error> {
             use sqlx::Row;
             use portcullis_core::model::user::{UserRecord, UserStatus};
-            let status: String = row.try_get("status").map_err(map_err)?;
+            let column = |name: &str| format!("{prefix}{name}");
+            let status: String = row.try_get(column("status").as_str()).map_err(map_err)?;
             Ok(UserRecord {
-                id: $crate::convert::id(&row.try_get::<String, _>("id").map_err(map_err)?)?,
-                tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
-                username: row.try_get("username").map_err(map_err)?,
-                username_key: row.try_get("username_key").map_err(map_err)?,
-                email: row.try_get("email").map_err(map_err)?,
-                email_key: row.try_get("email_key").map_err(map_err)?,
-                email_verified: row.try_get("email_verified").map_err(map_err)?,
+                id: $crate::convert::id(&row.try_get::<String, _>(column("id").as_str()).map_err(map_err)?)?,
+                tenant_id: $crate::convert::id(&row.try_get::<String, _>(column("tenant_id").as_str()).map_err(map_err)?)?,
+                username: row.try_get(column("username").as_str()).map_err(map_err)?,
+                username_key: row.try_get(column("username_key").as_str()).map_err(map_err)?,
+                email: row.try_get(column("email").as_str()).map_err(map_err)?,
+                email_key: row.try_get(column("email_key").as_str()).map_err(map_err)?,
+                email_verified: row.try_get(column("email_verified").as_str()).map_err(map_err)?,
                 status: UserStatus::parse(&status).ok_or_else(|| portcullis_core::Error::internal(format!("stored status {status}")))?,
-                claims: $crate::convert::json(&row.try_get::<String, _>("claims").map_err(map_err)?)?,
-                attributes: $crate::convert::json(&row.try_get::<String, _>("attributes").map_err(map_err)?)?,
-                sealed: row.try_get("sealed").map_err(map_err)?,
-                created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
-                updated_at: $crate::convert::instant(row.try_get("updated_at").map_err(map_err)?),
+                claims: $crate::convert::json(&row.try_get::<String, _>(column("claims").as_str()).map_err(map_err)?)?,
+                attributes: $crate::convert::json(&row.try_get::<String, _>(column("attributes").as_str()).map_err(map_err)?)?,
+                sealed: row.try_get(column("sealed").as_str()).map_err(map_err)?,
+                created_at: $crate::convert::instant(row.try_get(column("created_at").as_str()).map_err(map_err)?),
+                updated_at: $crate::convert::instant(row.try_get(column("updated_at").as_str()).map_err(map_err)?),
             })
         }
 

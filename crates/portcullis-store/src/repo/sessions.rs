@@ -245,9 +245,13 @@ macro_rules! grant_repo {
                 Ok(())
             }
 
-            async fn refresh_with_grant(&mut self, digest: &[u8]) -> Result<Option<(portcullis_core::model::session::RefreshTokenRecord, portcullis_core::model::session::GrantRecord)>, portcullis_core::Error> {
+            async fn refresh_with_grant(&mut self, digest: &[u8]) -> Result<Option<(portcullis_core::model::session::RefreshTokenRecord, portcullis_core::model::session::GrantRecord, portcullis_core::model::user::UserRecord)>, portcullis_core::Error> {
                 use sqlx::Row;
-                let row = sqlx::query("SELECT r.digest AS r_digest, r.parent AS r_parent, r.created_at AS r_created_at, r.expires_at AS r_expires_at, g.* FROM refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id WHERE r.digest = $1")
+                let row = sqlx::query("SELECT r.digest AS r_digest, r.parent AS r_parent, r.created_at AS r_created_at, r.expires_at AS r_expires_at, g.*, \
+                        u.id AS u_id, u.tenant_id AS u_tenant_id, u.username AS u_username, u.username_key AS u_username_key, u.email AS u_email, \
+                        u.email_key AS u_email_key, u.email_verified AS u_email_verified, u.status AS u_status, u.claims AS u_claims, \
+                        u.attributes AS u_attributes, u.sealed AS u_sealed, u.created_at AS u_created_at, u.updated_at AS u_updated_at \
+                    FROM refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id JOIN users u ON u.id = g.user_id WHERE r.digest = $1")
                     .bind(digest)
                     .fetch_optional(&mut *self.0).await.map_err(map_err)?;
                 let Some(row) = row else { return Ok(None) };
@@ -259,7 +263,7 @@ macro_rules! grant_repo {
                     expires_at: $crate::convert::instant(row.try_get("r_expires_at").map_err(map_err)?),
                     parent: row.try_get("r_parent").map_err(map_err)?,
                 };
-                Ok(Some((token, grant)))
+                Ok(Some((token, grant, user_from_prefixed_row(&row, "u_")?)))
             }
 
             async fn refresh_get(&mut self, digest: &[u8]) -> Result<Option<portcullis_core::model::session::RefreshTokenRecord>, portcullis_core::Error> {
