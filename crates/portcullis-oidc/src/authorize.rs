@@ -4,7 +4,7 @@
 //! error goes back to the client with `state` and `iss` (RFC 9207).
 
 use portcullis_core::Services;
-use portcullis_core::model::client::{ClientRecord, GrantType};
+use portcullis_core::model::client::{ClientRecord, GrantType, canonical_response_type};
 use portcullis_core::model::scope::ScopeDefinition;
 use portcullis_core::model::session::{AuthorizationRequest, FlowRecord, SessionRecord};
 use portcullis_core::service::{CodeRequest, RequestContext};
@@ -19,23 +19,57 @@ use crate::token::resource_ok;
 /// Grants last as long as their refresh tokens may (default 90 days).
 const DEFAULT_GRANT_LIFETIME: u32 = 90 * 24 * 3600;
 
-/// A response to the client's redirect URI (RFC 6749 §4.1.2), in the query component.
+/// How an authorization response reaches the client (OAuth 2.0 Multiple Response Type
+/// Encoding Practices §2.1; OAuth 2.0 Form Post Response Mode §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// In the redirect URI's query: the default of `code`, never with tokens.
+    Query,
+    /// In the redirect URI's fragment: the default of `code id_token`.
+    Fragment,
+    /// Posted by the browser to the redirect URI from a self-submitting form.
+    FormPost,
+}
+
+/// The response modes offered, for `response_mode` and discovery.
+pub const RESPONSE_MODES: &[&str] = &["query", "fragment", "form_post"];
+
+impl ResponseMode {
+    /// The mode of `request`: the one asked for, or its response type's default.
+    pub fn of(request: &AuthorizationRequest) -> Self {
+        match request.response_mode.as_deref() {
+            Some("form_post") => Self::FormPost,
+            Some("fragment") => Self::Fragment,
+            Some("query") => Self::Query,
+            _ if request.response_type.is_some() => Self::Fragment,
+            _ => Self::Query,
+        }
+    }
+}
+
+/// A response to the client's redirect URI (RFC 6749 §4.1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationResponse {
     pub redirect_uri: String,
     pub params: Vec<(&'static str, String)>,
+    pub mode: ResponseMode,
 }
 
 impl AuthorizationResponse {
-    /// The URL to redirect the browser to: the redirect URI with the parameters added to its
-    /// query (RFC 6749 §3.1.2: keeping the query it already has).
+    /// The URL to redirect the browser to, for the query and fragment modes: the redirect URI
+    /// with the parameters added to its query (RFC 6749 §3.1.2: keeping the query it already
+    /// has) or as its fragment (redirect URIs have none).
     pub fn location(&self) -> String {
         let mut url = self.redirect_uri.clone();
         let mut serializer = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in &self.params {
             serializer.append_pair(name, value);
         }
-        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push(match self.mode {
+            ResponseMode::Fragment => '#',
+            ResponseMode::Query | ResponseMode::FormPost if url.contains('?') => '&',
+            ResponseMode::Query | ResponseMode::FormPost => '?',
+        });
         url.push_str(&serializer.finish());
         url
     }
@@ -47,7 +81,7 @@ impl AuthorizationResponse {
             params.push(("state", state.clone()));
         }
         params.push(("iss", issuer.to_owned()));
-        Self { redirect_uri: request.redirect_uri.clone(), params }
+        Self { redirect_uri: request.redirect_uri.clone(), params, mode: ResponseMode::of(request) }
     }
 }
 
@@ -196,23 +230,38 @@ fn checked(
     if params.single("request_uri")?.is_some() {
         return Err(OAuthError::invalid_request("request_uri cannot be pushed or nested (RFC 9126 §2.1)"));
     }
-    match params.single("response_type")? {
-        None => return Err(OAuthError::invalid_request("response_type is missing")),
-        Some("code") => {}
-        Some(other) => {
-            return Err(OAuthError::new(
-                "unsupported_response_type",
-                400,
-                format!("response_type {other} is not offered; use code"),
-            ));
-        }
-    }
-    if !client.metadata.grant_types.contains(&GrantType::AuthorizationCode) {
-        return Err(OAuthError::new("unauthorized_client", 400, "the client is not registered for authorization_code"));
-    }
+    // The mode first: every later error is delivered in it.
     match params.single("response_mode")? {
-        None | Some("query") => {}
+        None => {}
+        Some(mode) if RESPONSE_MODES.contains(&mode) => request.response_mode = Some(mode.to_owned()),
         Some(other) => return Err(OAuthError::invalid_request(format!("response_mode {other} is not supported"))),
+    }
+    let response_type =
+        params.single("response_type")?.ok_or_else(|| OAuthError::invalid_request("response_type is missing"))?;
+    let Some(response_type) = canonical_response_type(response_type) else {
+        return Err(OAuthError::new(
+            "unsupported_response_type",
+            400,
+            format!("response_type {response_type} is not offered; use code (or code id_token)"),
+        ));
+    };
+    if response_type != "code" {
+        request.response_type = Some(response_type.clone());
+    }
+    if !client.metadata.grant_types.contains(&GrantType::AuthorizationCode)
+        || !client.metadata.response_types.contains(&response_type)
+    {
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            400,
+            format!("the client is not registered for response_type {response_type}"),
+        ));
+    }
+    // Multiple Response Type Encoding Practices §2.1: never tokens in a query.
+    if request.response_type.is_some() && request.response_mode.as_deref() == Some("query") {
+        return Err(OAuthError::invalid_request(
+            "response_mode query cannot carry an ID token; use fragment or form_post",
+        ));
     }
     let scope = params.single("scope")?.unwrap_or_default();
     for token in scope.split(' ').filter(|t| !t.is_empty()) {
@@ -227,6 +276,15 @@ fn checked(
         }
     }
     request.nonce = params.single("nonce")?.map(str::to_owned);
+    // OIDC Core §3.3.2.11: a front-channel ID token needs `openid` and a nonce.
+    if request.response_type.is_some() {
+        if !request.scope.iter().any(|s| s == "openid") {
+            return Err(OAuthError::invalid_request("response_type code id_token needs the openid scope"));
+        }
+        if request.nonce.is_none() {
+            return Err(OAuthError::invalid_request("nonce is required with response_type code id_token"));
+        }
+    }
     match (params.single("code_challenge")?, params.single("code_challenge_method")?) {
         (Some(challenge), Some("S256")) if pkce_text_ok(challenge) => {
             request.code_challenge = Some(challenge.to_owned())
@@ -367,12 +425,23 @@ pub async fn complete(
     };
     let code_request = CodeRequest { flow, session, scope: &scope, remember_consent, lifetime: grant_lifetime(client) };
     let code = services.issue_code(tenant, code_request, &RequestContext::default()).await?;
+    let id_token = match request.response_type {
+        Some(_) => Some(
+            crate::id_token::front_channel(services, tenant, issuer, client, request, session, &code)
+                .await
+                .map_err(AuthorizeError::Page)?,
+        ),
+        None => None,
+    };
     let mut params = vec![("code", code)];
+    if let Some(id_token) = id_token {
+        params.push(("id_token", id_token));
+    }
     if let Some(state) = &request.state {
         params.push(("state", state.clone()));
     }
     params.push(("iss", issuer.to_owned()));
-    Ok(AuthorizationResponse { redirect_uri: request.redirect_uri.clone(), params })
+    Ok(AuthorizationResponse { redirect_uri: request.redirect_uri.clone(), params, mode: ResponseMode::of(request) })
 }
 
 /// How long a grant of `client` may last: its refresh tokens' absolute lifetime.
@@ -407,10 +476,16 @@ mod tests {
         let response = AuthorizationResponse {
             redirect_uri: "https://app.example/cb?tenant=a".into(),
             params: vec![("code", "x y".into()), ("iss", "https://id.example/t/acme".into())],
+            mode: ResponseMode::Query,
         };
         assert_eq!(
             response.location(),
             "https://app.example/cb?tenant=a&code=x+y&iss=https%3A%2F%2Fid.example%2Ft%2Facme"
+        );
+        let fragment = AuthorizationResponse { mode: ResponseMode::Fragment, ..response };
+        assert_eq!(
+            fragment.location(),
+            "https://app.example/cb?tenant=a#code=x+y&iss=https%3A%2F%2Fid.example%2Ft%2Facme"
         );
     }
 }

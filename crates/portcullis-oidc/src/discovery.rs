@@ -21,8 +21,8 @@ pub fn metadata(issuer: &str, openid: bool) -> Value {
         "registration_endpoint": format!("{issuer}/register"),
         "end_session_endpoint": format!("{issuer}/logout"),
         "scopes_supported": scopes::BUILT_IN,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_types_supported": portcullis_core::model::client::RESPONSE_TYPES,
+        "response_modes_supported": crate::authorize::RESPONSE_MODES,
         "grant_types_supported": [
             "authorization_code",
             "refresh_token",

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::Services;
 use portcullis_core::model::client::{ClientRecord, SigningAlgorithm};
 use portcullis_core::model::role::EffectiveAccess;
-use portcullis_core::model::session::GrantRecord;
+use portcullis_core::model::session::{AuthorizationRequest, GrantRecord, SessionRecord};
 use portcullis_core::model::user::User;
 use portcullis_crypto::signing::JwsAlgorithm;
 use serde_json::{Value, json};
@@ -24,12 +24,12 @@ pub fn id_token_alg(client: &ClientRecord) -> JwsAlgorithm {
     }
 }
 
-/// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token, with the
-/// hash of the ID token's algorithm (SHA-512 for Ed25519).
-pub fn at_hash(alg: JwsAlgorithm, access_token: &str) -> String {
+/// `at_hash` and `c_hash` (OIDC Core §3.1.3.6, §3.3.2.11): the left half of the hash of the
+/// access token or code, with the hash of the ID token's algorithm (SHA-512 for Ed25519).
+pub fn half_hash(alg: JwsAlgorithm, value: &str) -> String {
     let digest = match alg {
-        JwsAlgorithm::EdDSA => Sha512::digest(access_token.as_bytes()).to_vec(),
-        JwsAlgorithm::RS256 | JwsAlgorithm::ES256 => Sha256::digest(access_token.as_bytes()).to_vec(),
+        JwsAlgorithm::EdDSA => Sha512::digest(value.as_bytes()).to_vec(),
+        JwsAlgorithm::RS256 | JwsAlgorithm::ES256 => Sha256::digest(value.as_bytes()).to_vec(),
     };
     URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }
@@ -74,13 +74,44 @@ pub async fn mint(
     claims.insert("auth_time".into(), json!(details.auth_time));
     claims.insert("acr".into(), json!(details.acr));
     claims.insert("amr".into(), json!(details.amr));
-    claims.insert("at_hash".into(), json!(at_hash(alg, input.access_token)));
+    claims.insert("at_hash".into(), json!(half_hash(alg, input.access_token)));
     if let Some(sid) = &input.grant.session_id {
         claims.insert("sid".into(), json!(sid));
     }
     if let Some(nonce) = input.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
+    let payload = Value::Object(claims).to_string();
+    Ok(services.sign_jws(tenant, alg, "JWT", payload.as_bytes()).await?)
+}
+
+/// The ID token of a hybrid response (OIDC Core §3.3.2.11): who logged in, when and how,
+/// bound to the code by `c_hash` and to the request by its nonce. The user's other claims come
+/// with the token endpoint's ID token and from userinfo (OIDC Core §5.4).
+pub async fn front_channel(
+    services: &Services,
+    tenant: &str,
+    issuer: &str,
+    client: &ClientRecord,
+    request: &AuthorizationRequest,
+    session: &SessionRecord,
+    code: &str,
+) -> Result<String, OAuthError> {
+    let alg = id_token_alg(client);
+    let now = services.now().unix_timestamp();
+    let mut claims = serde_json::Map::new();
+    claims.insert("iss".into(), json!(issuer));
+    claims.insert("sub".into(), json!(session.user_id.to_string()));
+    claims.insert("aud".into(), json!(client.client_id));
+    claims.insert("azp".into(), json!(client.client_id));
+    claims.insert("exp".into(), json!(now + i64::from(crate::token::token_lifetime(client))));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("auth_time".into(), json!(session.auth_time.unix_timestamp()));
+    claims.insert("acr".into(), json!(session.acr));
+    claims.insert("amr".into(), json!(session.amr));
+    claims.insert("sid".into(), json!(session.id));
+    claims.insert("nonce".into(), json!(request.nonce));
+    claims.insert("c_hash".into(), json!(half_hash(alg, code)));
     let payload = Value::Object(claims).to_string();
     Ok(services.sign_jws(tenant, alg, "JWT", payload.as_bytes()).await?)
 }
@@ -106,10 +137,10 @@ mod tests {
     #[test]
     fn at_hash_matches_independent_implementations() {
         // PingFederate's developer guide (RS256).
-        assert_eq!(at_hash(JwsAlgorithm::RS256, "dNZX1hEZ9wBCzNL40Upu646bdzQA"), "wfgvmE9VxjAudsl9lc6TqA");
+        assert_eq!(half_hash(JwsAlgorithm::RS256, "dNZX1hEZ9wBCzNL40Upu646bdzQA"), "wfgvmE9VxjAudsl9lc6TqA");
         // npm oidc-token-hash's README: SHA-256 and SHA-512 (Ed25519) of one token.
         let token = "YmJiZTAwYmYtMzgyOC00NzhkLTkyOTItNjJjNDM3MGYzOWIy9sFhvH8K_x8UIHj1osisS57f5DduL-ar_qw5jl3lthwpMjm283aVMQXDmoqqqydDSqJfbhptzw8rUVwkuQbolw";
-        assert_eq!(at_hash(JwsAlgorithm::ES256, token), "x7vk7f6BvQj0jQHYFIk4ag");
-        assert_eq!(at_hash(JwsAlgorithm::EdDSA, token), "EGEAhGYyfuwDaVTifvrWSoD5MSy_5hZPy6I7Vm-7pTQ");
+        assert_eq!(half_hash(JwsAlgorithm::ES256, token), "x7vk7f6BvQj0jQHYFIk4ag");
+        assert_eq!(half_hash(JwsAlgorithm::EdDSA, token), "EGEAhGYyfuwDaVTifvrWSoD5MSy_5hZPy6I7Vm-7pTQ");
     }
 }

@@ -23,6 +23,11 @@ use crate::params::Params;
 
 /// Access tokens live an hour unless the client says otherwise.
 const DEFAULT_ACCESS_TOKEN_LIFETIME: u32 = 3600;
+
+/// How long `client`'s access and ID tokens live, in seconds.
+pub(crate) fn token_lifetime(client: &ClientRecord) -> u32 {
+    client.metadata.access_token_lifetime.unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME)
+}
 /// Refresh tokens expire after 30 idle days unless the client says otherwise.
 const DEFAULT_REFRESH_IDLE: u32 = 30 * 24 * 3600;
 
@@ -175,7 +180,7 @@ struct Minter<'a> {
 
 impl Minter<'_> {
     fn lifetime(&self) -> u32 {
-        self.client.metadata.access_token_lifetime.unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME)
+        token_lifetime(self.client)
     }
 
     /// An RFC 9068 access token with `extra` claims (the user's, for user grants).

@@ -56,6 +56,19 @@ pub enum SigningAlgorithm {
     EdDSA,
 }
 
+/// The response types offered: none puts an access token in the front channel (RFC 9700
+/// §2.1.2); `code id_token` is OIDC's hybrid flow (OIDC Core §3.3).
+pub const RESPONSE_TYPES: &[&str] = &["code", "code id_token"];
+
+/// A response type's words in one order (RFC 6749 §3.1.1: their order does not matter), if
+/// it is one offered.
+pub fn canonical_response_type(value: &str) -> Option<String> {
+    let mut words: Vec<&str> = value.split(' ').collect();
+    words.sort_unstable();
+    let joined = words.join(" ");
+    RESPONSE_TYPES.contains(&joined.as_str()).then_some(joined)
+}
+
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn scope_token_ok(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
@@ -92,7 +105,7 @@ pub struct ClientMetadata {
     #[serde(default = "default_grant_types")]
     pub grant_types: Vec<GrantType>,
     /// `["code"]` for clients of the authorization code grant (set when omitted), else empty;
-    /// only `code` is offered (RFC 9700 §2.1.2).
+    /// `code` and `code id_token` are offered ([`RESPONSE_TYPES`]).
     #[serde(default)]
     pub response_types: Vec<String>,
     /// Default `client_secret_basic`.

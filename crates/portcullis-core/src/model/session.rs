@@ -74,7 +74,10 @@ pub struct AuthorizationRequest {
     /// The S256 PKCE challenge (the only method offered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_challenge: Option<String>,
-    /// `query` (default) or `form_post`.
+    /// `code id_token` for the hybrid flow (OIDC Core §3.3); absent for `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_type: Option<String>,
+    /// `query`, `fragment` or `form_post` as asked; absent for the response type's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -9,7 +9,8 @@ use super::user_codec::merge_patch;
 use super::{Principal, Services};
 use crate::error::{Error, FieldError, Result};
 use crate::model::client::{
-    Client, ClientMetadata, ClientRecord, ClientWithSecret, GrantType, TokenEndpointAuthMethod, scope_token_ok,
+    Client, ClientMetadata, ClientRecord, ClientWithSecret, GrantType, RESPONSE_TYPES, TokenEndpointAuthMethod,
+    canonical_response_type, scope_token_ok,
 };
 use crate::model::from_json;
 use crate::model::page::{Page, decode_cursor, into_page, page_size};
@@ -55,12 +56,23 @@ fn normalize(metadata: &mut ClientMetadata) -> Result<()> {
     if metadata.response_types.is_empty() && code {
         metadata.response_types = vec!["code".to_owned()];
     }
+    // A response type is a set of words (RFC 6749 §3.1.1): keep each in one spelling.
+    for response_type in &mut metadata.response_types {
+        *response_type = canonical_response_type(response_type).unwrap_or_else(|| response_type.clone());
+    }
+    metadata.response_types.sort();
     metadata.response_types.dedup();
-    if metadata.response_types.iter().any(|r| r != "code") {
-        fail("response_types", "only \"code\" is supported (RFC 9700 §2.1.2)");
+    if metadata.response_types.iter().any(|r| !RESPONSE_TYPES.contains(&r.as_str())) {
+        fail(
+            "response_types",
+            "only \"code\" and \"code id_token\" are supported: no access token in the front channel (RFC 9700 §2.1.2)",
+        );
     }
     if metadata.response_types.is_empty() == code {
-        fail("response_types", "\"code\" goes with the authorization_code grant and only with it (RFC 7591 §2.1)");
+        fail(
+            "response_types",
+            "code response types go with the authorization_code grant and only with it (RFC 7591 §2.1)",
+        );
     }
     if code && metadata.redirect_uris.is_empty() {
         fail("redirect_uris", "the authorization_code grant needs at least one redirect URI");

@@ -8,7 +8,7 @@ use portcullis_core::model::session::SessionRecord;
 use portcullis_oidc::authorize::{self, Next};
 use portcullis_oidc::{OAuthError, Params};
 
-use super::{Browser, authorize_error, error_page, form, see_other};
+use super::{Browser, authorize_error, error_page, form, respond, see_other};
 use crate::AppState;
 use crate::cookies;
 use crate::extract::ApiPath;
@@ -61,7 +61,7 @@ async fn authorize(state: &AppState, tenant: &str, headers: &HeaderMap, params: 
     };
     let next = authorize::decide(services, tenant, &issuer, &client, &request, session.as_ref()).await;
     let response = match next {
-        Ok(Next::Done(response)) => see_other(&response.location()),
+        Ok(Next::Done(response)) => respond(&response),
         Ok(step @ (Next::Login | Next::Consent)) => {
             let known = if matches!(step, Next::Consent) { session.as_ref() } else { None };
             match services.start_login_flow(tenant, &browser.secret, request, known).await {

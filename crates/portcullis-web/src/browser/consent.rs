@@ -11,7 +11,7 @@ use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_oidc::authorize;
 
 use super::login::{FlowQuery, load, posted};
-use super::{Browser, authorize_error, error_page, flow_gone, form, see_other};
+use super::{Browser, authorize_error, error_page, flow_gone, form, respond};
 use crate::AppState;
 use crate::extract::{ApiPath, Context};
 use crate::pages;
@@ -134,11 +134,11 @@ pub(super) async fn submit(
             )
             .await;
             match done {
-                Ok(response) => see_other(&response.location()),
+                Ok(response) => respond(&response),
                 Err(error) => authorize_error(&tenant, error),
             }
         }
-        Some("deny") => see_other(&authorize::denied(&flow.request, &issuer).location()),
+        Some("deny") => respond(&authorize::denied(&flow.request, &issuer)),
         _ => pages::error(StatusCode::BAD_REQUEST, &tenant, "Choose Allow or Deny", "Go back and choose.", None),
     }
 }

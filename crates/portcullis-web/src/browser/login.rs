@@ -12,7 +12,7 @@ use portcullis_oidc::OAuthError;
 use portcullis_oidc::authorize;
 use serde::Deserialize;
 
-use super::{Browser, authorize_error, error_page, flow_gone, form, see_other};
+use super::{Browser, authorize_error, error_page, flow_gone, form, respond, see_other};
 use crate::AppState;
 use crate::extract::{ApiPath, Context};
 use crate::pages;
@@ -184,7 +184,7 @@ async fn proceed(
     }
     let issuer = state.issuer(tenant);
     match authorize::complete(&state.services, tenant, &issuer, client, request, Some(flow), session, false).await {
-        Ok(response) => see_other(&response.location()),
+        Ok(response) => respond(&response),
         Err(error) => authorize_error(tenant, error),
     }
 }

@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_crypto::secret::{digests_equal, random_secret};
 use portcullis_oidc::OAuthError;
-use portcullis_oidc::authorize::AuthorizeError;
+use portcullis_oidc::authorize::{AuthorizationResponse, AuthorizeError, ResponseMode};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -90,6 +90,14 @@ fn see_other(location: &str) -> Response {
     }
 }
 
+/// An authorization response, in its response mode.
+fn respond(response: &AuthorizationResponse) -> Response {
+    match response.mode {
+        ResponseMode::FormPost => pages::form_post(&response.redirect_uri, &response.params),
+        ResponseMode::Query | ResponseMode::Fragment => see_other(&response.location()),
+    }
+}
+
 /// An OAuth error shown as a page (RFC 6749 §4.1.2.1).
 fn error_page(tenant: &str, error: &OAuthError) -> Response {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
@@ -101,7 +109,7 @@ fn error_page(tenant: &str, error: &OAuthError) -> Response {
 fn authorize_error(tenant: &str, error: AuthorizeError) -> Response {
     match error {
         AuthorizeError::Page(error) => error_page(tenant, &error),
-        AuthorizeError::Redirect(response) => see_other(&response.location()),
+        AuthorizeError::Redirect(response) => respond(&response),
     }
 }
 

@@ -21,6 +21,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("logout.html", include_str!("templates/logout.html")),
         ("error.html", include_str!("templates/error.html")),
         ("device.html", include_str!("templates/device.html")),
+        ("form_post.html", include_str!("templates/form_post.html")),
     ];
     for (name, source) in templates {
         if let Err(error) = env.add_template(name, source) {
@@ -61,6 +62,30 @@ pub fn error(status: StatusCode, tenant: &str, heading: &str, message: &str, cod
     render(status, "error.html", context)
 }
 
+/// The one script of any page: the form post response submits itself (with a button for
+/// browsers without script).
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit()";
+
+/// The form post page's policy: that script by its hash, nothing else.
+static FORM_POST_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(FORM_POST_SCRIPT));
+    let policy = format!("default-src 'none'; script-src 'sha256-{hash}'; base-uri 'none'; frame-ancestors 'none'");
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static(PAGE_CSP))
+});
+
+/// An authorization response in the form post response mode (OAuth 2.0 Form Post Response
+/// Mode §2): a page whose form the browser posts to the client's redirect URI.
+pub fn form_post(redirect_uri: &str, params: &[(&str, String)]) -> Response {
+    let context = minijinja::context! { lang => "en", action => redirect_uri, params, script => FORM_POST_SCRIPT };
+    let mut response = render(StatusCode::OK, "form_post.html", context);
+    if response.status() == StatusCode::OK {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, FORM_POST_CSP.clone());
+    }
+    response
+}
+
 /// The pages' stylesheet.
 pub async fn stylesheet() -> Response {
     let mut response = include_str!("../../assets/portcullis.css").into_response();
@@ -76,7 +101,7 @@ mod tests {
 
     #[test]
     fn every_template_parses_and_escapes() {
-        for name in ["login.html", "consent.html", "logout.html", "error.html", "device.html"] {
+        for name in ["login.html", "consent.html", "logout.html", "error.html", "device.html", "form_post.html"] {
             let rendered = TEMPLATES.get_template(name).and_then(|t| t.render(minijinja::context! { lang => "en" }));
             assert!(rendered.is_ok(), "{name}: {rendered:?}");
         }
@@ -86,5 +111,25 @@ mod tests {
             .expect("renders");
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn the_form_post_page_escapes_values_and_allows_only_its_script() {
+        let params = [("code", "a\"><script>".to_owned()), ("state", "s&t".to_owned())];
+        let response = form_post("https://app.example/cb?x=\"y", &params);
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").to_owned();
+        // The hash of FORM_POST_SCRIPT, computed independently (`printf %s … | openssl sha256 -binary | base64`).
+        assert!(csp.contains("script-src 'sha256-ePniVEkSivX/c7XWBGafqh8tSpiRrKiqYeqbG7N1TOE='"), "{csp}");
+        assert!(csp.starts_with("default-src 'none'"), "{csp}");
+        let html = TEMPLATES
+            .get_template("form_post.html")
+            .and_then(|t| {
+                t.render(minijinja::context! { lang => "en", action => "https://app.example/cb?x=\"y", params => params, script => FORM_POST_SCRIPT })
+            })
+            .expect("renders");
+        assert!(html.contains(&format!("<script>{FORM_POST_SCRIPT}</script>")), "{html}");
+        assert!(html.contains(r#"value="a&quot;&gt;&lt;script&gt;""#), "{html}");
+        assert!(html.contains(r#"action="https:&#x2f;&#x2f;app.example&#x2f;cb?x=&quot;y""#), "{html}");
+        assert_eq!(html.matches("<script>").count(), 1);
     }
 }

@@ -11,6 +11,7 @@ mod browser;
 mod browser_journey;
 mod client_auth;
 mod device_par;
+mod hybrid;
 mod logout;
 mod oidc;
 mod oidc_errors;

@@ -117,8 +117,8 @@ on_every_engine!(authorization_errors_go_where_the_specs_say, |server| {
             Expect::Redirect("unsupported_response_type"),
         ),
         (
-            "hybrid response_type",
-            request(&web, &[("response_type", Some("code id_token"))]),
+            "access token in the front channel",
+            request(&web, &[("response_type", Some("code token"))]),
             Expect::Redirect("unsupported_response_type"),
         ),
         ("unknown scope", request(&web, &[("scope", Some("openid admin:all"))]), Expect::Redirect("invalid_scope")),
@@ -161,11 +161,7 @@ on_every_engine!(authorization_errors_go_where_the_specs_say, |server| {
             request(&web, &[("request_uri", Some("urn:ietf:params:oauth:request_uri:nope"))]),
             Expect::Page(400),
         ),
-        (
-            "fragment response_mode",
-            request(&web, &[("response_mode", Some("fragment"))]),
-            Expect::Redirect("invalid_request"),
-        ),
+        ("JARM response_mode", request(&web, &[("response_mode", Some("jwt"))]), Expect::Redirect("invalid_request")),
         ("negative max_age", request(&web, &[("max_age", Some("-1"))]), Expect::Redirect("invalid_request")),
         ("claims not JSON", request(&web, &[("claims", Some("{oops"))]), Expect::Redirect("invalid_request")),
         (
