@@ -5,8 +5,9 @@ use serde_json::{Value, json};
 
 use crate::scopes;
 
-/// The provider metadata of `issuer`; `openid` adds the OpenID-only members.
-pub fn metadata(issuer: &str, openid: bool) -> Value {
+/// The provider metadata of `issuer`; `openid` adds the OpenID-only members. `ui_locales`
+/// are the languages of the hosted pages.
+pub fn metadata(issuer: &str, openid: bool, ui_locales: &[&str]) -> Value {
     let auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
     let mut doc = json!({
         "issuer": issuer,
@@ -36,6 +37,7 @@ pub fn metadata(issuer: &str, openid: bool) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "ui_locales_supported": ui_locales,
     });
     if openid && let Value::Object(map) = &mut doc {
         map.insert("userinfo_endpoint".into(), json!(format!("{issuer}/userinfo")));

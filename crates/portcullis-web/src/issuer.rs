@@ -74,7 +74,8 @@ async fn discovery(state: &AppState, tenant: &str, openid: bool) -> Result<Respo
     let body = match cached {
         Some(body) => body,
         None => {
-            let doc = portcullis_oidc::discovery::metadata(&state.issuer(tenant), openid);
+            let doc =
+                portcullis_oidc::discovery::metadata(&state.issuer(tenant), openid, &crate::pages::i18n::OFFERED_TAGS);
             let body = Bytes::from(serde_json::to_vec(&doc).map_err(portcullis_core::Error::internal)?);
             if let Ok(mut map) = state.discovery.write() {
                 // Tenants come and go; the map is only a cache, so clear it when it grows.

@@ -22,15 +22,10 @@ fn describe(scope: &str, custom: &[ScopeDefinition]) -> String {
         return own.description.clone();
     }
     match scope {
-        "openid" => "Know who you are".to_owned(),
-        "profile" => "See your name and profile".to_owned(),
-        "email" => "See your e-mail address".to_owned(),
-        "phone" => "See your phone number".to_owned(),
-        "address" => "See your postal address".to_owned(),
-        "offline_access" => "Keep access while you are signed out".to_owned(),
-        "roles" => "See your roles".to_owned(),
-        "groups" => "See your groups".to_owned(),
-        other => format!("Use the permission “{other}”"),
+        "openid" | "profile" | "email" | "phone" | "address" | "offline_access" | "roles" | "groups" => {
+            pages::i18n::text(&format!("scope.{scope}"))
+        }
+        other => pages::i18n::text("scope.other").replace("{scope}", other),
     }
 }
 
@@ -69,7 +64,6 @@ pub(super) async fn page(
         Err(error) => return error_page(&tenant, &error.into()),
     };
     let context = minijinja::context! {
-        lang => "en",
         tenant,
         client_name => client.metadata.client_name,
         scopes => flow.request.scope.iter().map(|s| describe(s, &custom)).collect::<Vec<_>>(),
@@ -107,8 +101,8 @@ pub(super) async fn submit(
                 return pages::error(
                     StatusCode::BAD_REQUEST,
                     &tenant,
-                    "Choose Allow or Deny",
-                    "Go back and choose.",
+                    "error.choose",
+                    "error.go_back_and_choose",
                     None,
                 );
             }
@@ -139,6 +133,6 @@ pub(super) async fn submit(
             }
         }
         Some("deny") => respond(&authorize::denied(&flow.request, &issuer)),
-        _ => pages::error(StatusCode::BAD_REQUEST, &tenant, "Choose Allow or Deny", "Go back and choose.", None),
+        _ => pages::error(StatusCode::BAD_REQUEST, &tenant, "error.choose", "error.go_back_and_choose", None),
     }
 }

@@ -23,12 +23,11 @@ pub(super) struct CodeQuery {
 fn code_form(tenant: &str, browser: &Browser, user_code: &str, error: Option<&str>) -> Response {
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let context = minijinja::context! {
-        lang => "en",
         tenant,
         action => format!("/t/{tenant}/device"),
         csrf => browser.csrf("device"),
         user_code,
-        error,
+        error => error.map(pages::i18n::text),
     };
     browser.attach(pages::render(status, "device.html", context))
 }
@@ -36,7 +35,7 @@ fn code_form(tenant: &str, browser: &Browser, user_code: &str, error: Option<&st
 /// The outcome page after the consent step of a device flow.
 pub(super) fn outcome(tenant: &str, approved: bool) -> Response {
     let outcome = if approved { "approved" } else { "denied" };
-    pages::render(StatusCode::OK, "device.html", minijinja::context! { lang => "en", tenant, outcome })
+    pages::render(StatusCode::OK, "device.html", minijinja::context! { tenant, outcome })
 }
 
 pub(super) async fn page(
@@ -59,15 +58,15 @@ pub(super) async fn submit(
     body: Bytes,
 ) -> Response {
     let browser = Browser::of(&state, &headers);
-    let Some(params) = form(&headers, &body) else { return code_form(&tenant, &browser, "", Some("Enter the code.")) };
+    let Some(params) = form(&headers, &body) else { return code_form(&tenant, &browser, "", Some("device.missing")) };
     let typed = params.single("user_code").ok().flatten().unwrap_or_default().to_owned();
     let csrf = params.single("csrf_token").ok().flatten().unwrap_or_default();
     if !digests_equal(csrf.as_bytes(), browser.csrf("device").as_bytes()) {
-        return code_form(&tenant, &browser, &typed, Some("This form has expired; enter the code again."));
+        return code_form(&tenant, &browser, &typed, Some("device.form_expired"));
     }
     let device = match state.services.device_by_user_code(&tenant, &typed).await {
         Ok(Some(device)) => device,
-        Ok(None) => return code_form(&tenant, &browser, &typed, Some("That code is not valid or has expired.")),
+        Ok(None) => return code_form(&tenant, &browser, &typed, Some("device.invalid")),
         Err(error) => return error_page(&tenant, &error.into()),
     };
     let session = match current_session(&state, &tenant, &headers).await {

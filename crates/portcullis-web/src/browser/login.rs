@@ -33,8 +33,7 @@ pub(super) async fn posted(
     let flow_id = params.single("flow").ok().flatten().unwrap_or_default();
     let (flow, client) = load(state, tenant, browser, flow_id, step).await?;
     if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
-        let message = "Reload the page and try again.";
-        return Err(pages::error(StatusCode::FORBIDDEN, tenant, "This form has expired", message, Some("csrf")));
+        return Err(pages::error(StatusCode::FORBIDDEN, tenant, "error.form_expired", "error.reload", Some("csrf")));
     }
     Ok((flow, client))
 }
@@ -48,7 +47,10 @@ pub(super) async fn load(
     step: FlowStep,
 ) -> Result<(FlowRecord, ClientRecord), Response> {
     let flow = match state.services.login_flow(tenant, flow_id, &browser.secret).await {
-        Ok(flow) if flow.step() == step => flow,
+        Ok(flow) if flow.step() == step => {
+            pages::i18n::prefer(flow.request.ui_locales.as_deref());
+            flow
+        }
         Ok(_) | Err(portcullis_core::Error::NotFound(_)) => return Err(flow_gone(tenant)),
         Err(error) => return Err(error_page(tenant, &error.into())),
     };
@@ -69,14 +71,13 @@ fn login_form(
 ) -> Response {
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let context = minijinja::context! {
-        lang => "en",
         tenant,
         client_name => client.metadata.client_name,
         action => format!("/t/{tenant}/login"),
         flow => flow.id,
         csrf => browser.csrf(&flow.id),
         username,
-        error,
+        error => error.map(pages::i18n::text),
     };
     pages::render(status, "login.html", context)
 }
@@ -114,38 +115,25 @@ pub(super) async fn submit(
     let username = field("username");
     let password = field("password");
     if username.is_empty() || password.is_empty() {
-        return login_form(&tenant, &browser, &flow, &client, &username, Some("Enter your username and password."));
+        return login_form(&tenant, &browser, &flow, &client, &username, Some("login.missing"));
     }
     let outcome = state.services.login_with_password(&tenant, &flow, &username, password, &context).await;
     let (flow, new_session) = match outcome {
         Ok(Ok(done)) => done,
         Ok(Err(LoginRefusal::InvalidCredentials)) => {
-            return login_form(
-                &tenant,
-                &browser,
-                &flow,
-                &client,
-                &username,
-                Some("The username or password is wrong."),
-            );
+            return login_form(&tenant, &browser, &flow, &client, &username, Some("login.wrong"));
         }
         Ok(Err(LoginRefusal::FlowEnded)) => {
             return pages::error(
                 StatusCode::TOO_MANY_REQUESTS,
                 &tenant,
-                "Too many attempts",
-                "Go back to the application and start again.",
+                "error.too_many",
+                "error.start_again",
                 Some("too_many_attempts"),
             );
         }
         Err(portcullis_core::Error::Busy) => {
-            return pages::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &tenant,
-                "Please try again",
-                "The server is busy.",
-                None,
-            );
+            return pages::error(StatusCode::SERVICE_UNAVAILABLE, &tenant, "error.try_again", "error.busy", None);
         }
         Err(error) => return error_page(&tenant, &error.into()),
     };

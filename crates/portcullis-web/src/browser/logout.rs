@@ -56,6 +56,8 @@ async fn run(
     params: Params,
     confirmed: bool,
 ) -> Response {
+    // RP-Initiated Logout §2: the client may name the user's languages.
+    pages::i18n::prefer(params.single("ui_locales").ok().flatten());
     let issuer = state.issuer(tenant);
     let request = match logout::validate(&state.services, tenant, &issuer, &params).await {
         Ok(request) => request,
@@ -73,7 +75,6 @@ async fn run(
         if !hinted && !confirmed {
             let client_name = request.client.as_ref().map(|c| c.metadata.client_name.clone());
             let context = minijinja::context! {
-                lang => "en",
                 tenant,
                 client_name,
                 done => false,
@@ -90,9 +91,7 @@ async fn run(
     }
     let mut response = match &request.redirect {
         Some(target) => see_other(target),
-        None => {
-            pages::render(StatusCode::OK, "logout.html", minijinja::context! { lang => "en", tenant, done => true })
-        }
+        None => pages::render(StatusCode::OK, "logout.html", minijinja::context! { tenant, done => true }),
     };
     let clear = state.cookies.set(&state.cookies.session(tenant), "", 0);
     response.headers_mut().append(header::SET_COOKIE, clear);

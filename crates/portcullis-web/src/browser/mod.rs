@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/consent", get(consent::page).post(consent::submit))
         .route("/t/{tenant}/logout", get(logout::get).post(logout::post))
         .route("/t/{tenant}/device", get(device::page).post(device::submit))
+        .layer(axum::middleware::from_fn(pages::i18n::scope))
         .route("/assets/portcullis.css", get(pages::stylesheet))
 }
 
@@ -101,8 +102,8 @@ fn respond(response: &AuthorizationResponse) -> Response {
 /// An OAuth error shown as a page (RFC 6749 §4.1.2.1).
 fn error_page(tenant: &str, error: &OAuthError) -> Response {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let heading = if status.is_server_error() { "Please try again" } else { "This request cannot be completed" };
-    pages::error(status, tenant, heading, &error.error_description, Some(error.error))
+    let heading = if status.is_server_error() { "error.try_again" } else { "error.cannot_complete" };
+    pages::error_with(status, tenant, heading, &error.error_description, Some(error.error))
 }
 
 /// An authorization error: a page when the client cannot be trusted, else a redirect.
@@ -125,11 +126,5 @@ fn form(headers: &HeaderMap, body: &[u8]) -> Option<portcullis_oidc::Params> {
 
 /// The page for a flow that is gone, expired, or another browser's.
 fn flow_gone(tenant: &str) -> Response {
-    pages::error(
-        StatusCode::BAD_REQUEST,
-        tenant,
-        "This sign-in has expired",
-        "Go back to the application and start again.",
-        Some("flow_expired"),
-    )
+    pages::error(StatusCode::BAD_REQUEST, tenant, "error.flow_expired", "error.start_again", Some("flow_expired"))
 }

@@ -1,6 +1,9 @@
 //! The hosted pages (DESIGN §6): server-rendered, no script at all, a strict content security
 //! policy, never cached. Templates are minijinja with HTML auto-escaping; every value in them
-//! is escaped.
+//! is escaped. Every template gets `lang` and the texts `t` of the request's language
+//! ([`i18n`]).
+
+pub mod i18n;
 
 use std::sync::LazyLock;
 
@@ -12,18 +15,19 @@ use serde::Serialize;
 /// The pages' policy: their own stylesheet and nothing else; never framed.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+const TEMPLATE_SOURCES: [(&str, &str); 7] = [
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("consent.html", include_str!("templates/consent.html")),
+    ("logout.html", include_str!("templates/logout.html")),
+    ("error.html", include_str!("templates/error.html")),
+    ("device.html", include_str!("templates/device.html")),
+    ("form_post.html", include_str!("templates/form_post.html")),
+];
+
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    let templates = [
-        ("base.html", include_str!("templates/base.html")),
-        ("login.html", include_str!("templates/login.html")),
-        ("consent.html", include_str!("templates/consent.html")),
-        ("logout.html", include_str!("templates/logout.html")),
-        ("error.html", include_str!("templates/error.html")),
-        ("device.html", include_str!("templates/device.html")),
-        ("form_post.html", include_str!("templates/form_post.html")),
-    ];
-    for (name, source) in templates {
+    for (name, source) in TEMPLATE_SOURCES {
         if let Err(error) = env.add_template(name, source) {
             tracing::error!(%error, name, "a built-in template does not parse");
         }
@@ -31,10 +35,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
-/// Renders template `name` with `context` as a complete response.
+/// Renders template `name` with `context` (and the language's `lang` and `t`) as a complete
+/// response.
 pub fn render<S: Serialize>(status: StatusCode, name: &str, context: S) -> Response {
-    let html = TEMPLATES.get_template(name).and_then(|t| t.render(context));
-    match html {
+    match html(name, context) {
         Ok(html) => html_response(status, html),
         Err(error) => {
             tracing::error!(%error, name, "page rendering failed");
@@ -46,10 +50,21 @@ pub fn render<S: Serialize>(status: StatusCode, name: &str, context: S) -> Respo
     }
 }
 
+/// Template `name` rendered with `context` and the language's `lang` and `t`.
+fn html<S: Serialize>(name: &str, context: S) -> Result<String, minijinja::Error> {
+    let context = minijinja::context! {
+        lang => i18n::current().tag(),
+        t => i18n::texts(),
+        ..minijinja::Value::from_serialize(&context)
+    };
+    TEMPLATES.get_template(name).and_then(|t| t.render(context))
+}
+
 fn html_response(status: StatusCode, html: String) -> Response {
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(i18n::current().tag()));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -57,8 +72,15 @@ fn html_response(status: StatusCode, html: String) -> Response {
 }
 
 /// An error page: for requests that cannot be sent back to a client (RFC 6749 §4.1.2.1).
+/// `heading` and `message` are text keys ([`i18n::text`]).
 pub fn error(status: StatusCode, tenant: &str, heading: &str, message: &str, code: Option<&str>) -> Response {
-    let context = minijinja::context! { lang => "en", tenant, heading, message, code };
+    error_with(status, tenant, heading, &i18n::text(message), code)
+}
+
+/// An error page whose message is not a text key but a protocol's own description (an
+/// OAuth `error_description`, written for developers, in English).
+pub fn error_with(status: StatusCode, tenant: &str, heading: &str, message: &str, code: Option<&str>) -> Response {
+    let context = minijinja::context! { tenant, heading => i18n::text(heading), message, code };
     render(status, "error.html", context)
 }
 
@@ -78,7 +100,7 @@ static FORM_POST_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
 /// An authorization response in the form post response mode (OAuth 2.0 Form Post Response
 /// Mode §2): a page whose form the browser posts to the client's redirect URI.
 pub fn form_post(redirect_uri: &str, params: &[(&str, String)]) -> Response {
-    let context = minijinja::context! { lang => "en", action => redirect_uri, params, script => FORM_POST_SCRIPT };
+    let context = minijinja::context! { action => redirect_uri, params, script => FORM_POST_SCRIPT };
     let mut response = render(StatusCode::OK, "form_post.html", context);
     if response.status() == StatusCode::OK {
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, FORM_POST_CSP.clone());
@@ -102,13 +124,14 @@ mod tests {
     #[test]
     fn every_template_parses_and_escapes() {
         for name in ["login.html", "consent.html", "logout.html", "error.html", "device.html", "form_post.html"] {
-            let rendered = TEMPLATES.get_template(name).and_then(|t| t.render(minijinja::context! { lang => "en" }));
+            let rendered = html(name, minijinja::context! {});
             assert!(rendered.is_ok(), "{name}: {rendered:?}");
         }
-        let html = TEMPLATES
-            .get_template("error.html")
-            .and_then(|t| t.render(minijinja::context! { lang => "en", tenant => "acme", heading => "x", message => "<script>alert(1)</script>" }))
-            .expect("renders");
+        let html = html(
+            "error.html",
+            minijinja::context! { tenant => "acme", heading => "x", message => "<script>alert(1)</script>" },
+        )
+        .expect("renders");
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("<script>"));
     }
@@ -121,12 +144,11 @@ mod tests {
         // The hash of FORM_POST_SCRIPT, computed independently (`printf %s … | openssl sha256 -binary | base64`).
         assert!(csp.contains("script-src 'sha256-ePniVEkSivX/c7XWBGafqh8tSpiRrKiqYeqbG7N1TOE='"), "{csp}");
         assert!(csp.starts_with("default-src 'none'"), "{csp}");
-        let html = TEMPLATES
-            .get_template("form_post.html")
-            .and_then(|t| {
-                t.render(minijinja::context! { lang => "en", action => "https://app.example/cb?x=\"y", params => params, script => FORM_POST_SCRIPT })
-            })
-            .expect("renders");
+        let html = html(
+            "form_post.html",
+            minijinja::context! { action => "https://app.example/cb?x=\"y", params => params, script => FORM_POST_SCRIPT },
+        )
+        .expect("renders");
         assert!(html.contains(&format!("<script>{FORM_POST_SCRIPT}</script>")), "{html}");
         assert!(html.contains(r#"value="a&quot;&gt;&lt;script&gt;""#), "{html}");
         assert!(html.contains(r#"action="https:&#x2f;&#x2f;app.example&#x2f;cb?x=&quot;y""#), "{html}");

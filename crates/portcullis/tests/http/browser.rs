@@ -3,19 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 
 pub struct Browser {
     pub http: reqwest::Client,
     pub base: String,
     pub cookies: BTreeMap<String, String>,
+    /// Sent as `Accept-Language` when set.
+    pub languages: Option<&'static str>,
 }
 
 impl Browser {
     pub fn new(base: &str) -> Self {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { http, base: base.to_owned(), cookies: BTreeMap::new() }
+        Self { http, base: base.to_owned(), cookies: BTreeMap::new(), languages: None }
     }
 
     fn url(&self, target: &str) -> String {
@@ -45,6 +47,9 @@ impl Browser {
         if !self.cookies.is_empty() {
             request = request.header(COOKIE, self.cookie_header());
         }
+        if let Some(languages) = self.languages {
+            request = request.header(ACCEPT_LANGUAGE, languages);
+        }
         let response = request.send().await.expect("send");
         self.keep(&response);
         response
@@ -54,6 +59,9 @@ impl Browser {
         let mut request = self.http.post(self.url(target)).form(form);
         if !self.cookies.is_empty() {
             request = request.header(COOKIE, self.cookie_header());
+        }
+        if let Some(languages) = self.languages {
+            request = request.header(ACCEPT_LANGUAGE, languages);
         }
         let response = request.send().await.expect("send");
         self.keep(&response);

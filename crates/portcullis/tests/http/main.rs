@@ -12,6 +12,7 @@ mod browser_journey;
 mod client_auth;
 mod device_par;
 mod hybrid;
+mod languages;
 mod logout;
 mod oidc;
 mod oidc_errors;

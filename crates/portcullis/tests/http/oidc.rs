@@ -205,6 +205,7 @@ on_every_engine!(discovery_documents_list_exactly_what_is_offered, |server| {
         let doc: Value = response.json().await.expect("json");
         assert_eq!(doc["issuer"], issuer.as_str(), "{path}");
         assert_eq!(doc["response_types_supported"], json!(["code", "code id_token"]));
+        assert_eq!(doc["ui_locales_supported"], json!(["en", "de"]));
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
         let grants = doc["grant_types_supported"].as_array().expect("grants");
