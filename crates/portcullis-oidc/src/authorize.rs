@@ -187,6 +187,10 @@ pub async fn validate(
     };
     let custom = services.custom_scopes(tenant).await?;
     let mut request = blank(&client, redirect_uri, params);
+    if client.metadata.require_pushed_authorization_requests {
+        let error = OAuthError::invalid_request("this client must push its authorization requests (RFC 9126 §6)");
+        return Err(AuthorizeError::Redirect(AuthorizationResponse::error(&request, issuer, &error)));
+    }
     match checked(&client, params, &mut request, &custom) {
         Ok(()) => Ok((client, request)),
         Err(error) => Err(AuthorizeError::Redirect(AuthorizationResponse::error(&request, issuer, &error))),

@@ -141,6 +141,9 @@ pub struct ClientMetadata {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_logout_session_required: bool,
+    /// Accept this client's authorization requests only when pushed (RFC 9126 §6).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
     /// Portcullis: audiences (resource indicators, RFC 8707) the client's access tokens may name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audiences: Vec<String>,

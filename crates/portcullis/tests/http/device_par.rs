@@ -108,6 +108,34 @@ on_every_engine!(pushed_authorization_requests, |server| {
             .finish()
     );
     assert_eq!(browser.get(&stolen).await.status(), StatusCode::BAD_REQUEST);
+
+    // A client that must push (RFC 9126 §6): a request in the URL is refused, a pushed one runs.
+    let patched = server
+        .admin(Method::PATCH, &format!("/tenants/acme/clients/{id}"))
+        .json(&json!({"require_pushed_authorization_requests": true}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(patched.status(), StatusCode::OK);
+    let mut direct = url::form_urlencoded::Serializer::new(String::new());
+    direct.append_pair("client_id", &id);
+    for (name, value) in good() {
+        direct.append_pair(name, &value);
+    }
+    let refused = location(&browser.get(&format!("/t/acme/authorize?{}", direct.finish())).await);
+    let params = query(&refused);
+    assert!(refused.starts_with(REDIRECT), "{refused}");
+    assert_eq!((params["error"].as_str(), params["state"].as_str()), ("invalid_request", "par-state"), "{refused}");
+    let (status, pushed) = push(good(), true).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let url = format!(
+        "/t/acme/authorize?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("client_id", id.as_str()), ("request_uri", pushed["request_uri"].as_str().expect("uri"))])
+            .finish()
+    );
+    let next = location(&browser.get(&url).await);
+    assert!(next.starts_with(REDIRECT) && query(&next).contains_key("code"), "SSO, then the code: {next}");
 });
 
 async fn poll(server: &portcullis_testkit::TestServer, client: &str, device_code: &str) -> (StatusCode, Value) {
