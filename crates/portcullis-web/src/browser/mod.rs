@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/device", get(device::page).post(device::submit))
         .layer(axum::middleware::from_fn(pages::i18n::scope))
         .route("/assets/portcullis.css", get(pages::stylesheet))
+        .route("/assets/form-post.js", get(pages::form_post_script))
 }
 
 /// The browser's binding secret: the one it sent, or a new one to set.

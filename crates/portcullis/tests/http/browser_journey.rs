@@ -13,7 +13,11 @@ use crate::webdriver::Browser;
 on_every_engine!(a_real_browser_logs_in_and_consents, |server| {
     let Some(browser) = Browser::start().await else { return };
     // The relying party: a callback that just answers, on a loopback port of its own.
-    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
+    // It also takes form posts (the form post response mode) and shows what came.
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::get(|| async { "signed in" }).post(|body: String| async move { format!("posted {body}") }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -67,6 +71,12 @@ on_every_engine!(a_real_browser_logs_in_and_consents, |server| {
     // The browser kept the SSO session: a second authorization goes straight back.
     browser.go(&format!("{}/t/acme/authorize?{query}", server.url)).await;
     browser.wait_for_url(&callback).await;
+    // In the form post response mode the page's own script (not inline: the CSP allows only
+    // the server's file) posts the code to the callback.
+    browser.go(&format!("{}/t/acme/authorize?{query}&response_mode=form_post", server.url)).await;
+    browser.wait_for_text("posted code=").await;
+    let posted = browser.source().await;
+    assert!(posted.contains("state=browser-state") && posted.contains("iss="), "{posted}");
     // Not one CSP violation on the way, and the stylesheet loaded (the console lists the
     // expected 400 of the wrong password and the browser's own favicon.ico probe).
     let console = browser.console().await;

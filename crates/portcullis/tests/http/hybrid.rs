@@ -116,10 +116,14 @@ on_every_engine!(hybrid_flow_binds_the_front_channel_id_token_to_the_code, |serv
     let page = browser.get(&url).await;
     assert_eq!(page.status(), StatusCode::OK);
     let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_owned();
-    assert!(csp.contains("script-src 'sha256-") && csp.starts_with("default-src 'none'"), "{csp}");
+    assert!(csp.contains("script-src 'self'") && csp.starts_with("default-src 'none'"), "{csp}");
     assert!(!csp.contains("unsafe"), "{csp}");
     let html = page.text().await.expect("html");
     assert!(html.contains(r#"<form method="post" action="https:&#x2f;&#x2f;app.example.com&#x2f;cb">"#), "{html}");
+    assert!(!html.contains("<script>"), "no inline script (DESIGN §6): {html}");
+    let script = browser.get("/assets/form-post.js").await;
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(script.text().await.expect("js").contains("document.forms[0].submit()"));
     let claims = verify_id_token(&jwks(&server).await, &field(&html, "id_token"), &issuer, &id);
     let digest = Sha256::digest(field(&html, "code").as_bytes());
     assert_eq!(claims["c_hash"], URL_SAFE_NO_PAD.encode(&digest[..16]));

@@ -608,3 +608,46 @@ on_every_engine!(login_page_refusals, |server| {
     let fresh = location(&browser.get(&authorize_url(&request(&id, &[("max_age", Some("0"))]))).await);
     assert!(fresh.starts_with("/t/acme/login"), "{fresh}");
 });
+
+on_every_engine!(a_disabled_users_refresh_token_stops_working, |server| {
+    let (id, secret) = setup(&server, web_client()).await;
+    let mut browser = Browser::new(&server.url);
+    let url = authorize_url(&request(&id, &[("scope", Some("openid offline_access"))]));
+    let to_consent = location(&log_in(&mut browser, &url, PASSWORD).await);
+    let back = consent(&mut browser, &to_consent, "allow").await;
+    let code = query(&back)["code"].clone();
+    let (status, tokens) =
+        exchange(&server, &id, &secret, &[("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+            .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let refresh = |token: String| {
+        let request = server
+            .raw(Method::POST, "/t/acme/token")
+            .basic_auth(&id, Some(&secret))
+            .form(&[("grant_type", "refresh_token".to_owned()), ("refresh_token", token)]);
+        async move {
+            let response = request.send().await.expect("send");
+            (response.status(), response.json::<Value>().await.expect("json"))
+        }
+    };
+    let (status, rotated) = refresh(tokens["refresh_token"].as_str().expect("refresh").to_owned()).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let users: Value = server
+        .admin(Method::GET, "/tenants/acme/users?username=alice")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let user = users["items"][0]["id"].as_str().expect("alice").to_owned();
+    let patched = server
+        .admin(Method::PATCH, &format!("/tenants/acme/users/{user}"))
+        .json(&json!({"status": "disabled"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(patched.status(), StatusCode::OK);
+    let (status, refused) = refresh(rotated["refresh_token"].as_str().expect("refresh").to_owned()).await;
+    assert_eq!((status, refused["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{refused}");
+});
