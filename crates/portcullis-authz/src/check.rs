@@ -1,0 +1,229 @@
+//! The check (Zanzibar §2.4.4): does a subject have a relation to an object? Evaluated over
+//! the model's rewrite rules, reading tuples through a [`TupleSource`]; unions and
+//! intersections stop at the first answer that decides them.
+
+use std::collections::HashMap;
+
+use crate::model::{Model, Rewrite};
+use crate::tuple::{ObjectRef, Subject, Tuple};
+
+/// How many relations one check may pass through before it gives up (nested groups, folder
+/// chains): deep enough for real hierarchies, bounded against hostile graphs.
+pub const DEFAULT_MAX_DEPTH: usize = 25;
+
+/// Why a check has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    #[error("{kind}#{relation} is not defined by the model")]
+    UnknownRelation { kind: String, relation: String },
+    #[error("the check passed through more than {0} relations")]
+    DepthExceeded(usize),
+}
+
+/// Where the tuples come from: the subjects of `object#relation@…`.
+pub trait TupleSource {
+    fn subjects(&self, object: &ObjectRef, relation: &str) -> &[Subject];
+}
+
+/// Tuples held in memory, indexed by object and relation.
+#[derive(Debug, Default)]
+pub struct MemoryTuples {
+    // type → id → relation → subjects
+    index: HashMap<String, HashMap<String, HashMap<String, Vec<Subject>>>>,
+    len: usize,
+}
+
+impl MemoryTuples {
+    /// Adds a tuple; false if it was there already.
+    pub fn insert(&mut self, tuple: Tuple) -> bool {
+        let subjects = self
+            .index
+            .entry(tuple.object.kind)
+            .or_default()
+            .entry(tuple.object.id)
+            .or_default()
+            .entry(tuple.relation)
+            .or_default();
+        if subjects.contains(&tuple.subject) {
+            return false;
+        }
+        subjects.push(tuple.subject);
+        self.len += 1;
+        true
+    }
+
+    /// Removes a tuple; false if it was not there.
+    pub fn remove(&mut self, tuple: &Tuple) -> bool {
+        let subjects = self
+            .index
+            .get_mut(&tuple.object.kind)
+            .and_then(|ids| ids.get_mut(&tuple.object.id))
+            .and_then(|relations| relations.get_mut(&tuple.relation));
+        let Some(subjects) = subjects else { return false };
+        let before = subjects.len();
+        subjects.retain(|s| s != &tuple.subject);
+        let removed = subjects.len() < before;
+        self.len -= usize::from(removed);
+        removed
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl TupleSource for MemoryTuples {
+    fn subjects(&self, object: &ObjectRef, relation: &str) -> &[Subject] {
+        self.index
+            .get(&object.kind)
+            .and_then(|ids| ids.get(&object.id))
+            .and_then(|relations| relations.get(relation))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Answers checks against one model and one set of tuples.
+pub struct Checker<'a, T: TupleSource> {
+    model: &'a Model,
+    tuples: &'a T,
+    max_depth: usize,
+}
+
+/// The relations a check is inside of, to stop at cycles (`group:a#member@group:b#member`
+/// and back).
+type Path = Vec<(ObjectRef, String)>;
+
+impl<'a, T: TupleSource> Checker<'a, T> {
+    pub fn new(model: &'a Model, tuples: &'a T) -> Self {
+        Self { model, tuples, max_depth: DEFAULT_MAX_DEPTH }
+    }
+
+    pub fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// Whether `subject` has `relation` to `object`. A cycle adds nothing (the branch that
+    /// returns to a relation already being checked counts as "no").
+    pub fn check(&self, object: &ObjectRef, relation: &str, subject: &Subject) -> Result<bool, CheckError> {
+        self.relation(object, relation, subject, 0, &mut Vec::new())
+    }
+
+    fn relation(
+        &self,
+        object: &ObjectRef,
+        relation: &str,
+        subject: &Subject,
+        depth: usize,
+        path: &mut Path,
+    ) -> Result<bool, CheckError> {
+        // A userset has itself: `group:eng#member` is among the members of group:eng.
+        if matches!(subject, Subject::Userset(o, r) if o == object && r == relation) {
+            return Ok(true);
+        }
+        let rewrite = self
+            .model
+            .relation(&object.kind, relation)
+            .ok_or_else(|| CheckError::UnknownRelation { kind: object.kind.clone(), relation: relation.to_owned() })?;
+        if depth > self.max_depth {
+            return Err(CheckError::DepthExceeded(self.max_depth));
+        }
+        if path.iter().any(|(o, r)| o == object && r == relation) {
+            return Ok(false);
+        }
+        path.push((object.clone(), relation.to_owned()));
+        let answer = self.rewrite(rewrite, object, relation, subject, depth, path);
+        path.pop();
+        answer
+    }
+
+    fn rewrite(
+        &self,
+        rewrite: &Rewrite,
+        object: &ObjectRef,
+        relation: &str,
+        subject: &Subject,
+        depth: usize,
+        path: &mut Path,
+    ) -> Result<bool, CheckError> {
+        match rewrite {
+            Rewrite::Direct(_) => {
+                let mut failure = None;
+                for stored in self.tuples.subjects(object, relation) {
+                    let found = match stored {
+                        Subject::Object(o) => matches!(subject, Subject::Object(s) if s == o),
+                        Subject::Wildcard(kind) => match subject {
+                            Subject::Object(s) => &s.kind == kind,
+                            Subject::Wildcard(s) => s == kind,
+                            Subject::Userset(..) => false,
+                        },
+                        Subject::Userset(o, r) => match self.relation(o, r, subject, depth + 1, path) {
+                            Ok(found) => found,
+                            Err(error) => {
+                                failure = Some(error);
+                                false
+                            }
+                        },
+                    };
+                    if found {
+                        return Ok(true);
+                    }
+                }
+                failure.map_or(Ok(false), Err)
+            }
+            Rewrite::Computed(other) => self.relation(object, other, subject, depth + 1, path),
+            Rewrite::TupleToUserset { tupleset, computed } => {
+                let mut failure = None;
+                for stored in self.tuples.subjects(object, tupleset) {
+                    let Subject::Object(parent) = stored else { continue };
+                    if self.model.relation(&parent.kind, computed).is_none() {
+                        continue;
+                    }
+                    match self.relation(parent, computed, subject, depth + 1, path) {
+                        Ok(true) => return Ok(true),
+                        Ok(false) => {}
+                        Err(error) => failure = Some(error),
+                    }
+                }
+                failure.map_or(Ok(false), Err)
+            }
+            // A union is decided by any "yes", an intersection by any "no"; an error counts
+            // only if nothing decided.
+            Rewrite::Union(children) => self.any(children, true, object, relation, subject, depth, path),
+            Rewrite::Intersection(children) => self.any(children, false, object, relation, subject, depth, path),
+            Rewrite::Exclusion { base, subtract } => {
+                if !self.rewrite(base, object, relation, subject, depth, path)? {
+                    return Ok(false);
+                }
+                Ok(!self.rewrite(subtract, object, relation, subject, depth, path)?)
+            }
+        }
+    }
+
+    /// The first child whose answer is `decisive` decides; otherwise the other answer.
+    #[allow(clippy::too_many_arguments)]
+    fn any(
+        &self,
+        children: &[Rewrite],
+        decisive: bool,
+        object: &ObjectRef,
+        relation: &str,
+        subject: &Subject,
+        depth: usize,
+        path: &mut Path,
+    ) -> Result<bool, CheckError> {
+        let mut failure = None;
+        for child in children {
+            match self.rewrite(child, object, relation, subject, depth, path) {
+                Ok(answer) if answer == decisive => return Ok(decisive),
+                Ok(_) => {}
+                Err(error) => failure = Some(error),
+            }
+        }
+        failure.map_or(Ok(!decisive), Err)
+    }
+}
