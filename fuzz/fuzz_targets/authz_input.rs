@@ -1,5 +1,5 @@
-//! Relationship tuples and authorization models from the admin API: parse or refuse, what
-//! parses prints back to itself, and a check on any valid model and tuples answers or errs —
+//! Relationship tuples and authorization models (JSON and the text form) from the admin API:
+//! parse or refuse, what parses prints back to itself, and a check on any valid model and tuples answers or errs —
 //! never panics, never runs away (cycles, depth).
 #![no_main]
 
@@ -8,6 +8,10 @@ use portcullis_authz::{Checker, MemoryTuples, Model, ObjectRef, Subject, Tuple};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(model) = portcullis_authz::dsl::parse(text) {
+        let written = portcullis_authz::dsl::to_dsl(&model);
+        assert_eq!(portcullis_authz::dsl::parse(&written).as_ref(), Ok(&model), "{written}");
+    }
     // A model in JSON, then tuples one per line, then a check `object relation subject`.
     let mut parts = text.splitn(3, "\n---\n");
     let (Some(model), Some(lines)) = (parts.next(), parts.next()) else {
