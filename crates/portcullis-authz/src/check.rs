@@ -20,16 +20,19 @@ pub enum CheckError {
     DepthExceeded(usize),
 }
 
-/// Where the tuples come from: the subjects of `object#relation@…`.
+/// Where the tuples come from, read forwards (the subjects of `object#relation@…`) and
+/// backwards (the `object#relation` pairs granted to a subject).
 pub trait TupleSource {
     fn subjects(&self, object: &ObjectRef, relation: &str) -> &[Subject];
+    fn granted_to(&self, subject: &Subject) -> &[(ObjectRef, String)];
 }
 
-/// Tuples held in memory, indexed by object and relation.
+/// Tuples held in memory, indexed by object and relation, and by subject.
 #[derive(Debug, Default)]
 pub struct MemoryTuples {
     // type → id → relation → subjects
     index: HashMap<String, HashMap<String, HashMap<String, Vec<Subject>>>>,
+    reverse: HashMap<Subject, Vec<(ObjectRef, String)>>,
     len: usize,
 }
 
@@ -38,16 +41,17 @@ impl MemoryTuples {
     pub fn insert(&mut self, tuple: Tuple) -> bool {
         let subjects = self
             .index
-            .entry(tuple.object.kind)
+            .entry(tuple.object.kind.clone())
             .or_default()
-            .entry(tuple.object.id)
+            .entry(tuple.object.id.clone())
             .or_default()
-            .entry(tuple.relation)
+            .entry(tuple.relation.clone())
             .or_default();
         if subjects.contains(&tuple.subject) {
             return false;
         }
-        subjects.push(tuple.subject);
+        subjects.push(tuple.subject.clone());
+        self.reverse.entry(tuple.subject).or_default().push((tuple.object, tuple.relation));
         self.len += 1;
         true
     }
@@ -63,7 +67,12 @@ impl MemoryTuples {
         let before = subjects.len();
         subjects.retain(|s| s != &tuple.subject);
         let removed = subjects.len() < before;
-        self.len -= usize::from(removed);
+        if removed {
+            if let Some(granted) = self.reverse.get_mut(&tuple.subject) {
+                granted.retain(|(o, r)| o != &tuple.object || r != &tuple.relation);
+            }
+            self.len -= 1;
+        }
         removed
     }
 
@@ -84,6 +93,10 @@ impl TupleSource for MemoryTuples {
             .and_then(|relations| relations.get(relation))
             .map_or(&[], Vec::as_slice)
     }
+
+    fn granted_to(&self, subject: &Subject) -> &[(ObjectRef, String)] {
+        self.reverse.get(subject).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// Answers checks against one model and one set of tuples.
@@ -100,6 +113,14 @@ type Path = Vec<(ObjectRef, String)>;
 impl<'a, T: TupleSource> Checker<'a, T> {
     pub fn new(model: &'a Model, tuples: &'a T) -> Self {
         Self { model, tuples, max_depth: DEFAULT_MAX_DEPTH }
+    }
+
+    pub(crate) fn model(&self) -> &'a Model {
+        self.model
+    }
+
+    pub(crate) fn tuples(&self) -> &'a T {
+        self.tuples
     }
 
     pub fn with_max_depth(mut self, max_depth: usize) -> Self {

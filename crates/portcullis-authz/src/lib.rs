@@ -7,9 +7,11 @@
 
 mod check;
 pub mod dsl;
+mod list;
 mod model;
 mod tuple;
 
 pub use check::{CheckError, Checker, DEFAULT_MAX_DEPTH, MemoryTuples, TupleSource};
+pub use list::{ListedSubjects, MAX_VISITS};
 pub use model::{Model, ModelError, Rewrite, SubjectType, TypeDefinition};
 pub use tuple::{ObjectRef, Subject, Tuple, TupleError};

@@ -245,3 +245,89 @@ proptest! {
         }
     }
 }
+
+const FOLDERS: usize = 3;
+
+/// A random tuple of the drive model over a small universe, as text.
+fn random_tuple(kind: usize, a: usize, b: usize) -> String {
+    let (g, u, d, f) = (a % GROUPS, b % USERS, a % DOCS, a % FOLDERS);
+    match kind {
+        0 => format!("group:g{g}#member@user:u{u}"),
+        1 => format!("group:g{g}#member@group:g{}#member", b % GROUPS),
+        2 => format!("doc:d{d}#editor@user:u{u}"),
+        3 => format!("doc:d{d}#editor@group:g{}#member", b % GROUPS),
+        4 => format!("doc:d{d}#owner@user:u{u}"),
+        5 => format!("doc:d{d}#blocked@user:u{u}"),
+        6 => format!("doc:d{d}#parent@folder:f{}", b % FOLDERS),
+        7 => format!("folder:f{f}#parent@folder:f{}", b % FOLDERS),
+        8 => format!("folder:f{f}#viewer@user:u{u}"),
+        9 => format!("folder:f{f}#viewer@group:g{}#member", b % GROUPS),
+        10 => format!("folder:f{f}#viewer@user:*"),
+        11 => format!("doc:d{d}#trained@user:u{u}"),
+        _ => format!("folder:f{f}#owner@user:u{u}"),
+    }
+}
+
+proptest! {
+    #[test]
+    fn listings_agree_with_checks(data in prop::collection::vec((0usize..13, 0usize..12, 0usize..12), 0..40)) {
+        let mut tuples = MemoryTuples::default();
+        for &(kind, a, b) in &data {
+            tuples.insert(Tuple::parse(&random_tuple(kind, a, b)).unwrap());
+        }
+        let model = drive();
+        let checker = Checker::new(&model, &tuples);
+        for relation in ["viewer", "editor", "can_view", "can_export"] {
+            for u in 0..USERS {
+                let who = user(&format!("u{u}"));
+                let listed = checker.list_objects("doc", relation, &who).unwrap();
+                let checked: BTreeSet<ObjectRef> = (0..DOCS)
+                    .map(|d| object(&format!("doc:d{d}")))
+                    .filter(|d| checker.check(d, relation, &who).unwrap())
+                    .collect();
+                prop_assert_eq!(&listed, &checked, "list_objects doc#{}@user:u{}", relation, u);
+            }
+            for d in 0..DOCS {
+                let doc = object(&format!("doc:d{d}"));
+                let listed = checker.list_subjects(&doc, relation, "user").unwrap();
+                let checked: BTreeSet<ObjectRef> = (0..USERS)
+                    .map(|u| object(&format!("user:u{u}")))
+                    .filter(|u| checker.check(&doc, relation, &Subject::Object(u.clone())).unwrap())
+                    .collect();
+                // Users that only the wildcard names are not listed one by one.
+                let named: BTreeSet<ObjectRef> = checked
+                    .iter()
+                    .filter(|u| listed.objects.contains(*u) || !listed.wildcard)
+                    .cloned()
+                    .collect();
+                prop_assert_eq!(&listed.objects, &named, "list_subjects doc:d{}#{}", d, relation);
+                if !listed.wildcard {
+                    prop_assert_eq!(&listed.objects, &checked, "list_subjects doc:d{}#{}", d, relation);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn listing_on_the_hand_computed_graph() {
+    let model = drive();
+    let data = tuples(&[
+        "group:eng#member@user:anne",
+        "folder:root#viewer@group:eng#member",
+        "folder:projects#parent@folder:root",
+        "doc:plan#parent@folder:projects",
+        "doc:memo#owner@user:anne",
+        "doc:memo#blocked@user:anne",
+        "doc:secret#owner@user:bob",
+    ]);
+    let checker = Checker::new(&model, &data);
+    let docs = |names: &[&str]| names.iter().map(|n| object(&format!("doc:{n}"))).collect::<BTreeSet<_>>();
+    assert_eq!(checker.list_objects("doc", "viewer", &user("anne")), Ok(docs(&["memo", "plan"])));
+    assert_eq!(checker.list_objects("doc", "can_view", &user("anne")), Ok(docs(&["plan"])), "blocked on memo");
+    assert_eq!(checker.list_objects("folder", "viewer", &user("anne")).unwrap().len(), 2);
+    let who = checker.list_subjects(&object("doc:plan"), "viewer", "user").unwrap();
+    assert_eq!(who.objects, [object("user:anne")].into());
+    assert!(!who.wildcard);
+    assert!(checker.list_objects("doc", "nope", &user("anne")).is_err());
+}
