@@ -331,3 +331,32 @@ fn listing_on_the_hand_computed_graph() {
     assert!(!who.wildcard);
     assert!(checker.list_objects("doc", "nope", &user("anne")).is_err());
 }
+
+#[test]
+fn expand_shows_one_level_of_rules_with_the_tuples_filled_in() {
+    let model = drive();
+    let data = tuples(&[
+        "doc:plan#parent@folder:projects",
+        "doc:plan#owner@user:bob",
+        "doc:plan#editor@group:eng#member",
+        "doc:plan#editor@user:anne",
+        "doc:plan#blocked@user:carl",
+    ]);
+    let checker = Checker::new(&model, &data);
+    let tree = checker.expand(&object("doc:plan"), "can_view").unwrap();
+    assert_eq!(
+        serde_json::to_value(&tree).unwrap(),
+        serde_json::json!({"exclusion": {"base": {"leaf": ["doc:plan#viewer"]}, "subtract": {"leaf": ["doc:plan#blocked"]}}})
+    );
+    let tree = checker.expand(&object("doc:plan"), "viewer").unwrap();
+    assert_eq!(
+        serde_json::to_value(&tree).unwrap(),
+        serde_json::json!({"union": [{"leaf": []}, {"leaf": ["doc:plan#editor"]}, {"leaf": ["folder:projects#viewer"]}]})
+    );
+    let tree = checker.expand(&object("doc:plan"), "editor").unwrap();
+    assert_eq!(
+        serde_json::to_value(&tree).unwrap(),
+        serde_json::json!({"union": [{"leaf": ["group:eng#member", "user:anne"]}, {"leaf": ["doc:plan#owner"]}]})
+    );
+    assert!(checker.expand(&object("doc:plan"), "nope").is_err());
+}
