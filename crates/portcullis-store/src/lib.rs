@@ -14,6 +14,7 @@ mod conn;
 mod convert;
 pub mod postgres;
 pub mod sqlite;
+mod sqlite_batch;
 
 use std::sync::Arc;
 

@@ -44,6 +44,7 @@ all_repos!(SqliteTx, Sqlite);
 pub struct SqliteStore {
     readers: SqlitePool,
     writer: SqlitePool,
+    rotations: crate::sqlite_batch::RotationBatcher,
 }
 
 impl SqliteStore {
@@ -77,7 +78,8 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self { readers, writer })
+        let rotations = crate::sqlite_batch::RotationBatcher::start(writer.clone());
+        Ok(Self { readers, writer, rotations })
     }
 }
 
@@ -105,7 +107,7 @@ impl Store for SqliteStore {
         &self,
         successor: &portcullis_core::model::session::RefreshTokenRecord,
     ) -> Result<bool, Error> {
-        crate::convert::inserted_unless_conflict(insert_refresh!(&self.writer, successor))
+        self.rotations.rotate(successor.clone()).await
     }
 
     async fn migrate_up_to(&self, version: i64) -> Result<usize, Error> {

@@ -123,6 +123,46 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
         "idle too long"
     );
 
+    // The same refresh token presented four times at once (rotations on SQLite share one
+    // statement when they arrive together): one rotation, the rest refused; and two other
+    // grants' tokens rotating alongside are both fine.
+    let mut fresh = Vec::new();
+    for _ in 0..3 {
+        let flow =
+            s.start_login_flow("acme", "browser-a", request(&client_id), Some(&session.session)).await.expect("flow");
+        let asked = CodeRequest {
+            flow: &flow,
+            session: &session.session,
+            scope: "openid",
+            remember_consent: true,
+            lifetime: Duration::days(90),
+        };
+        let code = s.issue_code("acme", asked, &ctx).await.expect("code");
+        let grant = s.find_code("acme", &code).await.expect("find").expect("live");
+        let Redemption::Redeemed { refresh_token: Some(token) } =
+            s.redeem_code("acme", &grant, Some(Duration::hours(1)), &ctx).await.expect("redeem")
+        else {
+            panic!("no refresh token");
+        };
+        fresh.push(token);
+    }
+    let idle = Duration::hours(1);
+    let (a, b, c, d, other, another) = tokio::join!(
+        s.rotate_refresh_token("acme", &client_id, &fresh[0], None, idle, &ctx),
+        s.rotate_refresh_token("acme", &client_id, &fresh[0], None, idle, &ctx),
+        s.rotate_refresh_token("acme", &client_id, &fresh[0], None, idle, &ctx),
+        s.rotate_refresh_token("acme", &client_id, &fresh[0], None, idle, &ctx),
+        s.rotate_refresh_token("acme", &client_id, &fresh[1], None, idle, &ctx),
+        s.rotate_refresh_token("acme", &client_id, &fresh[2], None, idle, &ctx)
+    );
+    let same = [a.expect("a"), b.expect("b"), c.expect("c"), d.expect("d")];
+    assert_eq!(same.iter().filter(|r| matches!(r, Rotation::Rotated { .. })).count(), 1, "{same:?}");
+    // The others are replays, or — once a replay has revoked the family — simply invalid.
+    assert!(same.iter().any(|r| matches!(r, Rotation::Replayed)), "{same:?}");
+    assert!(same.iter().all(|r| matches!(r, Rotation::Rotated { .. } | Rotation::Replayed | Rotation::Invalid)));
+    assert!(matches!(other.expect("other"), Rotation::Rotated { .. }));
+    assert!(matches!(another.expect("another"), Rotation::Rotated { .. }));
+
     // A device code nobody approves expires (RFC 8628 §3.5 expired_token); a user code
     // unknown or mistyped finds nothing.
     let mut asked = request(&client_id);
