@@ -123,6 +123,13 @@ impl<'a, T: TupleSource> Checker<'a, T> {
         self.tuples
     }
 
+    /// The rewrite rules of `kind#relation`, or the error that it is not defined.
+    pub(crate) fn definition(&self, kind: &str, relation: &str) -> Result<&'a Rewrite, CheckError> {
+        self.model
+            .relation(kind, relation)
+            .ok_or_else(|| CheckError::UnknownRelation { kind: kind.to_owned(), relation: relation.to_owned() })
+    }
+
     pub fn with_max_depth(mut self, max_depth: usize) -> Self {
         self.max_depth = max_depth;
         self
@@ -146,10 +153,7 @@ impl<'a, T: TupleSource> Checker<'a, T> {
         if matches!(subject, Subject::Userset(o, r) if o == object && r == relation) {
             return Ok(true);
         }
-        let rewrite = self
-            .model
-            .relation(&object.kind, relation)
-            .ok_or_else(|| CheckError::UnknownRelation { kind: object.kind.clone(), relation: relation.to_owned() })?;
+        let rewrite = self.definition(&object.kind, relation)?;
         if depth > self.max_depth {
             return Err(CheckError::DepthExceeded(self.max_depth));
         }

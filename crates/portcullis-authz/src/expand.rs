@@ -26,11 +26,7 @@ pub enum UsersetTree {
 impl<T: TupleSource> Checker<'_, T> {
     /// The userset tree of `object#relation`, one level of rewrite rules deep.
     pub fn expand(&self, object: &ObjectRef, relation: &str) -> Result<UsersetTree, CheckError> {
-        let rewrite = self
-            .model()
-            .relation(&object.kind, relation)
-            .ok_or_else(|| CheckError::UnknownRelation { kind: object.kind.clone(), relation: relation.to_owned() })?;
-        Ok(self.tree(rewrite, object, relation))
+        Ok(self.tree(self.definition(&object.kind, relation)?, object, relation))
     }
 
     fn tree(&self, rewrite: &Rewrite, object: &ObjectRef, relation: &str) -> UsersetTree {

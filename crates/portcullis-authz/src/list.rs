@@ -43,9 +43,7 @@ impl<T: TupleSource> Checker<'_, T> {
         subject: &Subject,
     ) -> Result<BTreeSet<ObjectRef>, CheckError> {
         let model = self.model();
-        if model.relation(kind, relation).is_none() {
-            return Err(CheckError::UnknownRelation { kind: kind.to_owned(), relation: relation.to_owned() });
-        }
+        self.definition(kind, relation)?;
         // Facts "subject may have relation r on object o", grown backwards from the tuples
         // that name the subject (or its type's wildcard, or the userset it is).
         let mut seen: HashSet<(ObjectRef, String)> = HashSet::new();
@@ -116,9 +114,7 @@ impl<T: TupleSource> Checker<'_, T> {
     /// The subjects of type `kind` that have `relation` on `object`.
     pub fn list_subjects(&self, object: &ObjectRef, relation: &str, kind: &str) -> Result<ListedSubjects, CheckError> {
         let model = self.model();
-        if model.relation(&object.kind, relation).is_none() {
-            return Err(CheckError::UnknownRelation { kind: object.kind.clone(), relation: relation.to_owned() });
-        }
+        self.definition(&object.kind, relation)?;
         let mut seen: HashSet<(ObjectRef, String)> = HashSet::new();
         let mut queue = VecDeque::from([(object.clone(), relation.to_owned())]);
         seen.insert((object.clone(), relation.to_owned()));
