@@ -20,6 +20,11 @@ use crate::pages;
 /// How long one back-channel notification may take (§2.5 asks for a prompt answer).
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The waits before a second and a third attempt, when a relying party could not be reached or
+/// answered 5xx/429. A 4xx is the relying party refusing the token (Back-Channel Logout §2.8):
+/// sending it again would not change that.
+const NOTIFY_RETRIES: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(4)];
+
 pub(super) async fn get(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
@@ -99,7 +104,8 @@ async fn run(
 }
 
 /// Sends a logout token to every client of the session that registered a back-channel
-/// logout URI, in the background: logout never waits on a relying party.
+/// logout URI, in the background and each on its own: logout never waits on a relying party,
+/// and a slow one delays no other.
 pub(crate) fn notify(
     state: AppState,
     tenant: String,
@@ -121,14 +127,28 @@ pub(crate) fn notify(
                     continue;
                 }
             };
-            let sent = state.http.post(&uri).timeout(NOTIFY_TIMEOUT).form(&[("logout_token", token)]).send().await;
-            match sent {
-                Ok(answer) if answer.status().is_success() => {}
-                Ok(answer) => {
-                    tracing::warn!(client = %client_id, status = %answer.status(), "back-channel logout refused")
-                }
-                Err(error) => tracing::warn!(client = %client_id, %error, "back-channel logout not delivered"),
-            }
+            tokio::spawn(deliver(state.http.clone(), uri, token, client_id));
         }
     });
+}
+
+/// Posts one logout token, trying again after [`NOTIFY_RETRIES`] while the relying party is
+/// unreachable or failing.
+async fn deliver(http: reqwest::Client, uri: String, token: String, client_id: String) {
+    for attempt in 0..=NOTIFY_RETRIES.len() {
+        let sent = http.post(&uri).timeout(NOTIFY_TIMEOUT).form(&[("logout_token", &token)]).send().await;
+        match sent {
+            Ok(answer) if answer.status().is_success() => return,
+            Ok(answer) if answer.status().is_server_error() || answer.status().as_u16() == 429 => {
+                tracing::warn!(client = %client_id, status = %answer.status(), attempt, "back-channel logout failed");
+            }
+            Ok(answer) => {
+                tracing::warn!(client = %client_id, status = %answer.status(), "back-channel logout refused");
+                return;
+            }
+            Err(error) => tracing::warn!(client = %client_id, %error, attempt, "back-channel logout not delivered"),
+        }
+        let Some(wait) = NOTIFY_RETRIES.get(attempt) else { return };
+        tokio::time::sleep(*wait).await;
+    }
 }

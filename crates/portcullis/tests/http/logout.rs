@@ -15,16 +15,20 @@ use crate::oidc::{PASSWORD, REDIRECT, log_in, setup, web_client};
 use crate::oidc_errors::{VERIFIER, authorize_url, code_for, exchange, request};
 use crate::on_every_engine;
 
-/// A relying party's back-channel logout endpoint: every logout token it receives.
-async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
+/// A relying party's back-channel logout endpoint: every logout token it receives. It answers
+/// 503 to the first `failing` of them, then 200.
+async fn relying_party_failing(failing: usize) -> (String, mpsc::UnboundedReceiver<String>) {
     let (sender, receiver) = mpsc::unbounded_channel();
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let app = axum::Router::new().route(
         "/bcl",
         post(move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
             let sender = sender.clone();
+            let seen = seen.clone();
             async move {
                 let _ = sender.send(form.get("logout_token").cloned().unwrap_or_default());
-                StatusCode::OK
+                let count = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if count < failing { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }
             }
         }),
     );
@@ -32,6 +36,10 @@ async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
     let url = format!("http://{}/bcl", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, receiver)
+}
+
+async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
+    relying_party_failing(0).await
 }
 
 /// Logs alice in through the pages in `browser` and redeems the code: the token response.
@@ -195,4 +203,25 @@ on_every_engine!(an_administrator_signs_a_user_out_everywhere, |server| {
         .await
         .expect("json");
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(2), "{audit}");
+});
+
+on_every_engine!(a_failing_relying_party_gets_the_logout_token_again, |server| {
+    let (bcl, mut received) = relying_party_failing(1).await;
+    let mut metadata = web_client();
+    metadata["backchannel_logout_uri"] = json!(bcl);
+    let (id, secret) = setup(&server, metadata).await;
+    let mut browser = Browser::new(&server.url);
+    signed_in(&server, &mut browser, &id, &secret).await;
+    let page = browser.get("/t/acme/logout").await.text().await.expect("html");
+    let csrf = field(&page, "csrf_token");
+    browser.post("/t/acme/logout", &[("csrf_token", &csrf), ("confirm", "yes")]).await;
+    let first = tokio::time::timeout(Duration::from_secs(10), received.recv()).await.expect("sent").expect("token");
+    // Answered 503: the same token comes again about a second later, and then no more.
+    let second =
+        tokio::time::timeout(Duration::from_secs(10), received.recv()).await.expect("sent again").expect("token");
+    assert_eq!(first, second);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), received.recv()).await.is_err(),
+        "delivered: no third attempt"
+    );
 });
