@@ -1,6 +1,7 @@
 //! In-process ReBAC checks on a million tuples (BENCHMARKS.md, issue 5): p50/p99 of single
 //! checks whose answers pass through three to five relations (document → folder chain →
-//! folder viewers → nested groups), and the memory the tuples take.
+//! folder viewers → nested groups), the memory the tuples take, and list objects for a user
+//! with access to 10,000 of the 400,000 documents.
 //!
 //! `cargo bench -p portcullis-authz --bench check` (a plain harness: percentiles, which
 //! criterion does not report, are the figure the issue asks for).
@@ -80,6 +81,10 @@ fn main() {
     for _ in 0..40_000 {
         add(format!("doc:d{}#editor@user:u{}", rng.below(docs), rng.below(users)));
     }
+    // One user who edits 10,000 documents (every 40th).
+    for d in (0..docs).step_by(40) {
+        add(format!("doc:d{d}#editor@user:power"));
+    }
     let built = started.elapsed();
     let count = tuples.len();
     let memory = resident_bytes().saturating_sub(before);
@@ -98,6 +103,15 @@ fn main() {
     }
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    let power = Subject::Object(ObjectRef::parse("user:power").unwrap());
+    let mut listings = Vec::new();
+    let mut listed = 0;
+    for _ in 0..20 {
+        let start = Instant::now();
+        listed = checker.list_objects("doc", "viewer", black_box(&power)).expect("lists").len();
+        listings.push(start.elapsed());
+    }
+    listings.sort();
     println!(
         "RESULT tuples={count} build_s={:.1} memory_mb={:.0} bytes_per_tuple={:.0} checks={rounds} allowed={allowed} \
          p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1}",
@@ -108,5 +122,11 @@ fn main() {
         at(0.99).as_secs_f64() * 1e6,
         at(0.999).as_secs_f64() * 1e6,
         samples[samples.len() - 1].as_secs_f64() * 1e6,
+    );
+    println!(
+        "RESULT list_objects=doc#viewer listed={listed} runs={} p50_ms={:.1} max_ms={:.1}",
+        listings.len(),
+        listings[listings.len() / 2].as_secs_f64() * 1e3,
+        listings[listings.len() - 1].as_secs_f64() * 1e3,
     );
 }
