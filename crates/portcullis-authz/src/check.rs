@@ -2,7 +2,8 @@
 //! the model's rewrite rules, reading tuples through a [`TupleSource`]; unions and
 //! intersections stop at the first answer that decides them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::model::{Model, Rewrite};
 use crate::tuple::{ObjectRef, Subject, Tuple};
@@ -24,34 +25,62 @@ pub enum CheckError {
 /// backwards (the `object#relation` pairs granted to a subject).
 pub trait TupleSource {
     fn subjects(&self, object: &ObjectRef, relation: &str) -> &[Subject];
-    fn granted_to(&self, subject: &Subject) -> &[(ObjectRef, String)];
+    fn granted_to(&self, subject: &Subject) -> &[(ObjectRef, Arc<str>)];
 }
 
-/// Tuples held in memory, indexed by object and relation, and by subject.
+/// type → id → relation → subjects.
+type ForwardIndex = HashMap<Arc<str>, HashMap<Arc<str>, HashMap<Arc<str>, Vec<Subject>>>>;
+
+/// Tuples held in memory, indexed by object and relation, and by subject. Every name is kept
+/// once, shared by the tuples and both indexes.
 #[derive(Debug, Default)]
 pub struct MemoryTuples {
-    // type → id → relation → subjects
-    index: HashMap<String, HashMap<String, HashMap<String, Vec<Subject>>>>,
-    reverse: HashMap<Subject, Vec<(ObjectRef, String)>>,
+    index: ForwardIndex,
+    reverse: HashMap<Subject, Vec<(ObjectRef, Arc<str>)>>,
+    names: HashSet<Arc<str>>,
     len: usize,
 }
 
 impl MemoryTuples {
+    /// The shared copy of `name`.
+    fn intern(&mut self, name: &Arc<str>) -> Arc<str> {
+        if let Some(shared) = self.names.get(name) {
+            return shared.clone();
+        }
+        self.names.insert(name.clone());
+        name.clone()
+    }
+
+    fn intern_object(&mut self, object: &ObjectRef) -> ObjectRef {
+        ObjectRef { kind: self.intern(&object.kind), id: self.intern(&object.id) }
+    }
+
+    fn intern_subject(&mut self, subject: &Subject) -> Subject {
+        match subject {
+            Subject::Object(object) => Subject::Object(self.intern_object(object)),
+            Subject::Userset(object, relation) => Subject::Userset(self.intern_object(object), self.intern(relation)),
+            Subject::Wildcard(kind) => Subject::Wildcard(self.intern(kind)),
+        }
+    }
+
     /// Adds a tuple; false if it was there already.
     pub fn insert(&mut self, tuple: Tuple) -> bool {
+        let object = self.intern_object(&tuple.object);
+        let relation = self.intern(&tuple.relation);
+        let subject = self.intern_subject(&tuple.subject);
         let subjects = self
             .index
-            .entry(tuple.object.kind.clone())
+            .entry(object.kind.clone())
             .or_default()
-            .entry(tuple.object.id.clone())
+            .entry(object.id.clone())
             .or_default()
-            .entry(tuple.relation.clone())
+            .entry(relation.clone())
             .or_default();
-        if subjects.contains(&tuple.subject) {
+        if subjects.contains(&subject) {
             return false;
         }
-        subjects.push(tuple.subject.clone());
-        self.reverse.entry(tuple.subject).or_default().push((tuple.object, tuple.relation));
+        subjects.push(subject.clone());
+        self.reverse.entry(subject).or_default().push((object, relation));
         self.len += 1;
         true
     }
@@ -60,9 +89,9 @@ impl MemoryTuples {
     pub fn remove(&mut self, tuple: &Tuple) -> bool {
         let subjects = self
             .index
-            .get_mut(&tuple.object.kind)
-            .and_then(|ids| ids.get_mut(&tuple.object.id))
-            .and_then(|relations| relations.get_mut(&tuple.relation));
+            .get_mut(&*tuple.object.kind)
+            .and_then(|ids| ids.get_mut(&*tuple.object.id))
+            .and_then(|relations| relations.get_mut(&*tuple.relation));
         let Some(subjects) = subjects else { return false };
         let before = subjects.len();
         subjects.retain(|s| s != &tuple.subject);
@@ -88,13 +117,13 @@ impl MemoryTuples {
 impl TupleSource for MemoryTuples {
     fn subjects(&self, object: &ObjectRef, relation: &str) -> &[Subject] {
         self.index
-            .get(&object.kind)
-            .and_then(|ids| ids.get(&object.id))
+            .get(&*object.kind)
+            .and_then(|ids| ids.get(&*object.id))
             .and_then(|relations| relations.get(relation))
             .map_or(&[], Vec::as_slice)
     }
 
-    fn granted_to(&self, subject: &Subject) -> &[(ObjectRef, String)] {
+    fn granted_to(&self, subject: &Subject) -> &[(ObjectRef, Arc<str>)] {
         self.reverse.get(subject).map_or(&[], Vec::as_slice)
     }
 }
@@ -108,7 +137,7 @@ pub struct Checker<'a, T: TupleSource> {
 
 /// The relations a check is inside of, to stop at cycles (`group:a#member@group:b#member`
 /// and back).
-type Path = Vec<(ObjectRef, String)>;
+type Path = Vec<(ObjectRef, Arc<str>)>;
 
 impl<'a, T: TupleSource> Checker<'a, T> {
     pub fn new(model: &'a Model, tuples: &'a T) -> Self {
@@ -150,17 +179,17 @@ impl<'a, T: TupleSource> Checker<'a, T> {
         path: &mut Path,
     ) -> Result<bool, CheckError> {
         // A userset has itself: `group:eng#member` is among the members of group:eng.
-        if matches!(subject, Subject::Userset(o, r) if o == object && r == relation) {
+        if matches!(subject, Subject::Userset(o, r) if o == object && **r == *relation) {
             return Ok(true);
         }
         let rewrite = self.definition(&object.kind, relation)?;
         if depth > self.max_depth {
             return Err(CheckError::DepthExceeded(self.max_depth));
         }
-        if path.iter().any(|(o, r)| o == object && r == relation) {
+        if path.iter().any(|(o, r)| o == object && **r == *relation) {
             return Ok(false);
         }
-        path.push((object.clone(), relation.to_owned()));
+        path.push((object.clone(), Arc::from(relation)));
         let answer = self.rewrite(rewrite, object, relation, subject, depth, path);
         path.pop();
         answer

@@ -4,6 +4,7 @@
 //! superset of the answer), then keep the candidates a [`Checker`] confirms.
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::sync::Arc;
 
 use crate::check::{CheckError, Checker, TupleSource};
 use crate::model::Rewrite;
@@ -46,9 +47,9 @@ impl<T: TupleSource> Checker<'_, T> {
         self.definition(kind, relation)?;
         // Facts "subject may have relation r on object o", grown backwards from the tuples
         // that name the subject (or its type's wildcard, or the userset it is).
-        let mut seen: HashSet<(ObjectRef, String)> = HashSet::new();
-        let mut queue: VecDeque<(ObjectRef, String)> = VecDeque::new();
-        let mut push = |fact: (ObjectRef, String), queue: &mut VecDeque<_>| {
+        let mut seen: HashSet<(ObjectRef, Arc<str>)> = HashSet::new();
+        let mut queue: VecDeque<(ObjectRef, Arc<str>)> = VecDeque::new();
+        let mut push = |fact: (ObjectRef, Arc<str>), queue: &mut VecDeque<_>| {
             if seen.insert(fact.clone()) {
                 queue.push_back(fact);
             }
@@ -71,7 +72,7 @@ impl<T: TupleSource> Checker<'_, T> {
             if visits > MAX_VISITS {
                 return Err(CheckError::DepthExceeded(MAX_VISITS));
             }
-            if object.kind == kind && r == relation {
+            if *object.kind == *kind && *r == *relation {
                 candidates.insert(object.clone());
             }
             // Tuples that name this userset as their subject.
@@ -85,17 +86,17 @@ impl<T: TupleSource> Checker<'_, T> {
                     let mut from_here = false;
                     let mut tuplesets = Vec::new();
                     nodes(rewrite, &mut |node| match node {
-                        Rewrite::Computed(c) if *type_name == object.kind && c == &r => from_here = true,
-                        Rewrite::TupleToUserset { tupleset, computed } if computed == &r => tuplesets.push(tupleset),
+                        Rewrite::Computed(c) if **type_name == *object.kind && **c == *r => from_here = true,
+                        Rewrite::TupleToUserset { tupleset, computed } if **computed == *r => tuplesets.push(tupleset),
                         _ => {}
                     });
                     if from_here {
-                        push((object.clone(), other.clone()), &mut queue);
+                        push((object.clone(), Arc::from(other.as_str())), &mut queue);
                     }
                     for tupleset in tuplesets {
                         for (child, via) in self.tuples().granted_to(&Subject::Object(object.clone())) {
-                            if &child.kind == type_name && via == tupleset {
-                                push((child.clone(), other.clone()), &mut queue);
+                            if *child.kind == **type_name && **via == **tupleset {
+                                push((child.clone(), Arc::from(other.as_str())), &mut queue);
                             }
                         }
                     }
@@ -115,9 +116,9 @@ impl<T: TupleSource> Checker<'_, T> {
     pub fn list_subjects(&self, object: &ObjectRef, relation: &str, kind: &str) -> Result<ListedSubjects, CheckError> {
         let model = self.model();
         self.definition(&object.kind, relation)?;
-        let mut seen: HashSet<(ObjectRef, String)> = HashSet::new();
-        let mut queue = VecDeque::from([(object.clone(), relation.to_owned())]);
-        seen.insert((object.clone(), relation.to_owned()));
+        let mut seen: HashSet<(ObjectRef, Arc<str>)> = HashSet::new();
+        let mut queue = VecDeque::from([(object.clone(), Arc::<str>::from(relation))]);
+        seen.insert((object.clone(), Arc::from(relation)));
         let mut candidates = BTreeSet::new();
         let mut wildcard = false;
         let mut visits = 0usize;
@@ -132,20 +133,20 @@ impl<T: TupleSource> Checker<'_, T> {
                 Rewrite::Direct(_) => {
                     for stored in self.tuples().subjects(&object, &r) {
                         match stored {
-                            Subject::Object(o) if o.kind == kind => {
+                            Subject::Object(o) if *o.kind == *kind => {
                                 candidates.insert(o.clone());
                             }
                             Subject::Object(_) => {}
-                            Subject::Wildcard(k) => wildcard |= k == kind,
+                            Subject::Wildcard(k) => wildcard |= **k == *kind,
                             Subject::Userset(o, ur) => next.push((o.clone(), ur.clone())),
                         }
                     }
                 }
-                Rewrite::Computed(c) => next.push((object.clone(), c.clone())),
+                Rewrite::Computed(c) => next.push((object.clone(), Arc::from(c.as_str()))),
                 Rewrite::TupleToUserset { tupleset, computed } => {
                     for stored in self.tuples().subjects(&object, tupleset) {
                         if let Subject::Object(parent) = stored {
-                            next.push((parent.clone(), computed.clone()));
+                            next.push((parent.clone(), Arc::from(computed.as_str())));
                         }
                     }
                 }
@@ -163,7 +164,7 @@ impl<T: TupleSource> Checker<'_, T> {
                 listed.objects.insert(candidate);
             }
         }
-        listed.wildcard = wildcard && self.check(object, relation, &Subject::Wildcard(kind.to_owned()))?;
+        listed.wildcard = wildcard && self.check(object, relation, &Subject::Wildcard(kind.into()))?;
         Ok(listed)
     }
 }

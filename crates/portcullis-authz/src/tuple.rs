@@ -3,17 +3,19 @@
 //! `type:id#relation`, or every object of a type, `type:*`.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a text is not an object, subject or tuple.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct TupleError(pub &'static str);
 
-/// An object: its type and its id within the type.
+/// An object: its type and its id within the type. Names are shared strings: the same name in
+/// a million tuples is kept once ([`crate::MemoryTuples`] interns them).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectRef {
-    pub kind: String,
-    pub id: String,
+    pub kind: Arc<str>,
+    pub id: Arc<str>,
 }
 
 /// A name: a type or relation, `[a-z][a-z0-9_]*`, at most 64 bytes.
@@ -39,7 +41,7 @@ impl ObjectRef {
         if !id_ok(id) {
             return Err(TupleError("an object id is 1 to 256 bytes without ':', '#', '@' or spaces, and not '*'"));
         }
-        Ok(Self { kind: kind.to_owned(), id: id.to_owned() })
+        Ok(Self { kind: kind.into(), id: id.into() })
     }
 
     /// Parses `type:id`.
@@ -61,24 +63,20 @@ pub enum Subject {
     /// One object, usually a user: `user:anne`.
     Object(ObjectRef),
     /// Everyone with a relation to an object: `group:eng#member`.
-    Userset(ObjectRef, String),
+    Userset(ObjectRef, Arc<str>),
     /// Every object of a type: `user:*`.
-    Wildcard(String),
+    Wildcard(Arc<str>),
 }
 
 impl Subject {
     /// Parses `type:id`, `type:id#relation` or `type:*`.
     pub fn parse(text: &str) -> Result<Self, TupleError> {
         if let Some(kind) = text.strip_suffix(":*") {
-            return if name_ok(kind) {
-                Ok(Self::Wildcard(kind.to_owned()))
-            } else {
-                Err(TupleError("bad wildcard type"))
-            };
+            return if name_ok(kind) { Ok(Self::Wildcard(kind.into())) } else { Err(TupleError("bad wildcard type")) };
         }
         match text.split_once('#') {
             Some((object, relation)) if name_ok(relation) => {
-                Ok(Self::Userset(ObjectRef::parse(object)?, relation.to_owned()))
+                Ok(Self::Userset(ObjectRef::parse(object)?, relation.into()))
             }
             Some(_) => Err(TupleError("a userset's relation is [a-z][a-z0-9_]*")),
             None => Ok(Self::Object(ObjectRef::parse(text)?)),
@@ -100,7 +98,7 @@ impl fmt::Display for Subject {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tuple {
     pub object: ObjectRef,
-    pub relation: String,
+    pub relation: Arc<str>,
     pub subject: Subject,
 }
 
@@ -113,7 +111,7 @@ impl Tuple {
         if !name_ok(relation) {
             return Err(TupleError("a relation is [a-z][a-z0-9_]*, at most 64 bytes"));
         }
-        Ok(Self { object: ObjectRef::parse(object)?, relation: relation.to_owned(), subject: Subject::parse(subject)? })
+        Ok(Self { object: ObjectRef::parse(object)?, relation: relation.into(), subject: Subject::parse(subject)? })
     }
 }
 
