@@ -159,7 +159,7 @@ impl Parser<'_> {
     fn expression_at(&mut self, depth: usize) -> Result<Rewrite, String> {
         let first = self.term(depth)?;
         let mut operator: Option<&str> = None;
-        let mut children = vec![first];
+        let mut rest = Vec::new();
         while let Some(word) = self.word(0).filter(|w| *w == "or" || *w == "and") {
             let word = if word == "or" { "or" } else { "and" };
             if operator.is_some_and(|o| o != word) {
@@ -167,12 +167,14 @@ impl Parser<'_> {
             }
             operator = Some(word);
             self.at += 1;
-            children.push(self.term(depth)?);
+            rest.push(self.term(depth)?);
         }
         let combined = match operator {
-            None => children.remove(0),
-            Some("or") => Rewrite::Union(children),
-            Some(_) => Rewrite::Intersection(children),
+            None => first,
+            Some(word) => {
+                let children = std::iter::once(first).chain(rest).collect();
+                if word == "or" { Rewrite::Union(children) } else { Rewrite::Intersection(children) }
+            }
         };
         if self.word(0) == Some("but") && self.word(1) == Some("not") {
             self.at += 2;
@@ -253,7 +255,7 @@ fn expression(rewrite: &Rewrite, top: bool) -> String {
         Rewrite::Computed(relation) => relation.clone(),
         Rewrite::TupleToUserset { tupleset, computed } => format!("{computed} from {tupleset}"),
         Rewrite::Union(children) | Rewrite::Intersection(children) if children.len() == 1 => {
-            expression(&children[0], top)
+            children.iter().map(|only| expression(only, top)).collect()
         }
         Rewrite::Union(children) => {
             wrap(children.iter().map(|c| expression(c, false)).collect::<Vec<_>>().join(" or "))

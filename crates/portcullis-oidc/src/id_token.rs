@@ -48,6 +48,49 @@ pub struct IdTokenInput<'a> {
     pub custom: &'a [portcullis_core::model::scope::ScopeDefinition],
 }
 
+/// How the user authenticated, for an ID token (OIDC Core §2).
+struct Authentication<'a> {
+    auth_time: i64,
+    acr: &'a str,
+    amr: &'a [String],
+    sid: Option<&'a str>,
+    nonce: Option<&'a str>,
+}
+
+/// Adds the claims every ID token of `client` carries, and signs: `hash` is `at_hash` or
+/// `c_hash` with the value it binds.
+#[allow(clippy::too_many_arguments)]
+async fn sign(
+    services: &Services,
+    tenant: &str,
+    issuer: &str,
+    client: &ClientRecord,
+    lifetime: u32,
+    mut claims: serde_json::Map<String, Value>,
+    how: Authentication<'_>,
+    hash: (&str, &str),
+) -> Result<String, OAuthError> {
+    let alg = id_token_alg(client);
+    let now = services.now().unix_timestamp();
+    claims.insert("iss".into(), json!(issuer));
+    claims.insert("aud".into(), json!(client.client_id));
+    claims.insert("azp".into(), json!(client.client_id));
+    claims.insert("exp".into(), json!(now + i64::from(lifetime)));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("auth_time".into(), json!(how.auth_time));
+    claims.insert("acr".into(), json!(how.acr));
+    claims.insert("amr".into(), json!(how.amr));
+    claims.insert(hash.0.into(), json!(half_hash(alg, hash.1)));
+    if let Some(sid) = how.sid {
+        claims.insert("sid".into(), json!(sid));
+    }
+    if let Some(nonce) = how.nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    let payload = Value::Object(claims).to_string();
+    Ok(services.sign_jws(tenant, alg, "JWT", payload.as_bytes()).await?)
+}
+
 /// Mints an ID token for a grant (OIDC Core §2).
 pub async fn mint(
     services: &Services,
@@ -55,10 +98,8 @@ pub async fn mint(
     issuer: &str,
     input: IdTokenInput<'_>,
 ) -> Result<String, OAuthError> {
-    let alg = id_token_alg(input.client);
-    let now = services.now().unix_timestamp();
     let details = &input.grant.details;
-    let mut claims = user_claims(
+    let claims = user_claims(
         input.user,
         input.access,
         &input.grant.scope,
@@ -66,23 +107,15 @@ pub async fn mint(
         Target::IdToken,
         input.custom,
     );
-    claims.insert("iss".into(), json!(issuer));
-    claims.insert("aud".into(), json!(input.client.client_id));
-    claims.insert("azp".into(), json!(input.client.client_id));
-    claims.insert("exp".into(), json!(now + i64::from(input.lifetime)));
-    claims.insert("iat".into(), json!(now));
-    claims.insert("auth_time".into(), json!(details.auth_time));
-    claims.insert("acr".into(), json!(details.acr));
-    claims.insert("amr".into(), json!(details.amr));
-    claims.insert("at_hash".into(), json!(half_hash(alg, input.access_token)));
-    if let Some(sid) = &input.grant.session_id {
-        claims.insert("sid".into(), json!(sid));
-    }
-    if let Some(nonce) = input.nonce {
-        claims.insert("nonce".into(), json!(nonce));
-    }
-    let payload = Value::Object(claims).to_string();
-    Ok(services.sign_jws(tenant, alg, "JWT", payload.as_bytes()).await?)
+    let how = Authentication {
+        auth_time: details.auth_time,
+        acr: &details.acr,
+        amr: &details.amr,
+        sid: input.grant.session_id.as_deref(),
+        nonce: input.nonce,
+    };
+    let hash = ("at_hash", input.access_token);
+    sign(services, tenant, issuer, input.client, input.lifetime, claims, how, hash).await
 }
 
 /// The ID token of a hybrid response (OIDC Core §3.3.2.11): who logged in, when and how,
@@ -97,23 +130,17 @@ pub async fn front_channel(
     session: &SessionRecord,
     code: &str,
 ) -> Result<String, OAuthError> {
-    let alg = id_token_alg(client);
-    let now = services.now().unix_timestamp();
     let mut claims = serde_json::Map::new();
-    claims.insert("iss".into(), json!(issuer));
     claims.insert("sub".into(), json!(session.user_id.to_string()));
-    claims.insert("aud".into(), json!(client.client_id));
-    claims.insert("azp".into(), json!(client.client_id));
-    claims.insert("exp".into(), json!(now + i64::from(crate::token::token_lifetime(client))));
-    claims.insert("iat".into(), json!(now));
-    claims.insert("auth_time".into(), json!(session.auth_time.unix_timestamp()));
-    claims.insert("acr".into(), json!(session.acr));
-    claims.insert("amr".into(), json!(session.amr));
-    claims.insert("sid".into(), json!(session.id));
-    claims.insert("nonce".into(), json!(request.nonce));
-    claims.insert("c_hash".into(), json!(half_hash(alg, code)));
-    let payload = Value::Object(claims).to_string();
-    Ok(services.sign_jws(tenant, alg, "JWT", payload.as_bytes()).await?)
+    let how = Authentication {
+        auth_time: session.auth_time.unix_timestamp(),
+        acr: &session.acr,
+        amr: &session.amr,
+        sid: Some(&session.id),
+        nonce: request.nonce.as_deref(),
+    };
+    let lifetime = crate::token::token_lifetime(client);
+    sign(services, tenant, issuer, client, lifetime, claims, how, ("c_hash", code)).await
 }
 
 /// The claims of an ID token this issuer signed, expired or not (an `id_token_hint` or a

@@ -86,3 +86,14 @@ pub fn field(html: &str, name: &str) -> String {
 pub fn query(url: &str) -> BTreeMap<String, String> {
     url::Url::parse(url).expect("url").query_pairs().into_owned().collect()
 }
+
+/// The parameters in a URL's fragment.
+pub fn fragment(url: &str) -> BTreeMap<String, String> {
+    let (_, fragment) = url.split_once('#').unwrap_or_else(|| panic!("no fragment in {url}"));
+    url::form_urlencoded::parse(fragment.as_bytes()).into_owned().collect()
+}
+
+/// A hidden field's value with the HTML escapes of URLs undone.
+pub fn field_value(html: &str, name: &str) -> String {
+    field(html, name).replace("&#x2f;", "/").replace("&quot;", "\"").replace("&amp;", "&")
+}

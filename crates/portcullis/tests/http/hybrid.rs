@@ -3,8 +3,6 @@
 //! independently computed `c_hash`, the code exchanged for tokens of the same user, and the
 //! requests the specifications refuse.
 
-use std::collections::BTreeMap;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::JwkSet;
@@ -13,11 +11,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::browser::{Browser, field, location, query};
+use crate::browser::{Browser, field, field_value, fragment, location, query};
 use crate::oidc::{PASSWORD, REDIRECT, http, log_in, setup};
+use crate::oidc_errors::{VERIFIER, authorize_url, request};
 use crate::on_every_engine;
-
-const VERIFIER: &str = "hybrid-flow-code-verifier-0123456789-abcdefghijklmnop";
 
 fn hybrid_client() -> Value {
     json!({
@@ -26,32 +23,9 @@ fn hybrid_client() -> Value {
     })
 }
 
-fn challenge() -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()))
-}
-
-fn authorize_url(client_id: &str, extra: &str) -> String {
-    format!(
-        "/t/acme/authorize?client_id={client_id}&redirect_uri={}&scope=openid%20email&state=st-1\
-         &code_challenge={}&code_challenge_method=S256{extra}",
-        urlencoding(REDIRECT),
-        challenge()
-    )
-}
-
-fn urlencoding(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-/// The parameters in a URL's fragment.
-fn fragment(url: &str) -> BTreeMap<String, String> {
-    let (_, fragment) = url.split_once('#').unwrap_or_else(|| panic!("no fragment in {url}"));
-    url::form_urlencoded::parse(fragment.as_bytes()).into_owned().collect()
-}
-
-/// A hidden field's value, its HTML escapes undone.
-fn value(html: &str, name: &str) -> String {
-    field(html, name).replace("&#x2f;", "/").replace("&quot;", "\"").replace("&amp;", "&")
+/// The standard authorization request of `id` with `changes` (see [`request`]).
+fn url_of(id: &str, changes: &[(&str, Option<&str>)]) -> String {
+    authorize_url(&request(id, changes))
 }
 
 async fn jwks(server: &portcullis_testkit::TestServer) -> JwkSet {
@@ -72,11 +46,11 @@ on_every_engine!(hybrid_flow_binds_the_front_channel_id_token_to_the_code, |serv
     let (id, secret) = setup(&server, hybrid_client()).await;
     let issuer = format!("{}/t/acme", server.url);
     let mut browser = Browser::new(&server.url);
-    let url = authorize_url(&id, "&response_type=code%20id_token&nonce=n-0S6_WzA2Mj");
+    let url = url_of(&id, &[("response_type", Some("code id_token")), ("nonce", Some("n-0S6_WzA2Mj"))]);
     let back = location(&log_in(&mut browser, &url, PASSWORD).await);
     assert!(back.starts_with(&format!("{REDIRECT}#")), "the fragment is the default mode: {back}");
     let params = fragment(&back);
-    assert_eq!(params["state"], "st-1");
+    assert_eq!(params["state"], "s-123");
     assert_eq!(params["iss"], issuer, "RFC 9207");
     let code = &params["code"];
     let claims = verify_id_token(&jwks(&server).await, &params["id_token"], &issuer, &id);
@@ -112,7 +86,10 @@ on_every_engine!(hybrid_flow_binds_the_front_channel_id_token_to_the_code, |serv
     assert!(second.get("c_hash").is_none());
 
     // The same through SSO, in the form post mode: a self-submitting form to the redirect URI.
-    let url = authorize_url(&id, "&response_type=code%20id_token&nonce=n-2&response_mode=form_post");
+    let url = url_of(
+        &id,
+        &[("response_type", Some("code id_token")), ("nonce", Some("n-2")), ("response_mode", Some("form_post"))],
+    );
     let page = browser.get(&url).await;
     assert_eq!(page.status(), StatusCode::OK);
     let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_owned();
@@ -128,26 +105,34 @@ on_every_engine!(hybrid_flow_binds_the_front_channel_id_token_to_the_code, |serv
     let digest = Sha256::digest(field(&html, "code").as_bytes());
     assert_eq!(claims["c_hash"], URL_SAFE_NO_PAD.encode(&digest[..16]));
     assert_eq!(claims["nonce"], "n-2");
-    assert_eq!(field(&html, "state"), "st-1");
+    assert_eq!(field(&html, "state"), "s-123");
 });
 
 on_every_engine!(plain_code_in_every_response_mode, |server| {
     let (id, _) = setup(&server, hybrid_client()).await;
     let mut browser = Browser::new(&server.url);
-    let back = location(&log_in(&mut browser, &authorize_url(&id, "&response_type=code"), PASSWORD).await);
+    let back = location(&log_in(&mut browser, &url_of(&id, &[("response_type", Some("code"))]), PASSWORD).await);
     assert!(query(&back).contains_key("code"), "query is the default of code: {back}");
-    let back = location(&browser.get(&authorize_url(&id, "&response_type=code&response_mode=fragment")).await);
+    let back = location(
+        &browser.get(&url_of(&id, &[("response_type", Some("code")), ("response_mode", Some("fragment"))])).await,
+    );
     assert!(fragment(&back).contains_key("code") && !back.contains('?'), "{back}");
-    let page = browser.get(&authorize_url(&id, "&response_type=code&response_mode=form_post")).await;
+    let page =
+        browser.get(&url_of(&id, &[("response_type", Some("code")), ("response_mode", Some("form_post"))])).await;
     let html = page.text().await.expect("html");
-    assert!(!field(&html, "code").is_empty() && value(&html, "iss").ends_with("/t/acme"), "{html}");
+    assert!(!field(&html, "code").is_empty() && field_value(&html, "iss").ends_with("/t/acme"), "{html}");
     assert!(!html.contains(r#"name="id_token""#));
     // Errors travel in the mode asked for too: prompt=none without a session, form posted.
     let mut stranger = Browser::new(&server.url);
-    let page = stranger.get(&authorize_url(&id, "&response_type=code&response_mode=form_post&prompt=none")).await;
+    let page = stranger
+        .get(&url_of(
+            &id,
+            &[("response_type", Some("code")), ("response_mode", Some("form_post")), ("prompt", Some("none"))],
+        ))
+        .await;
     let html = page.text().await.expect("html");
     assert_eq!(field(&html, "error"), "login_required");
-    assert_eq!(field(&html, "state"), "st-1");
+    assert_eq!(field(&html, "state"), "s-123");
 });
 
 on_every_engine!(hybrid_requests_the_specifications_refuse, |server| {
@@ -155,23 +140,27 @@ on_every_engine!(hybrid_requests_the_specifications_refuse, |server| {
     let mut browser = Browser::new(&server.url);
     let cases = [
         // OIDC Core §3.3.2.11: the nonce is required.
-        ("&response_type=code%20id_token", "invalid_request", true),
+        (vec![("response_type", Some("code id_token"))], "invalid_request", true),
         // Multiple Response Type Encoding Practices §2.1: no tokens in a query.
-        ("&response_type=code%20id_token&nonce=n&response_mode=query", "invalid_request", false),
+        (
+            vec![("response_type", Some("code id_token")), ("nonce", Some("n")), ("response_mode", Some("query"))],
+            "invalid_request",
+            false,
+        ),
         // RFC 9700 §2.1.2: no access tokens in the front channel.
-        ("&response_type=code%20token&nonce=n", "unsupported_response_type", false),
-        ("&response_type=id_token&nonce=n", "unsupported_response_type", false),
-        ("&response_type=code&response_mode=jwt", "invalid_request", false),
+        (vec![("response_type", Some("code token")), ("nonce", Some("n"))], "unsupported_response_type", false),
+        (vec![("response_type", Some("id_token")), ("nonce", Some("n"))], "unsupported_response_type", false),
+        (vec![("response_mode", Some("jwt"))], "invalid_request", false),
     ];
-    for (extra, error, in_fragment) in cases {
-        let back = location(&browser.get(&authorize_url(&id, extra)).await);
+    for (changes, error, in_fragment) in cases {
+        let back = location(&browser.get(&url_of(&id, &changes)).await);
         let params = if in_fragment { fragment(&back) } else { query(&back) };
-        assert_eq!(params.get("error").map(String::as_str), Some(error), "{extra}: {back}");
-        assert_eq!(params["state"], "st-1", "{extra}");
+        assert_eq!(params.get("error").map(String::as_str), Some(error), "{changes:?}: {back}");
+        assert_eq!(params["state"], "s-123", "{changes:?}");
     }
     // Without openid there is no ID token to send.
-    let url = authorize_url(&id, "&response_type=code%20id_token&nonce=n").replace("openid%20email", "email");
-    let back = location(&browser.get(&url).await);
+    let changes = [("response_type", Some("code id_token")), ("nonce", Some("n")), ("scope", Some("email"))];
+    let back = location(&browser.get(&url_of(&id, &changes)).await);
     assert_eq!(fragment(&back)["error"], "invalid_request", "{back}");
 
     // A client registered for code only may not use the hybrid flow.
@@ -184,7 +173,10 @@ on_every_engine!(hybrid_requests_the_specifications_refuse, |server| {
         .json()
         .await
         .expect("json");
-    let url = authorize_url(plain["client_id"].as_str().expect("id"), "&response_type=code%20id_token&nonce=n");
+    let url = url_of(
+        plain["client_id"].as_str().expect("id"),
+        &[("response_type", Some("code id_token")), ("nonce", Some("n"))],
+    );
     let back = location(&browser.get(&url).await);
     assert_eq!(fragment(&back)["error"], "unauthorized_client", "{back}");
 

@@ -5,15 +5,13 @@
 use reqwest::StatusCode;
 
 use crate::browser::{Browser, field, location};
-use crate::oidc::{PASSWORD, REDIRECT, setup, web_client};
+use crate::oidc::{PASSWORD, setup, web_client};
+use crate::oidc_errors::{authorize_url, request};
 use crate::on_every_engine;
 
-fn authorize_url(client_id: &str, extra: &str) -> String {
-    let redirect: String = url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect();
-    format!(
-        "/t/acme/authorize?client_id={client_id}&redirect_uri={redirect}&response_type=code&scope=openid%20email\
-         &state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}"
-    )
+/// The standard authorization request of `id`, asking for `ui_locales` if given.
+fn url(id: &str, ui_locales: Option<&str>) -> String {
+    authorize_url(&request(id, &[("ui_locales", ui_locales)]))
 }
 
 /// The page at `target`: its status, `Content-Language` and HTML.
@@ -30,7 +28,7 @@ on_every_engine!(pages_speak_the_language_the_client_or_browser_asks_for, |serve
     // ui_locales names German among languages not offered; the browser asks for English.
     let mut browser = Browser::new(&server.url);
     browser.languages = Some("en-US,en;q=0.9");
-    let to_login = location(&browser.get(&authorize_url(&id, "&ui_locales=fr-CA%20de-DE%20en")).await);
+    let to_login = location(&browser.get(&url(&id, Some("fr-CA de-DE en"))).await);
     let (status, language, html) = page(&mut browser, &to_login).await;
     assert_eq!((status, language.as_str()), (StatusCode::OK, "de"));
     assert!(html.contains(r#"<html lang="de">"#) && html.contains("<h1>Anmelden</h1>"), "{html}");
@@ -59,12 +57,12 @@ on_every_engine!(pages_speak_the_language_the_client_or_browser_asks_for, |serve
     // Without ui_locales the browser's languages decide, weights included.
     let mut german = Browser::new(&server.url);
     german.languages = Some("fr;q=0.9, de-CH;q=0.8, en;q=0.1");
-    let to_login = location(&german.get(&authorize_url(&id, "")).await);
+    let to_login = location(&german.get(&url(&id, None)).await);
     let (_, language, html) = page(&mut german, &to_login).await;
     assert_eq!(language, "de");
     assert!(html.contains("Benutzername oder E-Mail"), "{html}");
     // ui_locales wins over the browser.
-    let to_login = location(&german.get(&authorize_url(&id, "&ui_locales=en")).await);
+    let to_login = location(&german.get(&url(&id, Some("en"))).await);
     let (_, language, html) = page(&mut german, &to_login).await;
     assert_eq!(language, "en");
     assert!(html.contains("<h1>Sign in</h1>") && html.contains("Username or e-mail"), "{html}");
@@ -84,7 +82,7 @@ on_every_engine!(pages_speak_the_language_the_client_or_browser_asks_for, |serve
     // Nothing offered in any of them: English.
     let mut other = Browser::new(&server.url);
     other.languages = Some("ja, fr;q=0.5");
-    let to_login = location(&other.get(&authorize_url(&id, "&ui_locales=ko")).await);
+    let to_login = location(&other.get(&url(&id, Some("ko"))).await);
     let (_, language, html) = page(&mut other, &to_login).await;
     assert_eq!(language, "en");
     assert!(html.contains(r#"<html lang="en">"#), "{html}");
