@@ -24,8 +24,32 @@ pub enum CheckError {
 /// Where the tuples come from, read forwards (the subjects of `object#relation@…`) and
 /// backwards (the `object#relation` pairs granted to a subject).
 pub trait TupleSource {
-    fn subjects(&self, object: &ObjectRef, relation: &str) -> &[Subject];
-    fn granted_to(&self, subject: &Subject) -> &[(ObjectRef, Arc<str>)];
+    fn subjects<'s>(&'s self, object: &ObjectRef, relation: &str) -> impl Iterator<Item = &'s Subject> + use<'s, Self>;
+    fn granted_to<'s>(&'s self, subject: &Subject) -> impl Iterator<Item = &'s (ObjectRef, Arc<str>)> + use<'s, Self>;
+}
+
+/// Two sources read as one: a tenant's stored tuples and tuples known only for one request
+/// (the directory's roles and groups of the subject asked about, contextual tuples).
+pub struct Overlay<'a, A: TupleSource, B: TupleSource> {
+    pub base: &'a A,
+    pub extra: &'a B,
+}
+
+impl<'a, A: TupleSource, B: TupleSource> TupleSource for Overlay<'a, A, B> {
+    fn subjects<'s>(
+        &'s self,
+        object: &ObjectRef,
+        relation: &str,
+    ) -> impl Iterator<Item = &'s Subject> + use<'s, 'a, A, B> {
+        self.base.subjects(object, relation).chain(self.extra.subjects(object, relation))
+    }
+
+    fn granted_to<'s>(
+        &'s self,
+        subject: &Subject,
+    ) -> impl Iterator<Item = &'s (ObjectRef, Arc<str>)> + use<'s, 'a, A, B> {
+        self.base.granted_to(subject).chain(self.extra.granted_to(subject))
+    }
 }
 
 /// type → id → relation → subjects.
@@ -115,16 +139,17 @@ impl MemoryTuples {
 }
 
 impl TupleSource for MemoryTuples {
-    fn subjects(&self, object: &ObjectRef, relation: &str) -> &[Subject] {
+    fn subjects<'s>(&'s self, object: &ObjectRef, relation: &str) -> impl Iterator<Item = &'s Subject> + use<'s> {
         self.index
             .get(&*object.kind)
             .and_then(|ids| ids.get(&*object.id))
             .and_then(|relations| relations.get(relation))
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
     }
 
-    fn granted_to(&self, subject: &Subject) -> &[(ObjectRef, Arc<str>)] {
-        self.reverse.get(subject).map_or(&[], Vec::as_slice)
+    fn granted_to<'s>(&'s self, subject: &Subject) -> impl Iterator<Item = &'s (ObjectRef, Arc<str>)> + use<'s> {
+        self.reverse.get(subject).map_or(&[][..], Vec::as_slice).iter()
     }
 }
 

@@ -43,6 +43,10 @@ pub fn parse(text: &str) -> Result<Model, DslError> {
         if content.is_empty() {
             continue;
         }
+        // OpenFGA's header, `model` then `schema 1.1`, is accepted before the first type.
+        if current.is_none() && (content == "model" || content == "schema 1.1") {
+            continue;
+        }
         if let Some(name) = content.strip_prefix("type ") {
             let name = name.trim();
             if !name_ok(name) {

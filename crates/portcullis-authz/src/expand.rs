@@ -32,13 +32,12 @@ impl<T: TupleSource> Checker<'_, T> {
     fn tree(&self, rewrite: &Rewrite, object: &ObjectRef, relation: &str) -> UsersetTree {
         match rewrite {
             Rewrite::Direct(_) => {
-                UsersetTree::Leaf(self.tuples().subjects(object, relation).iter().map(Subject::to_string).collect())
+                UsersetTree::Leaf(self.tuples().subjects(object, relation).map(Subject::to_string).collect())
             }
             Rewrite::Computed(other) => UsersetTree::Leaf(vec![format!("{object}#{other}")]),
             Rewrite::TupleToUserset { tupleset, computed } => UsersetTree::Leaf(
                 self.tuples()
                     .subjects(object, tupleset)
-                    .iter()
                     .filter_map(|s| match s {
                         Subject::Object(parent) if self.model().relation(&parent.kind, computed).is_some() => {
                             Some(format!("{parent}#{computed}"))

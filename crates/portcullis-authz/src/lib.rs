@@ -13,7 +13,7 @@ mod list;
 mod model;
 mod tuple;
 
-pub use check::{CheckError, Checker, DEFAULT_MAX_DEPTH, MemoryTuples, TupleSource};
+pub use check::{CheckError, Checker, DEFAULT_MAX_DEPTH, MemoryTuples, Overlay, TupleSource};
 pub use expand::UsersetTree;
 pub use list::{ListedSubjects, MAX_VISITS};
 pub use model::{Model, ModelError, Rewrite, SubjectType, TypeDefinition};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tuple::name_ok;
+use crate::tuple::{Subject, Tuple, name_ok};
 
 /// An authorization model: every object type a tenant's tuples may name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +75,30 @@ impl Model {
     /// The definition of `relation` on type `kind`.
     pub fn relation(&self, kind: &str, relation: &str) -> Option<&Rewrite> {
         self.types.get(kind)?.relations.get(relation)
+    }
+
+    /// Whether the model lets `tuple` be written: its object type defines the relation, and
+    /// one of the relation's direct rules accepts the subject's kind (`user`, `group#member`,
+    /// `user:*`). Relations reached only through rewrites are computed, never written.
+    pub fn check_tuple(&self, tuple: &Tuple) -> Result<(), String> {
+        let Some(rewrite) = self.relation(&tuple.object.kind, &tuple.relation) else {
+            return Err(format!("{}#{} is not defined by the model", tuple.object.kind, tuple.relation));
+        };
+        let mut allowed = Vec::new();
+        direct_types(rewrite, &mut allowed);
+        if allowed.is_empty() {
+            return Err(format!("{}#{} is computed and takes no tuples", tuple.object.kind, tuple.relation));
+        }
+        let accepts = |s: &&SubjectType| match &tuple.subject {
+            Subject::Object(o) => s.kind == *o.kind && s.relation.is_none() && !s.wildcard,
+            Subject::Userset(o, r) => s.kind == *o.kind && s.relation.as_deref() == Some(&**r),
+            Subject::Wildcard(kind) => s.kind == **kind && s.wildcard,
+        };
+        if allowed.iter().any(accepts) {
+            Ok(())
+        } else {
+            Err(format!("{}#{} does not accept subjects like {}", tuple.object.kind, tuple.relation, tuple.subject))
+        }
     }
 
     /// Checks every name and reference; collects every problem.
@@ -151,6 +175,23 @@ impl Model {
     }
 }
 
+/// Every subject kind the direct rules inside `rewrite` accept.
+fn direct_types<'m>(rewrite: &'m Rewrite, out: &mut Vec<&'m SubjectType>) {
+    match rewrite {
+        Rewrite::Direct(allowed) => out.extend(allowed),
+        Rewrite::Computed(_) | Rewrite::TupleToUserset { .. } => {}
+        Rewrite::Union(children) | Rewrite::Intersection(children) => {
+            for child in children {
+                direct_types(child, out);
+            }
+        }
+        Rewrite::Exclusion { base, subtract } => {
+            direct_types(base, out);
+            direct_types(subtract, out);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +211,30 @@ mod tests {
         let errors = model.validate().expect_err("refused");
         let at: Vec<&str> = errors.iter().map(|e| e.at.as_str()).collect();
         assert_eq!(at, ["doc#Bad", "doc#Bad", "doc#editor", "doc#reader", "doc#viewer"], "{errors:?}");
+    }
+
+    #[test]
+    fn tuples_are_checked_against_the_direct_rules() {
+        let model = crate::dsl::parse(
+            "model\n  schema 1.1\ntype user\ntype group\n  relations\n    define member: [user, group#member]\n\
+             type doc\n  relations\n    define owner: [user]\n    define viewer: [user, user:*] or owner\n    define editor: owner",
+        )
+        .expect("model");
+        for good in
+            ["doc:a#viewer@user:anne", "doc:a#viewer@user:*", "doc:a#owner@user:bob", "group:g#member@group:h#member"]
+        {
+            assert_eq!(model.check_tuple(&Tuple::parse(good).expect("tuple")), Ok(()), "{good}");
+        }
+        for bad in [
+            "doc:a#editor@user:anne",
+            "doc:a#owner@user:*",
+            "doc:a#viewer@group:g#member",
+            "doc:a#nothing@user:anne",
+            "page:a#viewer@user:anne",
+            "group:g#member@group:h",
+        ] {
+            assert!(model.check_tuple(&Tuple::parse(bad).expect("tuple")).is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

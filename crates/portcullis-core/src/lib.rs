@@ -2,6 +2,7 @@
 //! log, free of HTTP and SQL (DESIGN §3). Services are reached through [`Services`]; they keep
 //! their data through the [`store`] traits, which `portcullis-store` implements twice.
 
+mod authz_index;
 pub mod cache;
 pub mod clock;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod model;
 pub mod service;
 pub mod store;
 
+pub use authz_index::FRESHNESS as AUTHZ_FRESHNESS;
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, FieldError};
 pub use service::Services;

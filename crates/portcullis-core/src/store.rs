@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::cache::ChangeEvent;
 use crate::error::Result;
 use crate::model::audit::{AuditFilter, AuditRecord};
+use crate::model::authz::{AuthzChange, AuthzModelRecord, AuthzOperation, StoredTuple, TupleFilter};
 use crate::model::client::{ClientRecord, RegistrationTokenRecord};
 use crate::model::group::Group;
 use crate::model::key::SigningKeyRecord;
@@ -68,6 +69,7 @@ pub trait StoreTx:
     + JobRepo
     + AuditRepo
     + MetaRepo
+    + AuthzRepo
     + Send
 {
     /// Makes every change of this transaction durable.
@@ -347,4 +349,45 @@ pub trait AuditRepo {
 pub trait MetaRepo {
     async fn meta_get(&mut self, key: &str) -> Result<Option<String>>;
     async fn meta_put(&mut self, key: &str, value: &str) -> Result<()>;
+}
+
+/// Relationship-based authorization: each tenant's model, tuples and change log.
+#[async_trait]
+pub trait AuthzRepo {
+    async fn authz_model_get(&mut self, tenant: TenantId) -> Result<Option<AuthzModelRecord>>;
+    /// Stores the model at the tenant's next revision (the first model is revision 1) and
+    /// returns that revision.
+    async fn authz_model_put(&mut self, tenant: TenantId, model: &str, at: OffsetDateTime) -> Result<i64>;
+    /// Takes the tenant's next revision for a write of tuples, holding the tenant's row until
+    /// the transaction ends (writers of one tenant queue here, so revisions commit in order);
+    /// `None` when the tenant has no model yet.
+    async fn authz_revision_next(&mut self, tenant: TenantId) -> Result<Option<i64>>;
+    /// Inserts a tuple; false if it was there already.
+    async fn authz_tuple_insert(&mut self, tenant: TenantId, tuple: &StoredTuple, revision: i64) -> Result<bool>;
+    /// Deletes a tuple; false if it was not there.
+    async fn authz_tuple_delete(&mut self, tenant: TenantId, tuple: &StoredTuple) -> Result<bool>;
+    async fn authz_tuple_exists(&mut self, tenant: TenantId, tuple: &StoredTuple) -> Result<bool>;
+    /// Logs what `revision` changed, in order.
+    async fn authz_changes_append(
+        &mut self,
+        tenant: TenantId,
+        revision: i64,
+        changes: &[(AuthzOperation, String)],
+        at: OffsetDateTime,
+    ) -> Result<()>;
+    /// Tuples matching `filter` in (object, relation, subject) order, after `after`.
+    async fn authz_tuples(
+        &mut self,
+        tenant: TenantId,
+        filter: &TupleFilter,
+        after: Option<&StoredTuple>,
+        limit: u32,
+    ) -> Result<Vec<StoredTuple>>;
+    /// The log after `after_revision`, oldest first, at most `limit` entries.
+    async fn authz_changes_after(
+        &mut self,
+        tenant: TenantId,
+        after_revision: i64,
+        limit: u32,
+    ) -> Result<Vec<AuthzChange>>;
 }

@@ -64,6 +64,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_scopes.sql"),
         postgres: include_str!("../migrations/postgres/0009_scopes.sql"),
     },
+    Migration {
+        version: 10,
+        name: "authz",
+        sqlite: include_str!("../migrations/sqlite/0010_authz.sql"),
+        postgres: include_str!("../migrations/postgres/0010_authz.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

@@ -60,6 +60,25 @@ impl TestServer {
         self.client.request(method, format!("{}/admin/v1{path}", self.url)).bearer_auth(&self.token)
     }
 
+    /// Sends an admin request with an optional JSON body; the status and the JSON answer
+    /// (`null` when the answer has no JSON body).
+    pub async fn admin_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<(reqwest::StatusCode, serde_json::Value)> {
+        let mut request = self.admin(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        let value = if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes)? };
+        Ok((status, value))
+    }
+
     /// A request to any path, unauthenticated.
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.url))

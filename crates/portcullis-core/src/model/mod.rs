@@ -1,6 +1,7 @@
 //! The directory's data: what the services accept, keep and return.
 
 pub mod audit;
+pub mod authz;
 pub mod client;
 pub mod group;
 pub mod key;

@@ -3,6 +3,7 @@
 //! commits — or returns an error having written nothing.
 
 mod audit;
+mod authz;
 mod bootstrap;
 mod changes;
 mod claims;
@@ -28,6 +29,10 @@ mod users;
 use std::sync::Arc;
 
 pub use audit::{AuditVerification, BrokenLink};
+pub use authz::{
+    AuthzQuery, MAX_TUPLES_PER_WRITE, ModelView, OnConflict, Precondition, PreconditionKind, QueryAnswer, QueryKind,
+    TupleFilterBody, TupleWrite, Written, consistency_token, parse_consistency_token,
+};
 pub use bootstrap::Bootstrap;
 pub use clients::PresentedAuth;
 pub use device::{DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL, DevicePoll, NewDevice, normalize_user_code};
@@ -42,6 +47,7 @@ pub(crate) use schema::CompiledSchema;
 pub use sessions::{FLOW_LIFETIME, FLOW_MAX_FAILURES, LoginRefusal, NewSession, SESSION_LIFETIME};
 pub use users::UserQuery;
 
+use crate::authz_index::AuthzIndexes;
 use crate::cache::Caches;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -59,12 +65,13 @@ pub struct Services {
     keys: KeyRing,
     hash_pool: HashPool,
     caches: Arc<Caches>,
+    authz: Arc<AuthzIndexes>,
 }
 
 impl Services {
     /// Services over `store`, keeping secrets under `keys`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: KeyRing, hash_pool: HashPool) -> Self {
-        Self { store, clock, keys, hash_pool, caches: Arc::new(Caches::new()) }
+        Self { store, clock, keys, hash_pool, caches: Arc::new(Caches::new()), authz: Arc::default() }
     }
 
     /// The store, for readiness checks and metrics.

@@ -150,6 +150,7 @@ impl Services {
         .await?;
         tx.commit().await?;
         self.changed("tenant.delete", Some(name), Some(record.id.to_string()));
+        self.authz.forget(record.id);
         Ok(())
     }
 }

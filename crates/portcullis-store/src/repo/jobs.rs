@@ -14,7 +14,7 @@ macro_rules! job_repo {
             async fn purge_expired(&mut self, now: time::OffsetDateTime, revoked_before: time::OffsetDateTime) -> Result<u64, portcullis_core::Error> {
                 let now = $crate::convert::micros(now);
                 let revoked_before = $crate::convert::micros(revoked_before);
-                let statements: [(&str, i64); 9] = [
+                let statements: [(&str, i64); 10] = [
                     ("DELETE FROM flows WHERE expires_at <= $1", now),
                     ("DELETE FROM pushed_requests WHERE expires_at <= $1", now),
                     ("DELETE FROM device_authorizations WHERE expires_at <= $1", now),
@@ -24,6 +24,8 @@ macro_rules! job_repo {
                     ("DELETE FROM sso_sessions WHERE expires_at <= $1 OR revoked_at <= $1", revoked_before),
                     ("DELETE FROM user_roles WHERE expires_at <= $1", now),
                     ("DELETE FROM group_roles WHERE expires_at <= $1", now),
+                    // A node further behind than this reloads the tuples instead of replaying.
+                    ("DELETE FROM authz_changes WHERE created_at <= $1", revoked_before),
                 ];
                 let mut removed = 0;
                 for (sql, at) in statements {

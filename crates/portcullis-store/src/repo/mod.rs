@@ -21,6 +21,8 @@ macro_rules! insert_refresh {
 }
 
 #[macro_use]
+mod authz;
+#[macro_use]
 mod directory;
 #[macro_use]
 mod access;
@@ -51,6 +53,7 @@ macro_rules! all_repos {
         job_repo!($Tx, $Db);
         audit_repo!($Tx, $Db);
         meta_repo!($Tx, $Db);
+        authz_repo!($Tx, $Db);
 
         #[async_trait::async_trait]
         impl portcullis_core::store::StoreTx for $Tx {

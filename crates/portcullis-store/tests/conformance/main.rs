@@ -6,6 +6,7 @@
 
 mod access;
 mod audit;
+mod authz;
 mod caches;
 mod clients;
 mod directory;

@@ -2,6 +2,7 @@
 //! generated from the same route declarations, so it lists exactly what the server serves.
 
 mod audit;
+mod authz;
 mod clients;
 mod groups;
 mod keys;
@@ -95,14 +96,14 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Portcullis admin API", version = "1", description = "Administration of tenants, users, groups, roles, the user schema, OAuth clients, admin tokens and the audit log. Errors are RFC 9457 problem+json."),
+    info(title = "Portcullis admin API", version = "1", description = "Administration of tenants, users, groups, roles, the user schema, OAuth clients, authorization models and tuples, admin tokens and the audit log. Errors are RFC 9457 problem+json."),
     servers((url = "/admin/v1")),
     modifiers(&BearerAuth),
     components(schemas(Problem, portcullis_core::FieldError)),
     security(("bearer" = [])),
     tags(
         (name = "tenants"), (name = "users"), (name = "groups"), (name = "roles"),
-        (name = "schema"), (name = "clients"), (name = "keys"), (name = "tokens"), (name = "audit")
+        (name = "schema"), (name = "clients"), (name = "keys"), (name = "tokens"), (name = "audit"), (name = "authorization")
     )
 )]
 struct ApiDoc;
@@ -145,5 +146,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(authz::get_model, authz::put_model))
+        .routes(routes!(authz::list_tuples, authz::write_tuples))
+        .routes(routes!(authz::query))
         .split_for_parts()
 }

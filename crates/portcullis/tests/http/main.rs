@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin_api;
+mod authz_admin;
 mod bad_input;
 mod binary;
 mod browser;

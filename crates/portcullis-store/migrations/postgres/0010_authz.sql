@@ -1,0 +1,38 @@
+-- Portcullis schema 10: relationship-based authorization (issue 5). Each tenant has one model
+-- and a revision counter; every write of tuples or of the model takes the next revision and
+-- logs what it changed, so that each node's in-memory index can catch up from the log and a
+-- client can ask for an answer at least as fresh as its own write (a consistency token).
+-- Kept in step with the other engine's 0010_authz.sql.
+
+CREATE TABLE authz_models (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    CONSTRAINT authz_models_pkey PRIMARY KEY (tenant_id)
+);
+
+-- Tuples `object#relation@subject`, in their text form (`type:id`, `type:id#relation`, `type:*`).
+CREATE TABLE authz_tuples (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    object TEXT NOT NULL,
+    relation TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    CONSTRAINT authz_tuples_pkey PRIMARY KEY (tenant_id, object, relation, subject)
+);
+
+CREATE INDEX authz_tuples_subject ON authz_tuples (tenant_id, subject);
+
+-- What each revision changed, in order: `write` or `delete` of a tuple, or `model`.
+CREATE TABLE authz_changes (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    revision BIGINT NOT NULL,
+    position INTEGER NOT NULL,
+    operation TEXT NOT NULL,
+    tuple TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    CONSTRAINT authz_changes_pkey PRIMARY KEY (tenant_id, revision, position)
+);
+
+CREATE INDEX authz_changes_created ON authz_changes (created_at);
