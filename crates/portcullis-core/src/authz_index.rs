@@ -13,7 +13,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
 use crate::model::authz::{AuthzOperation, TupleFilter};
-use crate::store::StoreTx;
+use crate::store::{Store, StoreTx};
 
 /// How stale a copy may be when the caller names no consistency token: another node's write
 /// is seen within this time.
@@ -55,9 +55,10 @@ impl TenantIndex {
 
     /// Brings the copy up to date when it must be: when `at_least` names a newer revision, or
     /// without one when the copy is older than [`FRESHNESS`].
+    /// A connection is taken from `store` only then.
     pub(crate) async fn ensure(
         &self,
-        tx: &mut Box<dyn StoreTx>,
+        store: &Arc<dyn Store>,
         tenant: TenantId,
         at_least: Option<i64>,
         now: OffsetDateTime,
@@ -69,6 +70,8 @@ impl TenantIndex {
         if !self.needs_sync(at_least, now)? {
             return Ok(());
         }
+        let mut connection = store.read().await?;
+        let tx = &mut connection;
         let loaded = self.read()?.synced_at.is_some();
         if !loaded || !self.catch_up(tx, tenant, now).await? {
             return self.load(tx, tenant, now).await;

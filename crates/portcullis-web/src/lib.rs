@@ -3,8 +3,9 @@
 //! one [`error::WebError`] that renders every failure as RFC 9457 problem+json.
 
 pub mod admin;
+mod authzen;
 mod browser;
-pub mod cookies;
+mod cookies;
 pub mod error;
 pub mod extract;
 pub mod issuer;
@@ -72,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(ops::router())
         .merge(issuer::router())
+        .merge(authzen::router())
         .merge(browser::router())
         .merge(registration::router())
         .fallback(error::not_found)

@@ -24,7 +24,6 @@ use crate::model::authz::{AuthzOperation, StoredTuple, TupleFilter};
 use crate::model::page::{Page, decode_cursor, encode_cursor, page_size};
 use crate::model::tenant::TenantRecord;
 use crate::model::token::Access;
-use crate::store::StoreTx;
 
 /// Most tuples one write may add and delete together.
 pub const MAX_TUPLES_PER_WRITE: usize = 1000;
@@ -200,13 +199,12 @@ impl Services {
     /// The tenant's in-memory copy, brought up to date as `consistency_token` demands.
     pub(crate) async fn authz_index(
         &self,
-        tx: &mut Box<dyn StoreTx>,
         tenant: &TenantRecord,
         consistency_token: Option<&str>,
     ) -> Result<Arc<TenantIndex>> {
         let at_least = consistency_token.map(parse_consistency_token).transpose()?;
         let index = self.authz.tenant(tenant.id)?;
-        index.ensure(tx, tenant.id, at_least, self.clock.now()).await?;
+        index.ensure(&self.store, tenant.id, at_least, self.clock.now()).await?;
         if let Some(revision) = at_least
             && index.read()?.revision < revision
         {
@@ -271,11 +269,7 @@ impl Services {
     /// Brings this node's copy up to `revision` right after a commit, so that this node's
     /// next answers include the write even without a token. A failure only delays that.
     async fn authz_caught_up(&self, tenant: &TenantRecord, revision: i64) {
-        let result = async {
-            let mut tx = self.store.read().await?;
-            self.authz_index(&mut tx, tenant, Some(&consistency_token(revision))).await.map(drop)
-        }
-        .await;
+        let result = self.authz_index(tenant, Some(&consistency_token(revision))).await;
         if let Err(error) = result {
             tracing::warn!(%error, "could not bring the authorization index up to date after a write");
         }
@@ -412,7 +406,6 @@ impl Services {
     /// Empty for other subjects, unknown users, and models that use neither.
     pub(crate) async fn directory_tuples(
         &self,
-        tx: &mut Box<dyn StoreTx>,
         tenant: &TenantRecord,
         model: &Model,
         subject: &Subject,
@@ -425,6 +418,7 @@ impl Services {
             return Ok(());
         }
         let Ok(id) = object.id.parse::<UserId>() else { return Ok(()) };
+        let mut tx = self.store.read().await?;
         if tx.user_get(tenant.id, id).await?.is_none() {
             return Ok(());
         }
@@ -463,12 +457,12 @@ impl Services {
         };
         let mut tx = self.store.read().await?;
         let record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
-        let index = self.authz_index(&mut tx, &record, query.consistency_token.as_deref()).await?;
+        drop(tx);
+        let index = self.authz_index(&record, query.consistency_token.as_deref()).await?;
         let model = index.read()?.model.clone().ok_or(Error::NotFound("authorization model"))?;
         if let Some(subject) = &subject {
-            self.directory_tuples(&mut tx, &record, &model, subject, &mut contextual).await?;
+            self.directory_tuples(&record, &model, subject, &mut contextual).await?;
         }
-        drop(tx);
         let state = index.read()?;
         let source = Overlay { base: &state.tuples, extra: &contextual };
         let checker = Checker::new(&model, &source);

@@ -8,6 +8,7 @@ mod bootstrap;
 mod changes;
 mod claims;
 mod clients;
+mod decisions;
 mod device;
 mod grants;
 mod groups;
@@ -35,6 +36,9 @@ pub use authz::{
 };
 pub use bootstrap::Bootstrap;
 pub use clients::PresentedAuth;
+pub use decisions::{
+    AUTHZEN_SCOPE, AccessQuestion, CallerRefusal, Decision, DecisionCaller, DecisionView, Entity, Reason,
+};
 pub use device::{DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL, DevicePoll, NewDevice, normalize_user_code};
 pub use grants::{CODE_LIFETIME, CodeRequest, Redemption, Rotation};
 pub use import::{ImportLineError, ImportReport};
@@ -66,12 +70,21 @@ pub struct Services {
     hash_pool: HashPool,
     caches: Arc<Caches>,
     authz: Arc<AuthzIndexes>,
+    callers: Arc<decisions::CallerCache>,
 }
 
 impl Services {
     /// Services over `store`, keeping secrets under `keys`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: KeyRing, hash_pool: HashPool) -> Self {
-        Self { store, clock, keys, hash_pool, caches: Arc::new(Caches::new()), authz: Arc::default() }
+        Self {
+            store,
+            clock,
+            keys,
+            hash_pool,
+            caches: Arc::new(Caches::new()),
+            authz: Arc::default(),
+            callers: Arc::default(),
+        }
     }
 
     /// The store, for readiness checks and metrics.

@@ -33,7 +33,7 @@ impl Services {
         if !scope_token_ok(name) || name.len() > 100 || name.contains(' ') {
             errors.push(FieldError::new("name", "must be a scope token (RFC 6749 §3.3) of at most 100 characters"));
         }
-        if BUILT_IN_SCOPES.contains(&name) {
+        if BUILT_IN_SCOPES.contains(&name) || name == super::decisions::AUTHZEN_SCOPE {
             errors.push(FieldError::new("name", "is defined by OpenID Connect or Portcullis and cannot be redefined"));
         }
         if body.description.trim().is_empty() || body.description.chars().count() > 200 {
