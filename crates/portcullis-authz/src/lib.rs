@@ -6,6 +6,7 @@
 //!
 //! Pure logic: the store keeps the tuples; this crate reads them through [`TupleSource`].
 
+pub mod cedar;
 mod check;
 pub mod dsl;
 mod expand;

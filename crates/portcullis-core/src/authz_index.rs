@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
+use portcullis_authz::cedar::{Policies, PolicyDocument};
 use portcullis_authz::{MemoryTuples, Model, Tuple};
 use portcullis_types::TenantId;
 use time::{Duration, OffsetDateTime};
@@ -26,6 +27,8 @@ const BATCH: u32 = 10_000;
 #[derive(Default)]
 pub struct AuthzState {
     pub model: Option<Arc<Model>>,
+    /// The Cedar policies, when the tenant has any.
+    pub policies: Option<Arc<Policies>>,
     pub tuples: MemoryTuples,
     pub revision: i64,
     synced_at: Option<OffsetDateTime>,
@@ -117,9 +120,12 @@ impl TenantIndex {
             }
         }
         if model_changed {
-            let model = read_model(tx, tenant).await?;
+            let stored = read_model(tx, tenant).await?;
             let mut state = self.state.write().map_err(|_| Error::internal("authorization index lock poisoned"))?;
-            state.model = model.map(|(model, _)| model);
+            (state.model, state.policies) = match stored {
+                Some(stored) => (Some(stored.model), stored.policies),
+                None => (None, None),
+            };
         }
         Ok(true)
     }
@@ -128,9 +134,9 @@ impl TenantIndex {
     async fn load(&self, tx: &mut Box<dyn StoreTx>, tenant: TenantId, now: OffsetDateTime) -> Result<()> {
         // The revision first: the tuples read after it may include later writes, and
         // replaying the log from it (idempotent inserts and removals, in order) settles them.
-        let (model, revision) = match read_model(tx, tenant).await? {
-            Some((model, revision)) => (Some(model), revision),
-            None => (None, 0),
+        let (model, policies, revision) = match read_model(tx, tenant).await? {
+            Some(stored) => (Some(stored.model), stored.policies, stored.revision),
+            None => (None, None, 0),
         };
         let mut tuples = MemoryTuples::default();
         let mut after = None;
@@ -146,7 +152,7 @@ impl TenantIndex {
         }
         {
             let mut state = self.state.write().map_err(|_| Error::internal("authorization index lock poisoned"))?;
-            *state = AuthzState { model, tuples, revision, synced_at: None };
+            *state = AuthzState { model, policies, tuples, revision, synced_at: None };
         }
         if !self.catch_up(tx, tenant, now).await? {
             // The log was purged past the revision just read: nothing to replay is missing
@@ -158,11 +164,28 @@ impl TenantIndex {
     }
 }
 
-/// The tenant's model, parsed, with its revision.
-async fn read_model(tx: &mut Box<dyn StoreTx>, tenant: TenantId) -> Result<Option<(Arc<Model>, i64)>> {
+/// A tenant's model and policies as the store has them, compiled.
+struct StoredModel {
+    model: Arc<Model>,
+    policies: Option<Arc<Policies>>,
+    revision: i64,
+}
+
+/// The tenant's model and policies, parsed and compiled, with their revision.
+async fn read_model(tx: &mut Box<dyn StoreTx>, tenant: TenantId) -> Result<Option<StoredModel>> {
     let Some(record) = tx.authz_model_get(tenant).await? else { return Ok(None) };
     let model: Model = serde_json::from_str(&record.model).map_err(Error::internal)?;
-    Ok(Some((Arc::new(model), record.revision)))
+    Ok(Some(StoredModel { model: Arc::new(model), policies: compile(&record.policies)?, revision: record.revision }))
+}
+
+/// Compiles a stored policy document (it compiled when it was stored).
+pub(crate) fn compile(document: &str) -> Result<Option<Arc<Policies>>> {
+    if document.is_empty() {
+        return Ok(None);
+    }
+    let document: PolicyDocument = serde_json::from_str(document).map_err(Error::internal)?;
+    let policies = Policies::compile(&document).map_err(|errors| Error::internal(errors.join("; ")))?;
+    Ok((!policies.is_empty() || !document.links.is_empty()).then(|| Arc::new(policies)))
 }
 
 /// Applies one logged change to a copy. A stored tuple that no longer parses (it cannot:

@@ -358,6 +358,9 @@ pub trait AuthzRepo {
     /// Stores the model at the tenant's next revision (the first model is revision 1) and
     /// returns that revision.
     async fn authz_model_put(&mut self, tenant: TenantId, model: &str, at: OffsetDateTime) -> Result<i64>;
+    /// Stores the Cedar policy document at the tenant's next revision (with an empty model
+    /// when the tenant has none yet) and returns that revision.
+    async fn authz_policies_put(&mut self, tenant: TenantId, policies: &str, at: OffsetDateTime) -> Result<i64>;
     /// Takes the tenant's next revision for a write of tuples, holding the tenant's row until
     /// the transaction ends (writers of one tenant queue here, so revisions commit in order);
     /// `None` when the tenant has no model yet.

@@ -3,9 +3,15 @@
 //! search (§8) and the policy decision point's metadata (§9). Callers are policy enforcement
 //! points with an access token carrying the `authzen` scope (client credentials).
 //!
+//! Decisions combine the tenant's Cedar policies and relationship model in the order
+//! `portcullis_core::service::DecisionView` documents (a forbid wins). A resource's
+//! `properties` are its Cedar attributes; the request's `context` carries `ip`, `acr`, `amr`,
+//! `risk` and `region`.
+//!
 //! Portcullis's extensions, in the places the specification leaves open: a
 //! `context.consistency_token` in a request asks for an answer at least as fresh as that
-//! write; every decision's `context` carries `reason_admin` (what decided) or `error`.
+//! write; every decision's `context` carries `reason_admin` (what decided) and the deciding
+//! `policies`, or an `error`.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -40,13 +46,13 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/authzen-configuration/t/{tenant}", get(metadata))
 }
 
-/// A subject or resource (§5.1, §5.2): `type` and `id` required; `properties` accepted.
+/// A subject or resource (§5.1, §5.2): `type` and `id` required; a resource's `properties`
+/// are its attributes in Cedar policies (a directory user's come from the directory).
 #[derive(Debug, Clone, Deserialize)]
 struct EntityBody {
     #[serde(rename = "type")]
     kind: String,
     id: Option<String>,
-    #[allow(dead_code)]
     properties: Option<Map<String, Value>>,
 }
 
@@ -111,7 +117,8 @@ struct DecisionBody {
 fn render(decision: &Decision) -> DecisionBody {
     let context = match decision.status {
         Some(status) => json!({"error": {"status": status, "message": decision.reason.detail}}),
-        None => json!({"reason_admin": {"en": decision.reason.detail}}),
+        None if decision.reason.policies.is_empty() => json!({"reason_admin": {"en": decision.reason.detail}}),
+        None => json!({"reason_admin": {"en": decision.reason.detail}, "policies": decision.reason.policies}),
     };
     DecisionBody { decision: decision.allowed, context }
 }
@@ -155,7 +162,7 @@ async fn caller(state: &AppState, tenant: &str, headers: &HeaderMap) -> Result<D
 
 fn entity(body: &EntityBody, field: &str) -> Result<Entity, WebError> {
     let id = body.id.clone().ok_or_else(|| invalid(&format!("{field}/id"), "is required"))?;
-    Ok(Entity { kind: body.kind.clone(), id })
+    Ok(Entity { kind: body.kind.clone(), id, properties: body.properties.clone().unwrap_or_default() })
 }
 
 fn question(body: &EvaluationBody, at: &str) -> Result<AccessQuestion, WebError> {
@@ -166,6 +173,7 @@ fn question(body: &EvaluationBody, at: &str) -> Result<AccessQuestion, WebError>
         subject: entity(subject, &format!("{at}subject"))?,
         action: action.name.clone(),
         resource: entity(resource, &format!("{at}resource"))?,
+        context: body.context.clone().unwrap_or_default(),
     })
 }
 
@@ -349,7 +357,7 @@ async fn search_resource(
         let subject = entity(required(&body.subject, "subject")?, "subject")?;
         let action = required(&body.action, "action")?.name.clone();
         let kind = required(&body.resource, "resource")?.kind.clone();
-        let probe = AccessQuestion { subject: subject.clone(), action: action.clone(), resource: subject.clone() };
+        let probe = AccessQuestion { subject: subject.clone(), action: action.clone(), ..Default::default() };
         let view = view(&state, &caller, body.context.as_ref(), std::slice::from_ref(&probe)).await?;
         let ids = view.resources(&subject, &action, &kind)?;
         Ok::<_, WebError>(Json(page(ids, body.page.as_ref(), |id| json!({"type": kind, "id": id}))?).into_response())
@@ -372,9 +380,10 @@ async fn search_action(
     let result = async {
         let subject = entity(required(&body.subject, "subject")?, "subject")?;
         let resource = entity(required(&body.resource, "resource")?, "resource")?;
-        let probe = AccessQuestion { subject: subject.clone(), action: String::new(), resource: resource.clone() };
+        let probe = AccessQuestion { subject: subject.clone(), ..Default::default() };
         let view = view(&state, &caller, body.context.as_ref(), std::slice::from_ref(&probe)).await?;
-        let names = view.actions(&subject, &resource)?;
+        let declared = state.services.declared_actions(&caller).await?;
+        let names = view.actions(&subject, &resource, &declared)?;
         Ok::<_, WebError>(Json(page(names, body.page.as_ref(), |name| json!({"name": name}))?).into_response())
     }
     .await;

@@ -4,10 +4,12 @@
 
 use time::OffsetDateTime;
 
-/// A tenant's authorization model (JSON) and the revision its tuples and model are at.
+/// A tenant's authorization model (JSON), Cedar policies and the revision all are at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthzModelRecord {
     pub model: String,
+    /// The Cedar policy document (JSON); empty when there is none.
+    pub policies: String,
     pub revision: i64,
     pub updated_at: OffsetDateTime,
 }

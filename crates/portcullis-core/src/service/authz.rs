@@ -11,10 +11,11 @@
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
+use portcullis_authz::cedar::EntityFacts;
 use portcullis_authz::{CheckError, Checker, MemoryTuples, Model, ObjectRef, Overlay, Subject, Tuple, UsersetTree};
 use portcullis_types::UserId;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::audit::Change;
 use super::{Principal, Services};
@@ -24,6 +25,7 @@ use crate::model::authz::{AuthzOperation, StoredTuple, TupleFilter};
 use crate::model::page::{Page, decode_cursor, encode_cursor, page_size};
 use crate::model::tenant::TenantRecord;
 use crate::model::token::Access;
+use crate::model::user::UserRecord;
 
 /// Most tuples one write may add and delete together.
 pub const MAX_TUPLES_PER_WRITE: usize = 1000;
@@ -268,7 +270,7 @@ impl Services {
 
     /// Brings this node's copy up to `revision` right after a commit, so that this node's
     /// next answers include the write even without a token. A failure only delays that.
-    async fn authz_caught_up(&self, tenant: &TenantRecord, revision: i64) {
+    pub(crate) async fn authz_caught_up(&self, tenant: &TenantRecord, revision: i64) {
         let result = self.authz_index(tenant, Some(&consistency_token(revision))).await;
         if let Err(error) = result {
             tracing::warn!(%error, "could not bring the authorization index up to date after a write");
@@ -402,27 +404,38 @@ impl Services {
         Ok(Page { items, next_cursor })
     }
 
-    /// The directory's tuples for a subject `user:{id}` of the tenant: its roles and groups.
-    /// Empty for other subjects, unknown users, and models that use neither.
-    pub(crate) async fn directory_tuples(
+    /// What the directory knows of a subject `user:{id}` of the tenant, added to `tuples` as
+    /// its roles and groups (`role:{name}#assignee@user:{id}`, `group:{name}#member@user:{id}`)
+    /// and returned as Cedar facts (non-sensitive attributes; roles and groups as parents) when
+    /// `for_policies`. Nothing is read for other subjects, unknown users, or when neither the
+    /// model nor policies would use it.
+    pub(crate) async fn subject_facts(
         &self,
         tenant: &TenantRecord,
         model: &Model,
+        for_policies: bool,
         subject: &Subject,
         tuples: &mut MemoryTuples,
-    ) -> Result<()> {
+    ) -> Result<EntityFacts> {
         let uses_roles = model.relation("role", "assignee").is_some();
         let uses_groups = model.relation("group", "member").is_some();
-        let Subject::Object(object) = subject else { return Ok(()) };
-        if &*object.kind != "user" || !(uses_roles || uses_groups) {
-            return Ok(());
+        let mut facts = match subject {
+            Subject::Object(o) => EntityFacts { kind: o.kind.to_string(), id: o.id.to_string(), ..Default::default() },
+            _ => EntityFacts::default(),
+        };
+        let Subject::Object(object) = subject else { return Ok(facts) };
+        if &*object.kind != "user" || !(uses_roles || uses_groups || for_policies) {
+            return Ok(facts);
         }
-        let Ok(id) = object.id.parse::<UserId>() else { return Ok(()) };
+        let Ok(id) = object.id.parse::<UserId>() else { return Ok(facts) };
         let mut tx = self.store.read().await?;
-        if tx.user_get(tenant.id, id).await?.is_none() {
-            return Ok(());
-        }
+        let Some(user) = tx.user_get(tenant.id, id).await? else { return Ok(facts) };
         let access = tx.user_effective(id, self.clock.now()).await?;
+        if for_policies {
+            facts.attributes = cedar_attributes(&user);
+            facts.parents = access.roles.iter().map(|r| ("role".to_owned(), r.name.clone())).collect();
+            facts.parents.extend(access.groups.iter().map(|g| ("group".to_owned(), g.name.clone())));
+        }
         let roles = access.roles.iter().filter(|_| uses_roles).map(|r| ("role", &r.name, "assignee"));
         let groups = access.groups.iter().filter(|_| uses_groups).map(|g| ("group", &g.name, "member"));
         for (kind, name, relation) in roles.chain(groups) {
@@ -431,7 +444,7 @@ impl Services {
                 tuples.insert(tuple);
             }
         }
-        Ok(())
+        Ok(facts)
     }
 
     /// `POST …/authz/query`: check, expand, list objects or list subjects.
@@ -461,7 +474,7 @@ impl Services {
         let index = self.authz_index(&record, query.consistency_token.as_deref()).await?;
         let model = index.read()?.model.clone().ok_or(Error::NotFound("authorization model"))?;
         if let Some(subject) = &subject {
-            self.directory_tuples(&record, &model, subject, &mut contextual).await?;
+            self.subject_facts(&record, &model, false, subject, &mut contextual).await?;
         }
         let state = index.read()?;
         let source = Overlay { base: &state.tuples, extra: &contextual };
@@ -493,4 +506,28 @@ impl Services {
         }
         Ok(answer)
     }
+}
+
+/// A user's attributes as Cedar sees them: the standard ones and the non-sensitive custom
+/// ones (sensitive attributes never take part in decisions); numbers that are not whole are
+/// left out (Cedar has no floating point).
+pub(crate) fn cedar_attributes(user: &UserRecord) -> serde_json::Map<String, Value> {
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("username".into(), Value::String(user.username.clone()));
+    if let Some(email) = &user.email {
+        attributes.insert("email".into(), Value::String(email.clone()));
+    }
+    attributes.insert("email_verified".into(), Value::Bool(user.email_verified));
+    attributes.insert("status".into(), json!(user.status));
+    for (name, value) in &user.attributes {
+        let keep = match value {
+            Value::String(_) | Value::Bool(_) => true,
+            Value::Number(n) => n.is_i64(),
+            _ => false,
+        };
+        if keep && !attributes.contains_key(name) {
+            attributes.insert(name.clone(), value.clone());
+        }
+    }
+    attributes
 }

@@ -1,19 +1,26 @@
 //! Access decisions for policy enforcement points (the AuthZEN Authorization API 1.0 adapter
-//! calls these): may this subject do this action to that resource? Answered from the tenant's
-//! relationship model in memory, with the directory's roles and groups of a `user` subject.
+//! calls these): may this subject do this action to that resource? Answered in memory from the
+//! tenant's Cedar policies and relationship model, with what the directory knows of a `user`
+//! subject (its attributes, roles and groups).
 //!
-//! The decision order, one rule in one place ([`Services::decide`]): an action the model does
-//! not define for the resource type is an error decided `false`; otherwise the subject is
-//! allowed exactly when it has the relation named by the action (RBAC through
-//! `role#assignee`, groups through `group#member`, ReBAC through everything else), and the
-//! reason names what decided.
+//! The order, one rule in one place ([`DecisionView::decide`]):
+//! 1. a Cedar `forbid` that matches denies, whatever else holds;
+//! 2. a Cedar `permit` that matches allows;
+//! 3. otherwise the relationship model decides when it defines the action as a relation of the
+//!    resource's type: RBAC through `role#assignee`, groups through `group#member`, ReBAC
+//!    through the rest;
+//! 4. otherwise the answer is no — an error (404) when the tenant has no policies either, since
+//!    then the action cannot mean anything.
+//!
+//! Every decision says why: the policies or the relation that decided.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use portcullis_authz::cedar::{CedarDecision, EntityFacts, Policies};
 use portcullis_authz::{CheckError, Checker, MemoryTuples, Model, ObjectRef, Overlay, Subject};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::Services;
@@ -43,27 +50,35 @@ pub enum CallerRefusal {
     InsufficientScope,
 }
 
-/// An entity of a request: a subject or a resource, `type` and `id`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An entity of a request: a subject or a resource, `type` and `id`, and the properties the
+/// caller gives (a resource's are Cedar attributes; a directory user's come from the directory).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Entity {
     pub kind: String,
     pub id: String,
+    pub properties: Map<String, Value>,
 }
 
-/// One question: may `subject` do `action` to `resource`?
-#[derive(Debug, Clone)]
+/// One question: may `subject` do `action` to `resource`, in `context` (`ip`, `acr`, `amr`,
+/// `risk`, `region`; `now` is the server's)?
+#[derive(Debug, Clone, Default)]
 pub struct AccessQuestion {
     pub subject: Entity,
     pub action: String,
     pub resource: Entity,
+    pub context: Map<String, Value>,
 }
 
 /// Why a decision came out as it did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reason {
-    /// `relation` (the model decided), `error` (the question could not be answered).
+    /// `forbid` or `permit` (Cedar policies decided), `relation` (the model decided),
+    /// `default` (nothing allowed it), `error` (the question could not be answered).
     pub kind: &'static str,
     pub detail: String,
+    /// The ids of the policies that decided.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
 }
 
 /// A decision with its reason; `status` is set when the question itself was wrong (an
@@ -77,7 +92,7 @@ pub struct Decision {
 
 impl Decision {
     fn error(status: u16, detail: String) -> Self {
-        Self { allowed: false, reason: Reason { kind: "error", detail }, status: Some(status) }
+        Self { allowed: false, reason: Reason { kind: "error", detail, policies: Vec::new() }, status: Some(status) }
     }
 }
 
@@ -93,13 +108,22 @@ fn caller_key(tenant: &str, token: &str) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// An answer the tenant's tuples give, with directory tuples per subject.
+/// What the directory knows of one subject: its roles and groups as tuples, and its Cedar facts.
+struct SubjectFacts {
+    tuples: MemoryTuples,
+    cedar: EntityFacts,
+}
+
+/// The tenant's policies and relationships at one revision, with what the directory knows of
+/// the subjects asked about: decides questions without further I/O.
 pub struct DecisionView {
     index: Arc<crate::authz_index::TenantIndex>,
     model: Arc<Model>,
+    policies: Option<Arc<Policies>>,
     /// The consistency token of the revision the answers are at.
     pub consistency_token: String,
-    directory: HashMap<String, MemoryTuples>,
+    directory: HashMap<String, SubjectFacts>,
+    now: i64,
 }
 
 fn object_of(entity: &Entity, what: &str) -> std::result::Result<ObjectRef, Decision> {
@@ -107,7 +131,7 @@ fn object_of(entity: &Entity, what: &str) -> std::result::Result<ObjectRef, Deci
 }
 
 impl DecisionView {
-    /// Decides one question against the copy (no I/O: directory tuples were fetched first).
+    /// Decides one question (see the module's documentation for the order).
     pub fn decide(&self, question: &AccessQuestion) -> Result<Decision> {
         let state = self.index.read()?;
         Ok(self.decide_in(&state, question))
@@ -118,67 +142,155 @@ impl DecisionView {
             (Ok(subject), Ok(resource)) => (Subject::Object(subject), resource),
             (Err(decision), _) | (_, Err(decision)) => return decision,
         };
-        if !self.model.types.contains_key(&q.resource.kind) {
-            return Decision::error(404, format!("the resource type {} is not defined", q.resource.kind));
+        let facts = self.directory.get(&subject.to_string());
+        if let Some(policies) = &self.policies {
+            let principal = facts.map(|f| f.cedar.clone()).unwrap_or_else(|| EntityFacts {
+                kind: q.subject.kind.clone(),
+                id: q.subject.id.clone(),
+                ..Default::default()
+            });
+            let target = EntityFacts {
+                kind: q.resource.kind.clone(),
+                id: q.resource.id.clone(),
+                attributes: q.resource.properties.clone(),
+                parents: Vec::new(),
+            };
+            let mut context = q.context.clone();
+            context.insert("now".into(), Value::from(self.now));
+            match policies.decide(&principal, &q.action, &target, &context) {
+                Ok(CedarDecision::Forbid(ids)) => {
+                    let detail = format!("forbidden by policy {}", ids.join(", "));
+                    return Decision {
+                        allowed: false,
+                        reason: Reason { kind: "forbid", detail, policies: ids },
+                        status: None,
+                    };
+                }
+                Ok(CedarDecision::Permit(ids)) => {
+                    let detail = format!("permitted by policy {}", ids.join(", "));
+                    return Decision {
+                        allowed: true,
+                        reason: Reason { kind: "permit", detail, policies: ids },
+                        status: None,
+                    };
+                }
+                Ok(CedarDecision::NotApplicable) => {}
+                Err(error) => return Decision::error(400, format!("the policies cannot read this request: {error}")),
+            }
         }
         if self.model.relation(&q.resource.kind, &q.action).is_none() {
+            if self.policies.is_some() {
+                let detail = format!("no policy permits {} on {resource}, and it is no relation", q.action);
+                return Decision {
+                    allowed: false,
+                    reason: Reason { kind: "default", detail, policies: Vec::new() },
+                    status: None,
+                };
+            }
             return Decision::error(404, format!("{} defines no action {}", q.resource.kind, q.action));
         }
         let empty = MemoryTuples::default();
-        let extra = self.directory.get(&subject.to_string()).unwrap_or(&empty);
+        let extra = facts.map_or(&empty, |f| &f.tuples);
         let source = Overlay { base: &state.tuples, extra };
         match Checker::new(&self.model, &source).check(&resource, &q.action, &subject) {
             Ok(allowed) => {
                 let verb = if allowed { "has" } else { "does not have" };
-                Decision {
-                    allowed,
-                    reason: Reason { kind: "relation", detail: format!("{subject} {verb} {} on {resource}", q.action) },
-                    status: None,
-                }
+                let detail = format!("{subject} {verb} {} on {resource}", q.action);
+                Decision { allowed, reason: Reason { kind: "relation", detail, policies: Vec::new() }, status: None }
             }
             Err(error @ CheckError::DepthExceeded(_)) => Decision::error(422, error.to_string()),
             Err(error) => Decision::error(404, error.to_string()),
         }
     }
 
-    /// The objects of type `kind` on which `subject` may do `action`, sorted.
+    /// The objects of type `kind` on which `subject` may do `action` through relations,
+    /// less those a Cedar `forbid` denies; sorted ids.
     pub fn resources(&self, subject: &Entity, action: &str, kind: &str) -> Result<Vec<String>> {
-        let subject =
+        let who =
             Subject::Object(ObjectRef::new(&subject.kind, &subject.id).map_err(|e| Error::invalid("subject", e.0))?);
         let state = self.index.read()?;
         let empty = MemoryTuples::default();
-        let extra = self.directory.get(&subject.to_string()).unwrap_or(&empty);
+        let extra = self.directory.get(&who.to_string()).map_or(&empty, |f| &f.tuples);
         let source = Overlay { base: &state.tuples, extra };
-        let found = Checker::new(&self.model, &source)
-            .list_objects(kind, action, &subject)
-            .map_err(super::authz::check_error)?;
-        Ok(found.into_iter().map(|o| o.id.to_string()).collect())
+        let found =
+            Checker::new(&self.model, &source).list_objects(kind, action, &who).map_err(super::authz::check_error)?;
+        Ok(found
+            .into_iter()
+            .filter(|o| {
+                self.confirmed(
+                    &state,
+                    subject,
+                    action,
+                    &Entity { kind: o.kind.to_string(), id: o.id.to_string(), ..Default::default() },
+                )
+            })
+            .map(|o| o.id.to_string())
+            .collect())
     }
 
-    /// The subjects of type `kind` that may do `action` to `resource` (ids, sorted), and
-    /// whether every subject of the type may (a wildcard).
+    /// The subjects of type `kind` that may do `action` to `resource` through relations, less
+    /// those a Cedar `forbid` denies (ids, sorted), and whether every subject of the type may
+    /// (a wildcard).
     pub fn subjects(&self, kind: &str, action: &str, resource: &Entity) -> Result<(Vec<String>, bool)> {
-        let resource = ObjectRef::new(&resource.kind, &resource.id).map_err(|e| Error::invalid("resource", e.0))?;
+        let target = ObjectRef::new(&resource.kind, &resource.id).map_err(|e| Error::invalid("resource", e.0))?;
         let state = self.index.read()?;
         let listed = Checker::new(&self.model, &state.tuples)
-            .list_subjects(&resource, action, kind)
+            .list_subjects(&target, action, kind)
             .map_err(super::authz::check_error)?;
-        Ok((listed.objects.into_iter().map(|o| o.id.to_string()).collect(), listed.wildcard))
+        let ids = listed
+            .objects
+            .into_iter()
+            .filter(|o| {
+                self.confirmed(
+                    &state,
+                    &Entity { kind: o.kind.to_string(), id: o.id.to_string(), ..Default::default() },
+                    action,
+                    resource,
+                )
+            })
+            .map(|o| o.id.to_string())
+            .collect();
+        Ok((ids, listed.wildcard))
     }
 
-    /// The actions (relations of the resource's type) `subject` may do to `resource`.
-    pub fn actions(&self, subject: &Entity, resource: &Entity) -> Result<Vec<String>> {
+    /// Whether a result of a listing also passes the whole decision (policies may forbid it).
+    fn confirmed(&self, state: &AuthzState, subject: &Entity, action: &str, resource: &Entity) -> bool {
+        self.policies.is_none()
+            || self
+                .decide_in(
+                    state,
+                    &AccessQuestion {
+                        subject: subject.clone(),
+                        action: action.to_owned(),
+                        resource: resource.clone(),
+                        context: Map::new(),
+                    },
+                )
+                .allowed
+    }
+
+    /// The actions `subject` may do to `resource`: the relations of its type and the actions
+    /// the policies declare, each decided in full.
+    pub fn actions(&self, subject: &Entity, resource: &Entity, declared: &[String]) -> Result<Vec<String>> {
         let state = self.index.read()?;
-        let Some(definition) = self.model.types.get(&resource.kind) else { return Ok(Vec::new()) };
-        let mut allowed = Vec::new();
-        for action in definition.relations.keys() {
-            let question =
-                AccessQuestion { subject: subject.clone(), action: action.clone(), resource: resource.clone() };
-            if self.decide_in(&state, &question).allowed {
-                allowed.push(action.clone());
-            }
-        }
-        Ok(allowed)
+        let mut candidates: Vec<&String> =
+            self.model.types.get(&resource.kind).map(|t| t.relations.keys().collect()).unwrap_or_default();
+        candidates.extend(declared);
+        candidates.sort();
+        candidates.dedup();
+        Ok(candidates
+            .into_iter()
+            .filter(|action| {
+                let question = AccessQuestion {
+                    subject: subject.clone(),
+                    action: (*action).clone(),
+                    resource: resource.clone(),
+                    context: Map::new(),
+                };
+                self.decide_in(&state, &question).allowed
+            })
+            .cloned()
+            .collect())
     }
 }
 
@@ -233,19 +345,22 @@ impl Services {
         Ok(Ok(caller))
     }
 
-    /// The tenant's relationships at least as fresh as `consistency_token`, with the
-    /// directory's roles and groups of each `user` subject in `subjects`.
-    pub async fn decision_view(
+    /// The tenant's policies and relationships at least as fresh as `consistency_token`, with
+    /// what the directory knows of each subject in `subjects`. `policies` replaces the
+    /// tenant's own (the policy test endpoint tries a document before it is stored).
+    pub(crate) async fn decision_view_of(
         &self,
-        caller: &DecisionCaller,
+        tenant: &TenantRecord,
         consistency_token: Option<&str>,
         subjects: &[&Entity],
+        policies: Option<Option<Arc<Policies>>>,
     ) -> Result<DecisionView> {
-        let index = self.authz_index(&caller.tenant, consistency_token).await?;
-        let (model, revision) = {
+        let index = self.authz_index(tenant, consistency_token).await?;
+        let (model, stored_policies, revision) = {
             let state = index.read()?;
-            (state.model.clone(), state.revision)
+            (state.model.clone(), state.policies.clone(), state.revision)
         };
+        let policies = policies.unwrap_or(stored_policies);
         let model = model.unwrap_or_else(|| Arc::new(Model { types: Default::default() }));
         let mut directory = HashMap::new();
         for entity in subjects {
@@ -256,9 +371,38 @@ impl Services {
                 continue;
             }
             let mut tuples = MemoryTuples::default();
-            self.directory_tuples(&caller.tenant, &model, &subject, &mut tuples).await?;
-            directory.insert(key, tuples);
+            let cedar = self.subject_facts(tenant, &model, policies.is_some(), &subject, &mut tuples).await?;
+            directory.insert(key, SubjectFacts { tuples, cedar });
         }
-        Ok(DecisionView { index, model, consistency_token: super::authz::consistency_token(revision), directory })
+        Ok(DecisionView {
+            index,
+            model,
+            policies,
+            consistency_token: super::authz::consistency_token(revision),
+            directory,
+            now: self.clock.now().unix_timestamp(),
+        })
+    }
+
+    /// [`Self::decision_view_of`] for a policy enforcement point, with the tenant's own policies.
+    pub async fn decision_view(
+        &self,
+        caller: &DecisionCaller,
+        consistency_token: Option<&str>,
+        subjects: &[&Entity],
+    ) -> Result<DecisionView> {
+        self.decision_view_of(&caller.tenant, consistency_token, subjects, None).await
+    }
+
+    /// The actions the tenant's policy document declares beyond its model's relations.
+    pub async fn declared_actions(&self, caller: &DecisionCaller) -> Result<Vec<String>> {
+        let mut tx = self.store.read().await?;
+        let Some(stored) = tx.authz_model_get(caller.tenant.id).await? else { return Ok(Vec::new()) };
+        if stored.policies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let document: portcullis_authz::cedar::PolicyDocument =
+            serde_json::from_str(&stored.policies).map_err(Error::internal)?;
+        Ok(document.actions.into_keys().collect())
     }
 }

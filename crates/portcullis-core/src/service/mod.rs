@@ -15,6 +15,7 @@ mod groups;
 mod import;
 mod jobs;
 mod keys;
+mod policies;
 mod principal;
 mod pushed;
 mod registration;
@@ -43,6 +44,7 @@ pub use device::{DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL, DevicePoll, NewDevi
 pub use grants::{CODE_LIFETIME, CodeRequest, Redemption, Rotation};
 pub use import::{ImportLineError, ImportReport};
 pub use jobs::{HOUSEKEEPING_LEASE, Housekeeping};
+pub use policies::{MAX_POLICIES, PoliciesView, PolicyTest, PolicyTestResult, TestEntity};
 pub use principal::{Principal, RequestContext};
 pub use pushed::PUSHED_REQUEST_LIFETIME;
 pub use registration::Registered;

@@ -1,12 +1,14 @@
--- Portcullis schema 10: relationship-based authorization (issue 5). Each tenant has one model
--- and a revision counter; every write of tuples or of the model takes the next revision and
--- logs what it changed, so that each node's in-memory index can catch up from the log and a
--- client can ask for an answer at least as fresh as its own write (a consistency token).
--- Kept in step with the other engine's 0010_authz.sql.
+-- Portcullis schema 10: authorization (issue 5). Each tenant has one relationship model, one
+-- Cedar policy document and a revision counter; every write of tuples, model or policies takes
+-- the next revision and logs what it changed, so that each node's in-memory copy catches up
+-- from the log and a client can ask for an answer at least as fresh as its own write (a
+-- consistency token). Kept in step with the other engine's 0010_authz.sql.
 
 CREATE TABLE authz_models (
     tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     model TEXT NOT NULL,
+    -- The Cedar policy document (JSON), empty when the tenant has none.
+    policies TEXT NOT NULL DEFAULT '',
     revision BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     CONSTRAINT authz_models_pkey PRIMARY KEY (tenant_id)

@@ -1,9 +1,14 @@
-//! The tenant's authorization model, relationship tuples and queries over them.
+//! The tenant's authorization model, relationship tuples and queries over them, and its
+//! Cedar policies.
 
 use axum::Json;
 use axum::extract::State;
+use portcullis_authz::cedar::PolicyDocument;
 use portcullis_core::model::page::Page;
-use portcullis_core::service::{AuthzQuery, ModelView, QueryAnswer, TupleFilterBody, TupleWrite, Written};
+use portcullis_core::service::{
+    AuthzQuery, ModelView, PoliciesView, PolicyTest, PolicyTestResult, QueryAnswer, TupleFilterBody, TupleWrite,
+    Written,
+};
 use portcullis_core::{Error, FieldError};
 use serde::Deserialize;
 
@@ -110,4 +115,52 @@ pub(crate) async fn query(
     ApiJson(body): ApiJson<AuthzQuery>,
 ) -> Result<Json<QueryAnswer>, WebError> {
     Ok(Json(state.services.authz_query(&who, &tenant, body).await?))
+}
+
+/// Read the tenant's Cedar policy document.
+#[utoipa::path(get, path = "/tenants/{tenant}/authz/policies", tag = "authorization", params(("tenant" = String, Path)), responses((status = 200, body = PoliciesView), Problems))]
+pub(crate) async fn get_policies(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<PoliciesView>, WebError> {
+    Ok(Json(state.services.get_authz_policies(&who, &tenant).await?))
+}
+
+/// Replace the tenant's Cedar policy document: `{"policies": "<Cedar>", "links": [{"id",
+/// "template", "principal", "resource"}], "entity_types": {"title": {"region": "String"}},
+/// "actions": {"stream": ["title"]}}`. Compiled and validated against the derived schema.
+#[utoipa::path(put, path = "/tenants/{tenant}/authz/policies", tag = "authorization", params(("tenant" = String, Path)), request_body = Object, responses((status = 200, body = PoliciesView), Problems))]
+pub(crate) async fn put_policies(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(document): ApiJson<PolicyDocument>,
+) -> Result<Json<PoliciesView>, WebError> {
+    Ok(Json(state.services.put_authz_policies(&who, &tenant, document).await?))
+}
+
+/// The Cedar schema (JSON form) derived from the user schema, the model and the document:
+/// `User` (with the user's non-sensitive attributes, member of `Role` and `Group`), each model
+/// type, each relation as an action, and the request context (`ip`, `now`, `acr`, `amr`,
+/// `risk`, `region`).
+#[utoipa::path(get, path = "/tenants/{tenant}/authz/policies/schema", tag = "authorization", params(("tenant" = String, Path)), responses((status = 200, body = Object), Problems))]
+pub(crate) async fn policy_schema(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<serde_json::Value>, WebError> {
+    Ok(Json(state.services.authz_policy_schema(&who, &tenant).await?))
+}
+
+/// Would this request be allowed, and which policies or relation decided? Decided exactly as
+/// the AuthZEN API decides, with an optional document tried instead of the stored one.
+#[utoipa::path(post, path = "/tenants/{tenant}/authz/policies:test", tag = "authorization", params(("tenant" = String, Path)), request_body = PolicyTest, responses((status = 200, body = PolicyTestResult), Problems))]
+pub(crate) async fn test_policies(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(test): ApiJson<PolicyTest>,
+) -> Result<Json<PolicyTestResult>, WebError> {
+    Ok(Json(state.services.test_authz_policies(&who, &tenant, test).await?))
 }

@@ -149,5 +149,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(authz::get_model, authz::put_model))
         .routes(routes!(authz::list_tuples, authz::write_tuples))
         .routes(routes!(authz::query))
+        .routes(routes!(authz::get_policies, authz::put_policies))
+        .routes(routes!(authz::policy_schema))
+        .routes(routes!(authz::test_policies))
         .split_for_parts()
 }

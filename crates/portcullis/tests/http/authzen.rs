@@ -24,7 +24,7 @@ type doc
 ";
 
 /// A client credentials token of a new client of `tenant` registered for `scope`.
-async fn token(server: &portcullis_testkit::TestServer, tenant: &str, scope: &str) -> String {
+pub(crate) async fn token(server: &portcullis_testkit::TestServer, tenant: &str, scope: &str) -> String {
     let (_, client) = server
         .admin_json(
             Method::POST,
@@ -46,7 +46,12 @@ async fn token(server: &portcullis_testkit::TestServer, tenant: &str, scope: &st
     response["access_token"].as_str().expect("access_token").to_owned()
 }
 
-async fn post(server: &portcullis_testkit::TestServer, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn post(
+    server: &portcullis_testkit::TestServer,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     let response = server
         .raw(Method::POST, &format!("/t/acme/access/v1/{path}"))
         .bearer_auth(token)

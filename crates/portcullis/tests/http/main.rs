@@ -6,6 +6,7 @@
 
 mod admin_api;
 mod authz_admin;
+mod authz_policies;
 mod authzen;
 mod bad_input;
 mod binary;
