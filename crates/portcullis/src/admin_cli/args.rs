@@ -44,6 +44,9 @@ pub(super) enum Resource {
     /// The audit log of a tenant
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Authorization: relationship model, tuples, queries, Cedar policies
+    #[command(subcommand)]
+    Authz(super::authz::AuthzCmd),
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,8 @@ pub(super) struct Call {
     pub(super) query: Vec<(&'static str, String)>,
     pub(super) body: Option<Body>,
     pub(super) columns: &'static [&'static str],
+    /// Print this field of the answer as it is (a `.`-separated path), instead of a table.
+    pub(super) text: Option<&'static str>,
 }
 
 pub(super) enum Body {
@@ -32,20 +34,24 @@ pub(super) enum Body {
 }
 
 impl Call {
-    fn new(method: Method, path: String, columns: &'static [&'static str]) -> Self {
-        Self { method, path, query: Vec::new(), body: None, columns }
+    pub(super) fn new(method: Method, path: String, columns: &'static [&'static str]) -> Self {
+        Self { method, path, query: Vec::new(), body: None, columns, text: None }
     }
-    fn json(mut self, value: Value) -> Self {
+    pub(super) fn json(mut self, value: Value) -> Self {
         self.body = Some(Body::Json(value));
         self
     }
-    fn param(mut self, name: &'static str, value: Option<String>) -> Self {
+    pub(super) fn text(mut self, field: &'static str) -> Self {
+        self.text = Some(field);
+        self
+    }
+    pub(super) fn param(mut self, name: &'static str, value: Option<String>) -> Self {
         if let Some(value) = value {
             self.query.push((name, value));
         }
         self
     }
-    fn paging(self, paging: Paging) -> Self {
+    pub(super) fn paging(self, paging: Paging) -> Self {
         self.param("limit", paging.limit.map(|l| l.to_string())).param("cursor", paging.cursor)
     }
 }
@@ -311,6 +317,7 @@ pub(super) fn call_for(resource: Resource) -> anyhow::Result<Call> {
             }
             TokenCmd::Revoke { id } => Call::new(M::DELETE, format!("/tokens/{id}"), &[]),
         },
+        Resource::Authz(cmd) => super::authz::call_for(cmd)?,
         Resource::Audit(AuditCmd::List { tenant, action, actor, paging }) => {
             Call::new(M::GET, format!("/tenants/{tenant}/audit"), AUDIT_COLUMNS)
                 .param("action", action)

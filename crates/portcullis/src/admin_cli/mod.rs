@@ -7,6 +7,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 mod args;
+mod authz;
 mod calls;
 mod render;
 
@@ -44,6 +45,18 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
     match value {
         None => println!("done"),
         Some(value) if args.json => println!("{}", serde_json::to_string_pretty(&value)?),
+        Some(value) if call.text.is_some() => {
+            let field = call.text.unwrap_or_default();
+            let found = field.split('.').try_fold(&value, |v, key| v.get(key));
+            match found {
+                Some(Value::String(text)) => println!("{}", text.trim_end()),
+                Some(Value::Array(items)) => {
+                    items.iter().for_each(|i| println!("{}", i.as_str().map_or_else(|| i.to_string(), str::to_owned)))
+                }
+                Some(other) => println!("{other}"),
+                None => print!("{}", render(&value, call.columns)),
+            }
+        }
         Some(value) => print!("{}", render(&value, call.columns)),
     }
     Ok(ExitCode::SUCCESS)

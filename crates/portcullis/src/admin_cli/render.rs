@@ -20,6 +20,15 @@ pub fn render(value: &Value, columns: &[&str]) -> String {
         .or_else(|| value.as_array());
     let mut out = String::new();
     match rows {
+        // A list of texts (relationship tuples): one per line.
+        Some(rows) if rows.iter().all(Value::is_string) && !rows.is_empty() => {
+            for row in rows {
+                out.push_str(&format!("{}\n", cell(Some(row))));
+            }
+            if let Some(cursor) = value.get("next_cursor").and_then(Value::as_str) {
+                out.push_str(&format!("(more: --cursor {cursor})\n"));
+            }
+        }
         Some(rows) if !columns.is_empty() => {
             let table: Vec<Vec<String>> =
                 rows.iter().map(|row| columns.iter().map(|c| cell(row.get(*c))).collect()).collect();

@@ -309,6 +309,31 @@ async fn admin_cli_drives_the_api() {
         assert!(ok && out.contains("Batch") && out.contains("client_credentials"), "{out}");
         let (ok, out, _) = run(&["audit", "list", "acme"], None);
         assert!(ok && out.contains("user.create"), "{out}");
+
+        // Authorization: model from standard input, tuples, queries, Cedar policies.
+        let model = "type user\ntype doc\n  relations\n    define owner: [user]\n    define viewer: [user] or owner\n";
+        let (ok, out, err) = run(&["authz", "model", "put", "acme", "-"], Some(model));
+        assert!(ok && out.starts_with("v1."), "{out}{err}");
+        let (ok, out, _) = run(&["authz", "model", "get", "acme"], None);
+        assert!(ok && out.contains("define viewer: [user] or owner"), "{out}");
+        let (ok, out, err) = run(&["authz", "tuples", "write", "acme", "--add", "doc:plan#owner@user:anne"], None);
+        assert!(ok && out.contains("written: 1"), "{out}{err}");
+        let (ok, out, _) = run(&["authz", "tuples", "list", "acme"], None);
+        assert_eq!((ok, out.as_str()), (true, "doc:plan#owner@user:anne\n"));
+        let (ok, out, _) = run(&["authz", "check", "acme", "doc:plan", "viewer", "user:anne"], None);
+        assert_eq!((ok, out.trim()), (true, "true"));
+        let (ok, out, _) = run(&["authz", "list-objects", "acme", "doc", "viewer", "user:anne"], None);
+        assert_eq!((ok, out.trim()), (true, "doc:plan"));
+        let (ok, _, err) = run(&["authz", "tuples", "write", "acme", "--add", "doc:plan#owner@user:anne"], None);
+        assert!(!ok && err.contains("409"), "{err}");
+        let policy = "@id(\"nobody-edits\") forbid (principal, action == Action::\"owner\", resource);";
+        let (ok, out, err) = run(&["authz", "policies", "put", "acme", "-", "--cedar"], Some(policy));
+        assert_eq!((ok, out.trim()), (true, "1"), "{err}");
+        let (ok, out, _) = run(&["authz", "policies", "get", "acme"], None);
+        assert!(ok && out.contains("nobody-edits"), "{out}");
+        let test = r#"{"subject": {"type": "user", "id": "anne"}, "action": "owner", "resource": {"type": "doc", "id": "plan"}}"#;
+        let (ok, out, _) = run(&["authz", "policies", "test", "acme", "--data", test], None);
+        assert!(ok && out.contains("decision: false") && out.contains("nobody-edits"), "{out}");
     });
     cli.await.expect("cli tests");
     server.stop().await.expect("stop");
