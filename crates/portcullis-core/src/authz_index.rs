@@ -13,7 +13,7 @@ use portcullis_types::TenantId;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
-use crate::model::authz::{AuthzOperation, TupleFilter};
+use crate::model::authz::{AuthzOperation, AuthzSettings, TupleFilter};
 use crate::store::{Store, StoreTx};
 
 /// How stale a copy may be when the caller names no consistency token: another node's write
@@ -29,6 +29,7 @@ pub struct AuthzState {
     pub model: Option<Arc<Model>>,
     /// The Cedar policies, when the tenant has any.
     pub policies: Option<Arc<Policies>>,
+    pub settings: AuthzSettings,
     pub tuples: MemoryTuples,
     pub revision: i64,
     synced_at: Option<OffsetDateTime>,
@@ -122,9 +123,9 @@ impl TenantIndex {
         if model_changed {
             let stored = read_model(tx, tenant).await?;
             let mut state = self.state.write().map_err(|_| Error::internal("authorization index lock poisoned"))?;
-            (state.model, state.policies) = match stored {
-                Some(stored) => (Some(stored.model), stored.policies),
-                None => (None, None),
+            (state.model, state.policies, state.settings) = match stored {
+                Some(stored) => (Some(stored.model), stored.policies, stored.settings),
+                None => (None, None, AuthzSettings::default()),
             };
         }
         Ok(true)
@@ -134,9 +135,9 @@ impl TenantIndex {
     async fn load(&self, tx: &mut Box<dyn StoreTx>, tenant: TenantId, now: OffsetDateTime) -> Result<()> {
         // The revision first: the tuples read after it may include later writes, and
         // replaying the log from it (idempotent inserts and removals, in order) settles them.
-        let (model, policies, revision) = match read_model(tx, tenant).await? {
-            Some(stored) => (Some(stored.model), stored.policies, stored.revision),
-            None => (None, None, 0),
+        let (model, policies, settings, revision) = match read_model(tx, tenant).await? {
+            Some(stored) => (Some(stored.model), stored.policies, stored.settings, stored.revision),
+            None => (None, None, AuthzSettings::default(), 0),
         };
         let mut tuples = MemoryTuples::default();
         let mut after = None;
@@ -152,7 +153,7 @@ impl TenantIndex {
         }
         {
             let mut state = self.state.write().map_err(|_| Error::internal("authorization index lock poisoned"))?;
-            *state = AuthzState { model, policies, tuples, revision, synced_at: None };
+            *state = AuthzState { model, policies, settings, tuples, revision, synced_at: None };
         }
         if !self.catch_up(tx, tenant, now).await? {
             // The log was purged past the revision just read: nothing to replay is missing
@@ -168,6 +169,7 @@ impl TenantIndex {
 struct StoredModel {
     model: Arc<Model>,
     policies: Option<Arc<Policies>>,
+    settings: AuthzSettings,
     revision: i64,
 }
 
@@ -175,7 +177,13 @@ struct StoredModel {
 async fn read_model(tx: &mut Box<dyn StoreTx>, tenant: TenantId) -> Result<Option<StoredModel>> {
     let Some(record) = tx.authz_model_get(tenant).await? else { return Ok(None) };
     let model: Model = serde_json::from_str(&record.model).map_err(Error::internal)?;
-    Ok(Some(StoredModel { model: Arc::new(model), policies: compile(&record.policies)?, revision: record.revision }))
+    let settings = serde_json::from_str(&record.settings).map_err(Error::internal)?;
+    Ok(Some(StoredModel {
+        model: Arc::new(model),
+        policies: compile(&record.policies)?,
+        settings,
+        revision: record.revision,
+    }))
 }
 
 /// Compiles a stored policy document (it compiled when it was stored).

@@ -361,6 +361,8 @@ pub trait AuthzRepo {
     /// Stores the Cedar policy document at the tenant's next revision (with an empty model
     /// when the tenant has none yet) and returns that revision.
     async fn authz_policies_put(&mut self, tenant: TenantId, policies: &str, at: OffsetDateTime) -> Result<i64>;
+    /// Stores the settings (JSON) at the tenant's next revision, like the policies.
+    async fn authz_settings_put(&mut self, tenant: TenantId, settings: &str, at: OffsetDateTime) -> Result<i64>;
     /// Takes the tenant's next revision for a write of tuples, holding the tenant's row until
     /// the transaction ends (writers of one tenant queue here, so revisions commit in order);
     /// `None` when the tenant has no model yet.

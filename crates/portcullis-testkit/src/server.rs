@@ -39,11 +39,13 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr()?);
         started.services.sync_changes().await?;
         let follower = tokio::spawn(started.services.clone().follow_changes(portcullis::serve::CHANGE_POLL));
+        let decision_log = tokio::spawn(started.services.clone().follow_decision_log());
         let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &url);
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(portcullis::serve::serve_on(listener, state, async move {
             let _ = stop.await;
             follower.abort();
+            decision_log.abort();
         }));
         Ok(Self {
             url,

@@ -19,14 +19,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use portcullis_core::model::page::{decode_cursor, encode_cursor};
-use portcullis_core::service::{AccessQuestion, CallerRefusal, Decision, DecisionCaller, DecisionView, Entity};
+use portcullis_core::service::{
+    AccessQuestion, CallerRefusal, Decision, DecisionCaller, DecisionView, Entity, RequestContext,
+};
 use portcullis_core::{Error, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::error::WebError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, Context};
 use crate::issuer::bearer;
 
 /// Most evaluations one batch may hold.
@@ -200,6 +202,7 @@ async fn view(
 async fn evaluation(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
     headers: HeaderMap,
     ApiJson(body): ApiJson<EvaluationBody>,
 ) -> Response {
@@ -209,11 +212,24 @@ async fn evaluation(
     };
     let result = async {
         let question = question(&body, "")?;
-        let view = view(&state, &caller, body.context.as_ref(), std::slice::from_ref(&question)).await?;
-        Ok::<_, WebError>(Json(render(&view.decide(&question)?)).into_response())
+        single(&state, &caller, &context, body.context.as_ref(), question).await
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Decides one question, logs it if sampled, renders it.
+async fn single(
+    state: &AppState,
+    caller: &DecisionCaller,
+    context: &RequestContext,
+    request_context: Option<&Map<String, Value>>,
+    question: AccessQuestion,
+) -> Result<Response, WebError> {
+    let view = view(state, caller, request_context, std::slice::from_ref(&question)).await?;
+    let decision = view.decide(&question)?;
+    state.services.log_decisions(caller, context, &view, &[(&question, &decision)]);
+    Ok(Json(render(&decision)).into_response())
 }
 
 /// §7: many decisions, each part defaulting to the request's top level; executed in order
@@ -221,6 +237,7 @@ async fn evaluation(
 async fn evaluations(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
     headers: HeaderMap,
     ApiJson(body): ApiJson<EvaluationsBody>,
 ) -> Response {
@@ -245,9 +262,7 @@ async fn evaluations(
             // §7.1: without an evaluations array, the request is a single evaluation.
             None => {
                 let question = question(&body.defaults, "")?;
-                let view =
-                    view(&state, &caller, body.defaults.context.as_ref(), std::slice::from_ref(&question)).await?;
-                return Ok(Json(render(&view.decide(&question)?)).into_response());
+                return single(&state, &caller, &context, body.defaults.context.as_ref(), question).await;
             }
             Some(items) => items,
         };
@@ -269,7 +284,7 @@ async fn evaluations(
             })
             .collect::<Result<Vec<_>, _>>()?;
         let view = view(&state, &caller, d.context.as_ref(), &questions).await?;
-        let mut answers = Vec::with_capacity(questions.len());
+        let mut decisions = Vec::with_capacity(questions.len());
         for question in &questions {
             let decision = view.decide(question)?;
             let stop = match semantic {
@@ -277,11 +292,14 @@ async fn evaluations(
                 Semantic::DenyOnFirstDeny => !decision.allowed,
                 Semantic::PermitOnFirstPermit => decision.allowed,
             };
-            answers.push(render(&decision));
+            decisions.push(decision);
             if stop {
                 break;
             }
         }
+        let answered: Vec<_> = questions.iter().zip(&decisions).collect();
+        state.services.log_decisions(&caller, &context, &view, &answered);
+        let answers: Vec<DecisionBody> = decisions.iter().map(render).collect();
         Ok(Json(json!({ "evaluations": answers })).into_response())
     }
     .await;

@@ -73,6 +73,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Caches follow the change log; the first poll marks where this node starts.
     started.services.sync_changes().await.context("reading the change log")?;
     let follower = tokio::spawn(started.services.clone().follow_changes(CHANGE_POLL));
+    let decision_log = tokio::spawn(started.services.clone().follow_decision_log());
     let key_max_age = (config.key_rotation_days > 0).then(|| time::Duration::days(i64::from(config.key_rotation_days)));
     let node = portcullis_crypto::secret::random_id();
     let jobs = tokio::spawn(started.services.clone().follow_jobs(node, HOUSEKEEPING_EVERY, key_max_age));
@@ -93,6 +94,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let result = serve_on(listener, state, shutdown_signal()).await;
     follower.abort();
     jobs.abort();
+    decision_log.abort();
     started.store.close().await;
     result
 }

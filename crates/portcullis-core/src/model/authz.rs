@@ -10,6 +10,8 @@ pub struct AuthzModelRecord {
     pub model: String,
     /// The Cedar policy document (JSON); empty when there is none.
     pub policies: String,
+    /// [`AuthzSettings`] as JSON.
+    pub settings: String,
     pub revision: i64,
     pub updated_at: OffsetDateTime,
 }
@@ -64,4 +66,20 @@ pub struct TupleFilter {
     pub object: Option<String>,
     pub relation: Option<String>,
     pub subject: Option<String>,
+}
+
+/// A tenant's authorization settings.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthzSettings {
+    /// The share of AuthZEN decisions written to the audit log as `authz.decision` events,
+    /// from 0 (none, the default) to 1 (all).
+    #[serde(default)]
+    pub decision_log_sample: f64,
+}
+
+impl Default for AuthzSettings {
+    fn default() -> Self {
+        Self { decision_log_sample: 0.0 }
+    }
 }

@@ -21,7 +21,7 @@ use super::audit::Change;
 use super::{Principal, Services};
 use crate::authz_index::TenantIndex;
 use crate::error::{Error, FieldError, Result};
-use crate::model::authz::{AuthzOperation, StoredTuple, TupleFilter};
+use crate::model::authz::{AuthzOperation, AuthzSettings, StoredTuple, TupleFilter};
 use crate::model::page::{Page, decode_cursor, encode_cursor, page_size};
 use crate::model::tenant::TenantRecord;
 use crate::model::token::Access;
@@ -505,6 +505,53 @@ impl Services {
             _ => return Err(Error::invalid("query", "incomplete")),
         }
         Ok(answer)
+    }
+}
+
+impl Services {
+    /// `GET …/authz/settings`.
+    pub async fn get_authz_settings(&self, who: &Principal, tenant: &str) -> Result<AuthzSettings> {
+        let mut tx = self.store.read().await?;
+        let record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
+        match tx.authz_model_get(record.id).await? {
+            Some(stored) => serde_json::from_str(&stored.settings).map_err(Error::internal),
+            None => Ok(AuthzSettings::default()),
+        }
+    }
+
+    /// `PUT …/authz/settings`: every node follows within [`crate::AUTHZ_FRESHNESS`].
+    pub async fn put_authz_settings(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        settings: AuthzSettings,
+    ) -> Result<AuthzSettings> {
+        if !(0.0..=1.0).contains(&settings.decision_log_sample) {
+            return Err(Error::invalid("decision_log_sample", "must be between 0 and 1"));
+        }
+        let text = serde_json::to_string(&settings).map_err(Error::internal)?;
+        let mut tx = self.store.write().await?;
+        let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let before = tx.authz_model_get(record.id).await?.and_then(|s| serde_json::from_str::<Value>(&s.settings).ok());
+        let now = self.clock.now();
+        let revision = tx.authz_settings_put(record.id, &text, now).await?;
+        tx.authz_changes_append(record.id, revision, &[(AuthzOperation::Model, String::new())], now).await?;
+        self.record(
+            &mut tx,
+            who,
+            Change {
+                action: "authz.settings.put",
+                tenant: Some(tenant),
+                target_type: "authz_settings",
+                target_id: Some(revision.to_string()),
+                before,
+                after: Some(json!(settings)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.authz_caught_up(&record, revision).await;
+        Ok(settings)
     }
 }
 

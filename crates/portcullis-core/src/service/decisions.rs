@@ -124,6 +124,8 @@ pub struct DecisionView {
     pub consistency_token: String,
     directory: HashMap<String, SubjectFacts>,
     now: i64,
+    /// The tenant's share of decisions to log.
+    pub(crate) decision_log_sample: f64,
 }
 
 fn object_of(entity: &Entity, what: &str) -> std::result::Result<ObjectRef, Decision> {
@@ -356,9 +358,9 @@ impl Services {
         policies: Option<Option<Arc<Policies>>>,
     ) -> Result<DecisionView> {
         let index = self.authz_index(tenant, consistency_token).await?;
-        let (model, stored_policies, revision) = {
+        let (model, stored_policies, revision, decision_log_sample) = {
             let state = index.read()?;
-            (state.model.clone(), state.policies.clone(), state.revision)
+            (state.model.clone(), state.policies.clone(), state.revision, state.settings.decision_log_sample)
         };
         let policies = policies.unwrap_or(stored_policies);
         let model = model.unwrap_or_else(|| Arc::new(Model { types: Default::default() }));
@@ -381,6 +383,7 @@ impl Services {
             consistency_token: super::authz::consistency_token(revision),
             directory,
             now: self.clock.now().unix_timestamp(),
+            decision_log_sample,
         })
     }
 

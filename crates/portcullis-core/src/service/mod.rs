@@ -8,6 +8,7 @@ mod bootstrap;
 mod changes;
 mod claims;
 mod clients;
+mod decision_log;
 mod decisions;
 mod device;
 mod grants;
@@ -73,6 +74,7 @@ pub struct Services {
     caches: Arc<Caches>,
     authz: Arc<AuthzIndexes>,
     callers: Arc<decisions::CallerCache>,
+    decision_log: Arc<decision_log::DecisionLog>,
 }
 
 impl Services {
@@ -86,6 +88,7 @@ impl Services {
             caches: Arc::new(Caches::new()),
             authz: Arc::default(),
             callers: Arc::default(),
+            decision_log: Arc::default(),
         }
     }
 

@@ -9,6 +9,8 @@ CREATE TABLE authz_models (
     model TEXT NOT NULL,
     -- The Cedar policy document (JSON), empty when the tenant has none.
     policies TEXT NOT NULL DEFAULT '',
+    -- Settings (JSON): how many decisions go to the audit log.
+    settings TEXT NOT NULL DEFAULT '{}',
     revision BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     CONSTRAINT authz_models_pkey PRIMARY KEY (tenant_id)

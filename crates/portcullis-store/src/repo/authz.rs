@@ -5,12 +5,13 @@ macro_rules! authz_repo {
         #[async_trait::async_trait]
         impl portcullis_core::store::AuthzRepo for $Tx {
             async fn authz_model_get(&mut self, tenant: portcullis_types::TenantId) -> Result<Option<portcullis_core::model::authz::AuthzModelRecord>, portcullis_core::Error> {
-                let row: Option<(String, String, i64, i64)> = sqlx::query_as("SELECT model, policies, revision, updated_at FROM authz_models WHERE tenant_id = $1")
+                let row: Option<(String, String, String, i64, i64)> = sqlx::query_as("SELECT model, policies, settings, revision, updated_at FROM authz_models WHERE tenant_id = $1")
                     .bind(tenant.to_string())
                     .fetch_optional(&mut *self.0).await.map_err(map_err)?;
-                Ok(row.map(|(model, policies, revision, updated_at)| portcullis_core::model::authz::AuthzModelRecord {
+                Ok(row.map(|(model, policies, settings, revision, updated_at)| portcullis_core::model::authz::AuthzModelRecord {
                     model,
                     policies,
+                    settings,
                     revision,
                     updated_at: $crate::convert::instant(updated_at),
                 }))
@@ -26,6 +27,13 @@ macro_rules! authz_repo {
             async fn authz_policies_put(&mut self, tenant: portcullis_types::TenantId, policies: &str, at: time::OffsetDateTime) -> Result<i64, portcullis_core::Error> {
                 let (revision,): (i64,) = sqlx::query_as("INSERT INTO authz_models (tenant_id, model, policies, revision, updated_at) VALUES ($1, '{\"types\":{}}', $2, 1, $3) ON CONFLICT (tenant_id) DO UPDATE SET policies = excluded.policies, revision = authz_models.revision + 1, updated_at = excluded.updated_at RETURNING revision")
                     .bind(tenant.to_string()).bind(policies).bind($crate::convert::micros(at))
+                    .fetch_one(&mut *self.0).await.map_err(map_err)?;
+                Ok(revision)
+            }
+
+            async fn authz_settings_put(&mut self, tenant: portcullis_types::TenantId, settings: &str, at: time::OffsetDateTime) -> Result<i64, portcullis_core::Error> {
+                let (revision,): (i64,) = sqlx::query_as("INSERT INTO authz_models (tenant_id, model, settings, revision, updated_at) VALUES ($1, '{\"types\":{}}', $2, 1, $3) ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings, revision = authz_models.revision + 1, updated_at = excluded.updated_at RETURNING revision")
+                    .bind(tenant.to_string()).bind(settings).bind($crate::convert::micros(at))
                     .fetch_one(&mut *self.0).await.map_err(map_err)?;
                 Ok(revision)
             }

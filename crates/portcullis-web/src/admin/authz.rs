@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use portcullis_authz::cedar::PolicyDocument;
+use portcullis_core::model::authz::AuthzSettings;
 use portcullis_core::model::page::Page;
 use portcullis_core::service::{
     AuthzQuery, ModelView, PoliciesView, PolicyTest, PolicyTestResult, QueryAnswer, TupleFilterBody, TupleWrite,
@@ -163,4 +164,26 @@ pub(crate) async fn test_policies(
     ApiJson(test): ApiJson<PolicyTest>,
 ) -> Result<Json<PolicyTestResult>, WebError> {
     Ok(Json(state.services.test_authz_policies(&who, &tenant, test).await?))
+}
+
+/// Read the tenant's authorization settings.
+#[utoipa::path(get, path = "/tenants/{tenant}/authz/settings", tag = "authorization", params(("tenant" = String, Path)), responses((status = 200, body = AuthzSettings), Problems))]
+pub(crate) async fn get_settings(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<AuthzSettings>, WebError> {
+    Ok(Json(state.services.get_authz_settings(&who, &tenant).await?))
+}
+
+/// Replace the tenant's authorization settings: `decision_log_sample`, the share of AuthZEN
+/// decisions written to the audit log (`authz.decision` events), 0 to 1.
+#[utoipa::path(put, path = "/tenants/{tenant}/authz/settings", tag = "authorization", params(("tenant" = String, Path)), request_body = AuthzSettings, responses((status = 200, body = AuthzSettings), Problems))]
+pub(crate) async fn put_settings(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(settings): ApiJson<AuthzSettings>,
+) -> Result<Json<AuthzSettings>, WebError> {
+    Ok(Json(state.services.put_authz_settings(&who, &tenant, settings).await?))
 }

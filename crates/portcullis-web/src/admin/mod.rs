@@ -152,5 +152,6 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(authz::get_policies, authz::put_policies))
         .routes(routes!(authz::policy_schema))
         .routes(routes!(authz::test_policies))
+        .routes(routes!(authz::get_settings, authz::put_settings))
         .split_for_parts()
 }

@@ -63,6 +63,14 @@ pub(crate) async fn post(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+async fn logged_decisions(server: &portcullis_testkit::TestServer) -> Vec<Value> {
+    let (_, audit) = server
+        .admin_json(Method::GET, "/tenants/acme/audit?action=authz.decision&limit=100", None)
+        .await
+        .expect("audit");
+    audit["items"].as_array().cloned().unwrap_or_default()
+}
+
 fn ask(subject: &str, action: &str, resource: &str) -> Value {
     let (kind, id) = resource.split_once(':').expect("type:id");
     json!({"subject": {"type": "user", "id": subject}, "action": {"name": action}, "resource": {"type": kind, "id": id}})
@@ -197,6 +205,40 @@ on_every_engine!(authzen_evaluations_searches_and_metadata, |server| {
     )
     .await;
     assert_eq!(actions["results"], json!([{"name": "can_edit"}, {"name": "can_read"}, {"name": "owner"}]));
+
+    // Decision logging: every decision at a sample of 1, none at 0.
+    let (status, _) = server
+        .admin_json(Method::PUT, "/tenants/acme/authz/settings", Some(json!({"decision_log_sample": 2.0})))
+        .await
+        .expect("settings");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    server
+        .admin_json(Method::PUT, "/tenants/acme/authz/settings", Some(json!({"decision_log_sample": 1.0})))
+        .await
+        .expect("settings");
+    post(&server, &pep, "evaluation", ask("anne", "can_edit", "doc:1")).await;
+    post(&server, &pep, "evaluations", batch("execute_all")).await;
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = logged_decisions(&server).await;
+        if events.len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(events.len(), 5, "one event per decision: {events:?}");
+    let first = events.last().expect("oldest");
+    assert_eq!(first["actor"].as_str().map(|a| a.starts_with("client:")), Some(true), "{first}");
+    assert_eq!(first["after"]["decision"], true, "{first}");
+    assert_eq!(first["after"]["subject"], "user:anne");
+    assert_eq!(first["after"]["reason"]["kind"], "relation");
+    server
+        .admin_json(Method::PUT, "/tenants/acme/authz/settings", Some(json!({"decision_log_sample": 0.0})))
+        .await
+        .expect("settings");
+    post(&server, &pep, "evaluation", ask("anne", "can_edit", "doc:1")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(logged_decisions(&server).await.len(), 5, "nothing logged at a sample of 0");
 
     // Malformed requests: a clear 400 each.
     let many: Vec<Value> = (0..1001).map(|i| json!({"resource": {"type": "doc", "id": i.to_string()}})).collect();

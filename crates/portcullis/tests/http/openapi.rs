@@ -64,6 +64,8 @@ const ENDPOINTS: &[&str] = &[
     "PUT /tenants/{tenant}/authz/policies",
     "GET /tenants/{tenant}/authz/policies/schema",
     "POST /tenants/{tenant}/authz/policies:test",
+    "GET /tenants/{tenant}/authz/settings",
+    "PUT /tenants/{tenant}/authz/settings",
     "GET /tenants/{tenant}/registration-tokens",
     "POST /tenants/{tenant}/registration-tokens",
     "DELETE /tenants/{tenant}/registration-tokens/{id}",
