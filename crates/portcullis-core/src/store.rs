@@ -161,6 +161,8 @@ pub trait RoleRepo {
     /// Updates name, description and the set of composites.
     async fn role_update(&mut self, role: &Role) -> Result<()>;
     async fn role_delete(&mut self, tenant: TenantId, id: RoleId) -> Result<bool>;
+    /// Deletes every role of a client (the client is being deleted); returns how many.
+    async fn roles_of_client_delete(&mut self, tenant: TenantId, client_id: &str) -> Result<u64>;
     /// Every role reachable from `id` through composites, `id` excluded.
     async fn role_descendants(&mut self, id: RoleId) -> Result<Vec<RoleId>>;
     async fn user_role_assign(&mut self, user: UserId, role: RoleId, expires_at: Option<OffsetDateTime>) -> Result<()>;

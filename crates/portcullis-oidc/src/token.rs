@@ -226,8 +226,13 @@ impl Minter<'_> {
         read: Option<UserRecord>,
     ) -> Result<TokenResponse, OAuthError> {
         let custom = self.services.custom_scopes(self.tenant).await?;
-        let with_access = crate::claims::needs_access(&grant.scope, grant.details.claims.as_ref(), &custom);
-        let found = self.services.user_for_claims(self.tenant, grant.user_id, with_access, read).await?;
+        let roles_in_token = self.client.metadata.roles_in_access_token;
+        let with_access =
+            roles_in_token || crate::claims::needs_access(&grant.scope, grant.details.claims.as_ref(), &custom);
+        let found = self
+            .services
+            .user_for_claims(self.tenant, &self.client.client_id, grant.user_id, with_access, read)
+            .await?;
         let Some((user, access)) = found else {
             return Err(OAuthError::invalid_grant("the user of this grant can no longer log in"));
         };
@@ -243,6 +248,9 @@ impl Minter<'_> {
         extra.insert("grant_id".into(), json!(grant.id));
         if let Some(sid) = &grant.session_id {
             extra.insert("sid".into(), json!(sid));
+        }
+        if roles_in_token {
+            extra.insert("roles".into(), json!(access.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>()));
         }
         let subject = user.id.to_string();
         let access_token = self.access_token(&subject, &audience, Some(scope), extra).await?;

@@ -67,7 +67,9 @@ pub async fn userinfo(
     };
     let custom = services.custom_scopes(tenant).await?;
     let with_access = crate::claims::needs_access(scope, grant.details.claims.as_ref(), &custom);
-    let Some((user, access)) = services.user_for_claims(tenant, grant.user_id, with_access, None).await? else {
+    let Some((user, access)) =
+        services.user_for_claims(tenant, &grant.client_id, grant.user_id, with_access, None).await?
+    else {
         return Err(BearerError::invalid_token("the user can no longer log in"));
     };
     Ok(user_claims(&user, &access, scope, grant.details.claims.as_ref(), Target::Userinfo, &custom))

@@ -162,6 +162,10 @@ pub struct ClientMetadata {
     /// Portcullis: a first-party application: no consent screen.
     #[serde(default)]
     pub first_party: bool,
+    /// Portcullis: access tokens issued for a user carry a `roles` claim — the user's
+    /// tenant-wide roles and this client's roles.
+    #[serde(default)]
+    pub roles_in_access_token: bool,
     /// Portcullis: require PKCE (S256) on every authorization request. Always on for public
     /// clients; on by default for all (RFC 9700 §2.1.1).
     #[serde(default = "default_true")]

@@ -1,4 +1,4 @@
-//! Roles: tenant-wide (client-scoped roles come with the OIDC issue), optionally composite,
+//! Roles: tenant-wide or of one client, optionally composite,
 //! assigned to users and groups, optionally until a time after which they lapse by themselves.
 
 use portcullis_types::{GroupId, RoleId, TenantId};
@@ -11,8 +11,12 @@ pub struct Role {
     pub id: RoleId,
     #[serde(skip)]
     pub tenant_id: TenantId,
-    /// Unique in the tenant.
+    /// Unique in the tenant (client roles included: prefix them, e.g. `billing:admin`).
     pub name: String,
+    /// The client the role belongs to; absent for a tenant-wide role. A client's roles appear
+    /// in tokens issued to that client only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Roles this role includes (composite role).
@@ -28,6 +32,9 @@ pub struct Role {
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
     pub name: String,
+    /// Makes the role one of this client's (fixed once created).
+    #[serde(default)]
+    pub client_id: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
@@ -80,6 +87,16 @@ pub struct EffectiveGroup {
 pub struct EffectiveRole {
     pub id: RoleId,
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl EffectiveAccess {
+    /// What a token for `client_id` may show: the tenant-wide roles and that client's.
+    pub fn for_client(mut self, client_id: &str) -> Self {
+        self.roles.retain(|r| r.client_id.as_deref().is_none_or(|c| c == client_id));
+        self
+    }
 }
 
 /// Everything a user holds: `GET …/users/{id}/effective`.

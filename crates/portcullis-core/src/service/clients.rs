@@ -368,6 +368,7 @@ impl Services {
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         let record = tx.client_get(tenant_record.id, client_id).await?.ok_or(Error::NotFound("client"))?;
         tx.client_delete(tenant_record.id, client_id).await?;
+        tx.roles_of_client_delete(tenant_record.id, client_id).await?;
         self.record(
             &mut tx,
             who,

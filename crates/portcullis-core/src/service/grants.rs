@@ -317,11 +317,13 @@ impl Services {
     }
 
     /// A user and, when `with_access`, their groups and roles, for the claims of tokens and
-    /// `userinfo`; `None` when the user is gone or may not log in. `read` is the user's row
-    /// when the caller already has it (the refresh grant reads it with the token).
+    /// `userinfo` of `client_id` (its own roles, never another client's); `None` when the user
+    /// is gone or may not log in. `read` is the user's row when the caller already has it (the
+    /// refresh grant reads it with the token).
     pub async fn user_for_claims(
         &self,
         tenant: &str,
+        client_id: &str,
         user: UserId,
         with_access: bool,
         read: Option<UserRecord>,
@@ -338,7 +340,7 @@ impl Services {
             return Ok(None);
         }
         let access = if with_access {
-            tx.user_effective(user, self.clock.now()).await?
+            tx.user_effective(user, self.clock.now()).await?.for_client(client_id)
         } else {
             EffectiveAccess { groups: Vec::new(), roles: Vec::new() }
         };

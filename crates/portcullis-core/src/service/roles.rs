@@ -60,11 +60,17 @@ impl Services {
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         let mut composites = new.composites;
         self.check_composites(&mut tx, &tenant_record, None, &mut composites).await?;
+        if let Some(client_id) = &new.client_id
+            && tx.client_get(tenant_record.id, client_id).await?.is_none()
+        {
+            return Err(Error::invalid("client_id", "no such client in this tenant"));
+        }
         let now = self.clock.now();
         let role = Role {
             id: RoleId::new(),
             tenant_id: tenant_record.id,
             name: new.name,
+            client_id: new.client_id,
             description: new.description,
             composites,
             created_at: now,

@@ -40,3 +40,7 @@ CREATE TABLE authz_changes (
 );
 
 CREATE INDEX authz_changes_created ON authz_changes (created_at);
+
+-- Client-scoped roles (RBAC): a role may belong to one client of the tenant; its name stays
+-- unique in the tenant. The client's deletion deletes its roles (the service does it).
+ALTER TABLE roles ADD COLUMN client_id TEXT;

@@ -100,6 +100,7 @@ macro_rules! role_repo {
                 id: $crate::convert::id(&row.try_get::<String, _>("id").map_err(map_err)?)?,
                 tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
                 name: row.try_get("name").map_err(map_err)?,
+                client_id: row.try_get("client_id").map_err(map_err)?,
                 description: row.try_get("description").map_err(map_err)?,
                 composites: Vec::new(),
                 created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
@@ -134,9 +135,9 @@ macro_rules! role_repo {
         #[async_trait::async_trait]
         impl portcullis_core::store::RoleRepo for $Tx {
             async fn role_insert(&mut self, r: &portcullis_core::model::role::Role) -> Result<(), portcullis_core::Error> {
-                sqlx::query("INSERT INTO roles (id, tenant_id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                sqlx::query("INSERT INTO roles (id, tenant_id, name, description, created_at, updated_at, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(r.id.to_string()).bind(r.tenant_id.to_string()).bind(&r.name).bind(&r.description)
-                    .bind($crate::convert::micros(r.created_at)).bind($crate::convert::micros(r.updated_at))
+                    .bind($crate::convert::micros(r.created_at)).bind($crate::convert::micros(r.updated_at)).bind(&r.client_id)
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 self.write_composites(r).await
             }
@@ -177,6 +178,13 @@ macro_rules! role_repo {
                     .bind(r.id.to_string()).bind(r.tenant_id.to_string())
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 self.write_composites(r).await
+            }
+
+            async fn roles_of_client_delete(&mut self, tenant: portcullis_types::TenantId, client_id: &str) -> Result<u64, portcullis_core::Error> {
+                let done = sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.to_string()).bind(client_id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected())
             }
 
             async fn role_delete(&mut self, tenant: portcullis_types::TenantId, id: portcullis_types::RoleId) -> Result<bool, portcullis_core::Error> {
@@ -235,7 +243,7 @@ macro_rules! role_repo {
                 use portcullis_core::model::role::{EffectiveAccess, EffectiveGroup, EffectiveRole};
                 // One query: the user's groups and their ancestors; roles granted directly or to
                 // any of those groups, unexpired; then every role those include.
-                let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+                let rows: Vec<(String, String, String, i64, Option<String>)> = sqlx::query_as(
                     "WITH RECURSIVE
                         user_groups(group_id, direct, depth) AS (
                             SELECT group_id, CAST(1 AS BIGINT), CAST(0 AS BIGINT) FROM group_members WHERE user_id = $1
@@ -254,19 +262,19 @@ macro_rules! role_repo {
                             UNION
                             SELECT c.child_id FROM role_composites c JOIN all_roles a ON c.role_id = a.role_id
                         )
-                    SELECT 'group' AS kind, g.id, g.name, MAX(ug.direct) AS direct
+                    SELECT 'group' AS kind, g.id, g.name, MAX(ug.direct) AS direct, CAST(NULL AS TEXT) AS client_id
                         FROM user_groups ug JOIN directory_groups g ON g.id = ug.group_id GROUP BY g.id, g.name
                     UNION ALL
-                    SELECT 'role' AS kind, r.id, r.name, CAST(0 AS BIGINT) FROM all_roles a JOIN roles r ON r.id = a.role_id
+                    SELECT 'role' AS kind, r.id, r.name, CAST(0 AS BIGINT), r.client_id FROM all_roles a JOIN roles r ON r.id = a.role_id
                     ORDER BY 1, 3")
                     .bind(user.to_string()).bind($crate::convert::micros(now))
                     .fetch_all(&mut *self.0).await.map_err(map_err)?;
                 let mut access = EffectiveAccess { groups: Vec::new(), roles: Vec::new() };
-                for (kind, id, name, direct) in rows {
+                for (kind, id, name, direct, client_id) in rows {
                     if kind == "group" {
                         access.groups.push(EffectiveGroup { id: $crate::convert::id(&id)?, name, direct: direct == 1 });
                     } else {
-                        access.roles.push(EffectiveRole { id: $crate::convert::id(&id)?, name });
+                        access.roles.push(EffectiveRole { id: $crate::convert::id(&id)?, name, client_id });
                     }
                 }
                 Ok(access)

@@ -123,19 +123,31 @@ on_every_engine!(nested_groups_composite_roles_and_expiry, |fx| {
     assert!(matches!(cycle, Err(Error::Validation(_))));
 
     let read = s
-        .create_role(a, "acme", NewRole { name: "read".into(), description: None, composites: vec![] })
+        .create_role(a, "acme", NewRole { name: "read".into(), client_id: None, description: None, composites: vec![] })
         .await
         .expect("role");
     let write = s
-        .create_role(a, "acme", NewRole { name: "write".into(), description: None, composites: vec![read.id] })
+        .create_role(
+            a,
+            "acme",
+            NewRole { name: "write".into(), client_id: None, description: None, composites: vec![read.id] },
+        )
         .await
         .expect("role");
     let admin_role = s
-        .create_role(a, "acme", NewRole { name: "admin".into(), description: None, composites: vec![write.id] })
+        .create_role(
+            a,
+            "acme",
+            NewRole { name: "admin".into(), client_id: None, description: None, composites: vec![write.id] },
+        )
         .await
         .expect("role");
     let oncall = s
-        .create_role(a, "acme", NewRole { name: "on-call".into(), description: None, composites: vec![] })
+        .create_role(
+            a,
+            "acme",
+            NewRole { name: "on-call".into(), client_id: None, description: None, composites: vec![] },
+        )
         .await
         .expect("role");
     let loop_back = s

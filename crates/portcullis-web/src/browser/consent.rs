@@ -54,7 +54,8 @@ pub(super) async fn page(
         Ok(session) => session,
         Err(response) => return response,
     };
-    let username = match state.services.user_for_claims(&tenant, session.user_id, false, None).await {
+    let username = match state.services.user_for_claims(&tenant, &client.client_id, session.user_id, false, None).await
+    {
         Ok(Some((user, _))) => user.username,
         Ok(None) => return flow_gone(&tenant),
         Err(error) => return error_page(&tenant, &error.into()),

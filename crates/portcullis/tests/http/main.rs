@@ -13,6 +13,7 @@ mod binary;
 mod browser;
 mod browser_journey;
 mod client_auth;
+mod client_roles;
 mod device_par;
 mod hybrid;
 mod languages;
