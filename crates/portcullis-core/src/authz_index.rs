@@ -233,6 +233,12 @@ impl AuthzIndexes {
         Ok(map.entry(tenant).or_default().clone())
     }
 
+    /// How many tuples this node holds, over every tenant loaded.
+    pub(crate) fn tuples(&self) -> usize {
+        let Ok(map) = self.tenants.read() else { return 0 };
+        map.values().filter_map(|index| index.read().ok().map(|state| state.tuples.len())).sum()
+    }
+
     /// Forgets a tenant's copy (the tenant was deleted).
     pub(crate) fn forget(&self, tenant: TenantId) {
         if let Ok(mut map) = self.tenants.write() {

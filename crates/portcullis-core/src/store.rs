@@ -357,6 +357,8 @@ pub trait MetaRepo {
 #[async_trait]
 pub trait AuthzRepo {
     async fn authz_model_get(&mut self, tenant: TenantId) -> Result<Option<AuthzModelRecord>>;
+    /// The tenants that have a model, policies or settings (those worth loading at start).
+    async fn authz_tenants(&mut self) -> Result<Vec<TenantId>>;
     /// Stores the model at the tenant's next revision (the first model is revision 1) and
     /// returns that revision.
     async fn authz_model_put(&mut self, tenant: TenantId, model: &str, at: OffsetDateTime) -> Result<i64>;

@@ -42,6 +42,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("portcullis_db_pool_connections").set(f64::from(size));
     metrics::gauge!("portcullis_db_pool_idle_connections").set(f64::from(idle));
     metrics::gauge!("portcullis_hash_pool_waiting").set(state.services.hash_pool().waiting() as f64);
+    metrics::gauge!("portcullis_authz_tuples_in_memory").set(state.services.authz_tuples_in_memory() as f64);
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
 }
 

@@ -74,6 +74,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     started.services.sync_changes().await.context("reading the change log")?;
     let follower = tokio::spawn(started.services.clone().follow_changes(CHANGE_POLL));
     let decision_log = tokio::spawn(started.services.clone().follow_decision_log());
+    let preload = {
+        let services = started.services.clone();
+        tokio::spawn(async move { services.preload_authz().await })
+    };
     let key_max_age = (config.key_rotation_days > 0).then(|| time::Duration::days(i64::from(config.key_rotation_days)));
     let node = portcullis_crypto::secret::random_id();
     let jobs = tokio::spawn(started.services.clone().follow_jobs(node, HOUSEKEEPING_EVERY, key_max_age));
@@ -95,6 +99,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     follower.abort();
     jobs.abort();
     decision_log.abort();
+    preload.abort();
     started.store.close().await;
     result
 }

@@ -215,6 +215,42 @@ impl Services {
         Ok(index)
     }
 
+    /// Loads every tenant's authorization data into this node's memory, one tenant after
+    /// another, so that the first decisions after a start do not wait for it (they would wait
+    /// for the load in progress of their tenant only). A tenant that fails is left to load on
+    /// first use.
+    pub async fn preload_authz(&self) {
+        let tenants = match self.store.read().await {
+            Ok(mut tx) => tx.authz_tenants().await,
+            Err(error) => Err(error),
+        };
+        let tenants = match tenants {
+            Ok(tenants) => tenants,
+            Err(error) => {
+                tracing::warn!(%error, "could not list the tenants to preload authorization data for");
+                return;
+            }
+        };
+        for tenant in tenants {
+            let started = std::time::Instant::now();
+            let loaded = match self.authz.tenant(tenant) {
+                Ok(index) => index.ensure(&self.store, tenant, None, self.clock.now()).await.map(|()| index),
+                Err(error) => Err(error),
+            };
+            match loaded.and_then(|index| Ok(index.read()?.tuples.len())) {
+                Ok(tuples) => {
+                    tracing::info!(%tenant, tuples, ms = started.elapsed().as_millis() as u64, "authorization data loaded")
+                }
+                Err(error) => tracing::warn!(%tenant, %error, "could not preload authorization data"),
+            }
+        }
+    }
+
+    /// How many relationship tuples this node holds in memory (a metric).
+    pub fn authz_tuples_in_memory(&self) -> usize {
+        self.authz.tuples()
+    }
+
     /// `GET …/authz/model`.
     pub async fn get_authz_model(&self, who: &Principal, tenant: &str) -> Result<ModelView> {
         let mut tx = self.store.read().await?;

@@ -17,6 +17,12 @@ macro_rules! authz_repo {
                 }))
             }
 
+            async fn authz_tenants(&mut self) -> Result<Vec<portcullis_types::TenantId>, portcullis_core::Error> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT tenant_id FROM authz_models ORDER BY tenant_id")
+                    .fetch_all(&mut *self.0).await.map_err(map_err)?;
+                rows.iter().map(|(id,)| $crate::convert::id(id)).collect()
+            }
+
             async fn authz_model_put(&mut self, tenant: portcullis_types::TenantId, model: &str, at: time::OffsetDateTime) -> Result<i64, portcullis_core::Error> {
                 let (revision,): (i64,) = sqlx::query_as("INSERT INTO authz_models (tenant_id, model, revision, updated_at) VALUES ($1, $2, 1, $3) ON CONFLICT (tenant_id) DO UPDATE SET model = excluded.model, revision = authz_models.revision + 1, updated_at = excluded.updated_at RETURNING revision")
                     .bind(tenant.to_string()).bind(model).bind($crate::convert::micros(at))

@@ -75,6 +75,9 @@ on_every_engine!(a_node_loads_more_tuples_than_one_page, |fx| {
         token = write(&fx.services, &fx.admin, &refs, &[]).await;
     }
     let other = fx.second_node().await;
+    assert_eq!(other.authz_tuples_in_memory(), 0);
+    other.preload_authz().await;
+    assert_eq!(other.authz_tuples_in_memory(), 11_000, "loaded at start, before any question");
     assert!(check(&other, &fx.admin, "doc:10-999", Some(&token)).await);
     assert!(check(&other, &fx.admin, "doc:0-0", Some(&token)).await);
     let listed = other
