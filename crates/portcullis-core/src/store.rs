@@ -70,6 +70,7 @@ pub trait StoreTx:
     + AuditRepo
     + MetaRepo
     + AuthzRepo
+    + ThrottleRepo
     + Send
 {
     /// Makes every change of this transaction durable.
@@ -399,4 +400,33 @@ pub trait AuthzRepo {
         after_revision: i64,
         limit: u32,
     ) -> Result<Vec<AuthzChange>>;
+}
+
+/// Password-login throttling counters (keys are digests).
+#[async_trait]
+pub trait ThrottleRepo {
+    /// Counters and blocks of `keys`: (key, failures, window start, blocked until).
+    async fn attempts_get(&mut self, tenant: TenantId, keys: &[Vec<u8>]) -> Result<Vec<AttemptRecord>>;
+    /// Counts one failure of `key` atomically — starting a new window when the current one
+    /// began before `window_after` — and returns the failures in the window.
+    async fn attempt_fail(
+        &mut self,
+        tenant: TenantId,
+        key: &[u8],
+        now: OffsetDateTime,
+        window_after: OffsetDateTime,
+    ) -> Result<i64>;
+    async fn attempt_block(&mut self, tenant: TenantId, key: &[u8], until: OffsetDateTime) -> Result<()>;
+    async fn attempt_clear(&mut self, tenant: TenantId, key: &[u8]) -> Result<()>;
+    async fn known_source_put(&mut self, tenant: TenantId, key: &[u8], at: OffsetDateTime) -> Result<()>;
+    async fn known_source_exists(&mut self, tenant: TenantId, key: &[u8]) -> Result<bool>;
+}
+
+/// One throttling counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub key: Vec<u8>,
+    pub failures: i64,
+    pub window_start: OffsetDateTime,
+    pub blocked_until: Option<OffsetDateTime>,
 }

@@ -70,6 +70,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_authz.sql"),
         postgres: include_str!("../migrations/postgres/0010_authz.sql"),
     },
+    Migration {
+        version: 11,
+        name: "login_throttle",
+        sqlite: include_str!("../migrations/sqlite/0011_login_throttle.sql"),
+        postgres: include_str!("../migrations/postgres/0011_login_throttle.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

@@ -1,7 +1,7 @@
 //! Extractors: each turns one part of an untrusted request into a validated value or a
 //! problem response. Handlers never see a rejection of axum's own shape.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
@@ -135,14 +135,33 @@ impl FromRequestParts<AppState> for Admin {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim().to_owned())
             .ok_or(portcullis_core::Error::Unauthenticated)?;
-        Ok(Admin(state.services.authenticate(&bearer, request_context(parts)).await?))
+        Ok(Admin(state.services.authenticate(&bearer, request_context(parts, &state.trusted_proxies)).await?))
     }
 }
 
-/// Where a request came from (peer address and request id), for the audit log.
-pub fn request_context(parts: &Parts) -> RequestContext {
+/// The client's address: the peer's, unless the peer is a trusted proxy — then the nearest
+/// address in `X-Forwarded-For` (read from the right) that is not a trusted proxy itself. A
+/// header that does not parse is not believed. Throttling and the audit log key on this, so a
+/// proxy must be trusted for them to tell its clients apart, and only a trusted one may name
+/// them (anyone can send the header).
+pub fn client_address(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |address: &IpAddr| trusted.iter().any(|net| net.contains(address));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let Some(header) = forwarded_for else { return peer };
+    let Ok(chain) = header.split(',').map(|hop| hop.trim().parse::<IpAddr>()).collect::<Result<Vec<_>, _>>() else {
+        return peer;
+    };
+    chain.iter().rev().find(|hop| !is_trusted(hop)).or(chain.first()).copied().unwrap_or(peer)
+}
+
+/// Where a request came from (client address and request id), for the audit log and throttling.
+pub fn request_context(parts: &Parts, trusted: &[ipnet::IpNet]) -> RequestContext {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     RequestContext {
-        ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()),
+        ip: peer.map(|peer| client_address(peer, forwarded, trusted).to_string()),
         request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
     }
 }
@@ -151,17 +170,37 @@ pub fn request_context(parts: &Parts) -> RequestContext {
 #[derive(Debug, Clone)]
 pub struct Context(pub RequestContext);
 
-impl<S: Send + Sync> FromRequestParts<S> for Context {
+impl FromRequestParts<AppState> for Context {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Context(request_context(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Context(request_context(parts, &state.trusted_proxies)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("net"), "192.0.2.1/32".parse().expect("net")];
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        // Untrusted peer: its header is ignored (anyone can send one).
+        assert_eq!(client_address(ip("198.51.100.7"), Some("203.0.113.9"), &trusted), ip("198.51.100.7"));
+        // Trusted peer: the nearest untrusted hop, read from the right.
+        assert_eq!(
+            client_address(ip("10.1.1.1"), Some("203.0.113.9, 198.51.100.3, 192.0.2.1"), &trusted),
+            ip("198.51.100.3")
+        );
+        assert_eq!(client_address(ip("10.1.1.1"), Some("203.0.113.9"), &trusted), ip("203.0.113.9"));
+        // Only proxies in the chain: the first one named.
+        assert_eq!(client_address(ip("10.1.1.1"), Some("10.2.2.2, 10.3.3.3"), &trusted), ip("10.2.2.2"));
+        // No header, or one that does not parse: the peer.
+        assert_eq!(client_address(ip("10.1.1.1"), None, &trusted), ip("10.1.1.1"));
+        assert_eq!(client_address(ip("10.1.1.1"), Some("203.0.113.9, junk"), &trusted), ip("10.1.1.1"));
+        assert_eq!(client_address(ip("10.1.1.1"), Some("203.0.113.9"), &[]), ip("10.1.1.1"), "nothing trusted");
+    }
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]

@@ -144,7 +144,7 @@ impl FromRequest<AppState> for OAuthForm {
 
     async fn from_request(request: axum::extract::Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        let context = request_context(&parts);
+        let context = request_context(&parts, &state.trusted_proxies);
         let headers = parts.headers.clone();
         let body = Bytes::from_request(axum::extract::Request::from_parts(parts, body), state).await;
         read_form(&headers, context, body).map(OAuthForm).map_err(oauth_error)

@@ -36,6 +36,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Serialised discovery documents by tenant and kind (OpenID or RFC 8414).
     pub discovery: Arc<std::sync::RwLock<std::collections::HashMap<(String, bool), bytes::Bytes>>>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see [`extract::client_address`]).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl AppState {
@@ -48,7 +50,13 @@ impl AppState {
             .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { services, metrics, public_url, cookies, http, discovery: Arc::default() }
+        Self { services, metrics, public_url, cookies, http, discovery: Arc::default(), trusted_proxies: Arc::from([]) }
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies (addresses or networks).
+    pub fn with_trusted_proxies(mut self, proxies: &[ipnet::IpNet]) -> Self {
+        self.trusted_proxies = Arc::from(proxies);
+        self
     }
 
     /// The issuer identifier of a tenant: `{public_url}/t/{tenant}`.

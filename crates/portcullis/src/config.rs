@@ -49,6 +49,10 @@ pub struct ServerArgs {
     /// Days a signing key signs before it is rotated on schedule; 0 never [default: 90]
     #[arg(long, env = "PORTCULLIS_KEY_ROTATION_DAYS", value_name = "DAYS")]
     pub key_rotation_days: Option<u32>,
+    /// Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For
+    /// names the client [default: none, the peer is the client]
+    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// The TOML file's shape: the same settings, and the two secrets that have no flag.
@@ -65,6 +69,7 @@ pub struct FileConfig {
     bootstrap_token: Option<String>,
     hash_workers: Option<usize>,
     key_rotation_days: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// The effective configuration.
@@ -82,6 +87,7 @@ pub struct Config {
     pub bootstrap_token: Option<String>,
     pub hash_workers: usize,
     pub key_rotation_days: u32,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 fn redact<S: serde::Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -135,6 +141,20 @@ impl Config {
         if key_rotation_days > 3650 {
             bail!("invalid value for key_rotation_days: must be between 0 (never) and 3650");
         }
+        let mut trusted_proxies = Vec::new();
+        for text in args.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default() {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let parsed = text
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("invalid value for trusted_proxies: {text} is no address or CIDR network")
+                })?;
+            trusted_proxies.push(parsed);
+        }
         Ok(Self {
             listen,
             master_key_file: args
@@ -150,6 +170,7 @@ impl Config {
             bootstrap_token: non_empty_env("PORTCULLIS_BOOTSTRAP_TOKEN").or(file.bootstrap_token),
             hash_workers,
             key_rotation_days,
+            trusted_proxies,
         })
     }
 
@@ -221,6 +242,18 @@ mod tests {
         assert!(Config::resolve(&args).expect_err("bad url").to_string().contains("database_url"));
         let (_f, args) = file("log_format = \"xml\"\n");
         assert!(Config::resolve(&args).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let (_f, mut args) = file("trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n");
+        let config = Config::resolve(&args).expect("file");
+        let shown: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.1/32"]);
+        assert!(config.to_toml().expect("toml").contains("10.0.0.0/8"));
+        args.trusted_proxies = Some(vec!["10.0.0.0/33".into()]);
+        let error = Config::resolve(&args).expect_err("bad network").to_string();
+        assert!(error.contains("trusted_proxies"), "{error}");
     }
 
     #[test]

@@ -87,7 +87,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "the public URL is plain http: session cookies go without Secure and the __Host- prefix; use https outside development"
         );
     }
-    let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &config.public_url);
+    let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &config.public_url)
+        .with_trusted_proxies(&config.trusted_proxies);
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,

@@ -25,6 +25,7 @@ mod schema;
 mod scopes;
 mod sessions;
 mod tenants;
+mod throttle;
 mod tokens;
 mod user_codec;
 mod users;

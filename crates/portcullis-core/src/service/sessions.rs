@@ -8,6 +8,8 @@ use serde_json::json;
 use time::Duration;
 
 use super::audit::Change;
+use super::claims::login_key;
+use super::throttle::LoginKeys;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
 use crate::model::session::{AuthorizationRequest, FlowKind, FlowRecord, GrantRecord, SessionInfo, SessionRecord};
@@ -37,6 +39,8 @@ pub enum LoginRefusal {
     InvalidCredentials,
     /// Too many failures: the flow is over.
     FlowEnded,
+    /// Too many failures for this account or from this source: wait this many seconds.
+    Throttled { retry_after: i64 },
 }
 
 impl Services {
@@ -111,12 +115,24 @@ impl Services {
         password: String,
         context: &RequestContext,
     ) -> Result<std::result::Result<(FlowRecord, NewSession), LoginRefusal>> {
+        let keys = {
+            let mut tx = self.store.read().await?;
+            let record = self.cached_tenant(&mut tx, tenant).await?;
+            drop(tx);
+            let keys = LoginKeys::new(&login_key(login), context.ip.as_deref());
+            if let Some(retry_after) = self.login_wait(&record, &keys).await? {
+                metrics::counter!("portcullis_login_throttled_total").increment(1);
+                return Ok(Err(LoginRefusal::Throttled { retry_after }));
+            }
+            keys
+        };
         let user = self.check_password(tenant, login, password).await?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let mut flow = tx.flow_get(record.id, &flow.id).await?.ok_or(Error::NotFound("flow"))?;
         let Some(user) = user else {
+            let throttled = self.login_failed(&mut tx, &record, &keys).await?;
             flow.failures += 1;
             let ended = flow.failures >= FLOW_MAX_FAILURES;
             if ended {
@@ -130,7 +146,7 @@ impl Services {
                 target_type: "flow",
                 target_id: Some(flow.id.clone()),
                 before: None,
-                after: Some(json!({"method": "pwd", "failures": flow.failures})),
+                after: Some(json!({"method": "pwd", "failures": flow.failures, "throttled": throttled})),
             };
             self.record(&mut tx, &Principal::user(None, &record.name, context), change).await?;
             tx.commit().await?;
@@ -150,6 +166,7 @@ impl Services {
             revoked_at: None,
         };
         tx.session_insert(&session).await?;
+        self.login_succeeded(&mut tx, &record, &keys).await?;
         flow.user_id = Some(user);
         flow.session_id = Some(session.id.clone());
         tx.flow_update(&flow).await?;

@@ -14,7 +14,7 @@ macro_rules! job_repo {
             async fn purge_expired(&mut self, now: time::OffsetDateTime, revoked_before: time::OffsetDateTime) -> Result<u64, portcullis_core::Error> {
                 let now = $crate::convert::micros(now);
                 let revoked_before = $crate::convert::micros(revoked_before);
-                let statements: [(&str, i64); 10] = [
+                let statements: [(&str, i64); 12] = [
                     ("DELETE FROM flows WHERE expires_at <= $1", now),
                     ("DELETE FROM pushed_requests WHERE expires_at <= $1", now),
                     ("DELETE FROM device_authorizations WHERE expires_at <= $1", now),
@@ -26,6 +26,9 @@ macro_rules! job_repo {
                     ("DELETE FROM group_roles WHERE expires_at <= $1", now),
                     // A node further behind than this reloads the tuples instead of replaying.
                     ("DELETE FROM authz_changes WHERE created_at <= $1", revoked_before),
+                    // Counters whose window and block are over; sources unseen for the retention.
+                    ("DELETE FROM login_attempts WHERE window_start <= $1 AND (blocked_until IS NULL OR blocked_until <= $1)", now - 3_600_000_000),
+                    ("DELETE FROM login_known_sources WHERE last_success <= $1", revoked_before),
                 ];
                 let mut removed = 0;
                 for (sql, at) in statements {

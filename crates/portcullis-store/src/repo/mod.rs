@@ -36,6 +36,8 @@ mod keys;
 mod sessions;
 #[macro_use]
 mod system;
+#[macro_use]
+mod throttle;
 
 /// Implements every repository and [`portcullis_core::store::StoreTx`] for `$Tx`.
 macro_rules! all_repos {
@@ -54,6 +56,7 @@ macro_rules! all_repos {
         audit_repo!($Tx, $Db);
         meta_repo!($Tx, $Db);
         authz_repo!($Tx, $Db);
+        throttle_repo!($Tx, $Db);
 
         #[async_trait::async_trait]
         impl portcullis_core::store::StoreTx for $Tx {

@@ -123,6 +123,14 @@ pub(super) async fn submit(
         Ok(Err(LoginRefusal::InvalidCredentials)) => {
             return login_form(&tenant, &browser, &flow, &client, &username, Some("login.wrong"));
         }
+        Ok(Err(LoginRefusal::Throttled { retry_after })) => {
+            let mut page =
+                pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.wait", Some("throttled"));
+            if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
+                page.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return page;
+        }
         Ok(Err(LoginRefusal::FlowEnded)) => {
             return pages::error(
                 StatusCode::TOO_MANY_REQUESTS,

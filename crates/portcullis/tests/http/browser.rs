@@ -16,7 +16,17 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self::from_address(base, None)
+    }
+
+    /// A browser on another host as the server sees it: its connections leave from `address`
+    /// (any `127.x.y.z` reaches a server on `127.0.0.1`).
+    pub fn from_address(base: &str, address: Option<std::net::IpAddr>) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(address)
+            .build()
+            .expect("client");
         Self { http, base: base.to_owned(), cookies: BTreeMap::new(), languages: None }
     }
 

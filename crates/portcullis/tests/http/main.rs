@@ -17,6 +17,7 @@ mod client_roles;
 mod device_par;
 mod hybrid;
 mod languages;
+mod login_throttle;
 mod logout;
 mod oidc;
 mod oidc_errors;

@@ -1,0 +1,150 @@
+//! Throttling of password logins (issue 4 item 2; DESIGN §5, §6) that an attacker cannot turn
+//! against the account's owner:
+//!
+//! - an account from one source (address): after [`PAIR_LIMIT`] failures in [`WINDOW`], that
+//!   pair waits, twice as long after each further failure, at most [`MAX_WAIT`];
+//! - one source over all accounts (credential stuffing, password spraying): after
+//!   [`SOURCE_LIMIT`] failures the source waits [`MAX_WAIT`];
+//! - one account over all sources (a distributed guess): after [`ACCOUNT_LIMIT`] failures the
+//!   account waits [`MAX_WAIT`] — except from the sources it last logged in from, so that its
+//!   owner still gets in.
+//!
+//! Counters are keyed by what was typed (case-folded), not by a user, so unknown and known
+//! accounts are throttled alike (no enumeration); the keys are digests, so nothing typed into a
+//! login form is kept. A throttled attempt is refused before any password work.
+
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use super::Services;
+use crate::error::Result;
+use crate::model::tenant::TenantRecord;
+use crate::store::StoreTx;
+
+/// The window failures are counted in.
+pub const WINDOW: Duration = Duration::minutes(15);
+/// Failures of one account from one source before the pair waits.
+pub const PAIR_LIMIT: i64 = 5;
+/// Failures from one source over all accounts before the source waits.
+pub const SOURCE_LIMIT: i64 = 50;
+/// Failures of one account over all sources before unknown sources wait.
+pub const ACCOUNT_LIMIT: i64 = 20;
+/// The longest wait.
+pub const MAX_WAIT: Duration = Duration::minutes(15);
+/// The first wait of a pair; it doubles with each further failure.
+const FIRST_WAIT: Duration = Duration::seconds(30);
+
+/// The digests one login attempt is counted under.
+pub(crate) struct LoginKeys {
+    pair: Vec<u8>,
+    source: Vec<u8>,
+    account: Vec<u8>,
+}
+
+fn key(parts: &[&str]) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().to_vec()
+}
+
+impl LoginKeys {
+    /// For the case-folded `login` typed from `source` (an address; `None` counts as one
+    /// unknown source).
+    pub(crate) fn new(login: &str, source: Option<&str>) -> Self {
+        let source = source.unwrap_or("unknown");
+        Self {
+            pair: key(&["pair", login, source]),
+            source: key(&["source", source]),
+            account: key(&["account", login]),
+        }
+    }
+}
+
+/// How long the pair waits after `failures` in the window.
+fn pair_wait(failures: i64) -> Duration {
+    let doublings = u32::try_from(failures - PAIR_LIMIT).unwrap_or(0).min(10);
+    (FIRST_WAIT * 2_i32.pow(doublings)).min(MAX_WAIT)
+}
+
+impl Services {
+    /// Seconds to wait before this attempt may be tried, or `None` when it may go ahead.
+    pub(crate) async fn login_wait(&self, tenant: &TenantRecord, keys: &LoginKeys) -> Result<Option<i64>> {
+        let now = self.clock.now();
+        let mut tx = self.store.read().await?;
+        let wanted = [keys.pair.clone(), keys.source.clone(), keys.account.clone()];
+        let counters = tx.attempts_get(tenant.id, &wanted).await?;
+        let mut wait: Option<OffsetDateTime> = None;
+        for counter in counters {
+            let Some(until) = counter.blocked_until.filter(|until| *until > now) else { continue };
+            // A blocked account still lets in the sources it logged in from.
+            if counter.key == keys.account && tx.known_source_exists(tenant.id, &keys.pair).await? {
+                continue;
+            }
+            wait = Some(wait.map_or(until, |w| w.max(until)));
+        }
+        Ok(wait.map(|until| (until - now).whole_seconds().max(1)))
+    }
+
+    /// Counts a failed attempt under each key, inside the failure's transaction; true when a
+    /// wait began with it.
+    pub(crate) async fn login_failed(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        keys: &LoginKeys,
+    ) -> Result<bool> {
+        let now = self.clock.now();
+        let window_after = now - WINDOW;
+        let mut began = false;
+        let pair = tx.attempt_fail(tenant.id, &keys.pair, now, window_after).await?;
+        if pair >= PAIR_LIMIT {
+            tx.attempt_block(tenant.id, &keys.pair, now + pair_wait(pair)).await?;
+            began = true;
+        }
+        for (key, limit) in [(&keys.source, SOURCE_LIMIT), (&keys.account, ACCOUNT_LIMIT)] {
+            let failures = tx.attempt_fail(tenant.id, key, now, window_after).await?;
+            if failures >= limit {
+                tx.attempt_block(tenant.id, key, now + MAX_WAIT).await?;
+                began = true;
+            }
+        }
+        Ok(began)
+    }
+
+    /// A successful login: the pair starts afresh and its source becomes a known one.
+    pub(crate) async fn login_succeeded(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        keys: &LoginKeys,
+    ) -> Result<()> {
+        tx.attempt_clear(tenant.id, &keys.pair).await?;
+        tx.known_source_put(tenant.id, &keys.pair, self.clock.now()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_from_the_limit_and_stop_at_the_longest() {
+        assert_eq!(pair_wait(PAIR_LIMIT), Duration::seconds(30));
+        assert_eq!(pair_wait(PAIR_LIMIT + 1), Duration::seconds(60));
+        assert_eq!(pair_wait(PAIR_LIMIT + 4), Duration::seconds(480));
+        assert_eq!(pair_wait(PAIR_LIMIT + 5), MAX_WAIT);
+        assert_eq!(pair_wait(1_000), MAX_WAIT);
+    }
+
+    #[test]
+    fn keys_of_different_parts_never_collide() {
+        let a = LoginKeys::new("ab", Some("c"));
+        let b = LoginKeys::new("a", Some("bc"));
+        assert_ne!(a.pair, b.pair, "length-prefixed parts");
+        assert_ne!(LoginKeys::new("anne", Some("10.0.0.1")).source, LoginKeys::new("anne", Some("10.0.0.2")).source);
+        assert_eq!(LoginKeys::new("anne", Some("10.0.0.1")).account, LoginKeys::new("anne", Some("10.0.0.2")).account);
+    }
+}
