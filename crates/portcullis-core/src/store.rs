@@ -123,6 +123,9 @@ pub trait UserRepo {
     async fn password_insert_many(&mut self, passwords: &[(UserId, String)], at: OffsetDateTime) -> Result<()>;
     async fn password_get(&mut self, user: UserId) -> Result<Option<String>>;
     async fn password_set(&mut self, user: UserId, hash: &str, at: OffsetDateTime) -> Result<()>;
+    /// The tenant's password policy (JSON), if it set one.
+    async fn password_policy_get(&mut self, tenant: TenantId) -> Result<Option<String>>;
+    async fn password_policy_put(&mut self, tenant: TenantId, policy: &str, at: OffsetDateTime) -> Result<()>;
 }
 
 /// The user schema.

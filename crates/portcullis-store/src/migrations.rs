@@ -72,9 +72,9 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 11,
-        name: "login_throttle",
-        sqlite: include_str!("../migrations/sqlite/0011_login_throttle.sql"),
-        postgres: include_str!("../migrations/postgres/0011_login_throttle.sql"),
+        name: "passwords",
+        sqlite: include_str!("../migrations/sqlite/0011_passwords.sql"),
+        postgres: include_str!("../migrations/postgres/0011_passwords.sql"),
     },
 ];
 

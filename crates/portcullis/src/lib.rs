@@ -2,6 +2,7 @@
 //! the command-line client of the admin API. `main.rs` only parses the command line.
 
 pub mod admin_cli;
+pub mod breached;
 pub mod cli;
 pub mod config;
 pub mod serve;

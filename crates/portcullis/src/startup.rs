@@ -98,7 +98,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Started> {
         Arc::new(SystemClock),
         KeyRing::new(key),
         HashPool::new(config.hash_workers, config.hash_workers * 32),
-    );
+    )
+    .with_breach_check(Arc::new(crate::breached::HttpRanges::new()?));
     services.check_master_key().await.context("master key check")?;
     match services.bootstrap(config.bootstrap_token.as_deref()).await.context("bootstrap")? {
         Bootstrap::AlreadyDone => {}

@@ -6,6 +6,7 @@ pub mod client;
 pub mod group;
 pub mod key;
 pub mod page;
+pub mod password_policy;
 pub mod role;
 pub mod schema;
 pub mod scope;

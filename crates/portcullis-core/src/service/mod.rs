@@ -16,6 +16,7 @@ mod groups;
 mod import;
 mod jobs;
 mod keys;
+mod password_policy;
 mod policies;
 mod principal;
 mod pushed;
@@ -46,6 +47,7 @@ pub use device::{DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL, DevicePoll, NewDevi
 pub use grants::{CODE_LIFETIME, CodeRequest, Redemption, Rotation};
 pub use import::{ImportLineError, ImportReport};
 pub use jobs::{HOUSEKEEPING_LEASE, Housekeeping};
+pub use password_policy::BreachedPasswords;
 pub use policies::{MAX_POLICIES, PoliciesView, PolicyTest, PolicyTestResult, TestEntity};
 pub use principal::{Principal, RequestContext};
 pub use pushed::PUSHED_REQUEST_LIFETIME;
@@ -76,6 +78,7 @@ pub struct Services {
     authz: Arc<AuthzIndexes>,
     callers: Arc<decisions::CallerCache>,
     decision_log: Arc<decision_log::DecisionLog>,
+    breaches: Option<Arc<dyn password_policy::BreachedPasswords>>,
 }
 
 impl Services {
@@ -90,6 +93,7 @@ impl Services {
             authz: Arc::default(),
             callers: Arc::default(),
             decision_log: Arc::default(),
+            breaches: None,
         }
     }
 

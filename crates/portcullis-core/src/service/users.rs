@@ -108,6 +108,17 @@ impl Services {
     /// `POST …/users`.
     pub async fn create_user(&self, who: &Principal, tenant: &str, mut doc: UserDocument) -> Result<User> {
         who.require(Some(tenant), Access::Write)?;
+        if let Some(plain) = &doc.password {
+            let words = [
+                Some(&doc.username),
+                doc.email.as_ref(),
+                doc.name.as_ref(),
+                doc.given_name.as_ref(),
+                doc.family_name.as_ref(),
+            ];
+            let inputs = words.into_iter().flatten().cloned().collect();
+            self.check_tenant_password(who, tenant, plain, inputs).await?;
+        }
         let hash = self.password_to_store(doc.password.take(), doc.password_hash.take()).await?;
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
@@ -277,6 +288,21 @@ impl Services {
             return Err(Error::invalid("password", "give password or password_hash"));
         }
         let imported = body.password_hash.is_some();
+        if let Some(plain) = &body.password {
+            let user = {
+                let mut tx = self.store.read().await?;
+                let record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
+                tx.user_get(record.id, id).await?.ok_or(Error::NotFound("user"))?
+            };
+            let words = [
+                Some(&user.username),
+                user.email.as_ref(),
+                user.claims.name.as_ref(),
+                user.claims.family_name.as_ref(),
+            ];
+            let inputs = words.into_iter().flatten().cloned().collect();
+            self.check_tenant_password(who, tenant, plain, inputs).await?;
+        }
         let hash = self.password_to_store(body.password, body.password_hash).await?;
         let mut tx = self.store.write().await?;
         let tenant_record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
@@ -329,6 +355,21 @@ impl Services {
         user.status = status;
         user.updated_at = record.updated_at;
         Ok(user)
+    }
+
+    /// Checks a new password against the policy of the tenant named `tenant`.
+    async fn check_tenant_password(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        plain: &str,
+        inputs: Vec<String>,
+    ) -> Result<()> {
+        let record = {
+            let mut tx = self.store.read().await?;
+            self.tenant_for(&mut tx, who, tenant, Access::Read).await?
+        };
+        self.check_new_password(&record, plain, inputs).await
     }
 
     /// Checks a password for a login (username or e-mail) of an active user. Unknown users,

@@ -265,6 +265,20 @@ macro_rules! user_repo {
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 Ok(())
             }
+
+            async fn password_policy_get(&mut self, tenant: portcullis_types::TenantId) -> Result<Option<String>, portcullis_core::Error> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT policy FROM password_policies WHERE tenant_id = $1")
+                    .bind(tenant.to_string())
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                Ok(row.map(|(policy,)| policy))
+            }
+
+            async fn password_policy_put(&mut self, tenant: portcullis_types::TenantId, policy: &str, at: time::OffsetDateTime) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO password_policies (tenant_id, policy, updated_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at")
+                    .bind(tenant.to_string()).bind(policy).bind($crate::convert::micros(at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
         }
     };
 }

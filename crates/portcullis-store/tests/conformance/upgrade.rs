@@ -25,9 +25,10 @@ async fn upgrading_from_schema_1_keeps_the_data() {
             Services::new(store.clone(), clock as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(1, 8));
         services.bootstrap(Some(crate::TOKEN)).await.expect("bootstrap on schema 1");
         let admin = services.authenticate(crate::TOKEN, Default::default()).await.expect("token");
-        // Data as schema 1 knew it: the bootstrapped admin tenant and a user in it.
-        let doc =
-            portcullis_core::model::from_json(json!({"username": "kept", "password": "from schema one"})).expect("doc");
+        // Data as schema 1 knew it: the bootstrapped admin tenant and a user in it (with a
+        // hash: today's password policy is a table schema 1 does not have).
+        let hash = portcullis_crypto::password::hash_password("from schema one").expect("hash");
+        let doc = portcullis_core::model::from_json(json!({"username": "kept", "password_hash": hash})).expect("doc");
         let user = services.create_user(&admin, "admin", doc).await.expect("user");
 
         let ran = store.migrate().await.expect("upgrade");

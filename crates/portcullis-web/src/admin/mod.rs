@@ -6,6 +6,7 @@ mod authz;
 mod clients;
 mod groups;
 mod keys;
+mod password_policy;
 mod registration;
 mod roles;
 mod schema;
@@ -117,6 +118,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::import_users))
         .routes(routes!(users::get_user, users::update_user, users::delete_user))
         .routes(routes!(users::set_password))
+        .routes(routes!(password_policy::get_policy, password_policy::put_policy))
         .routes(routes!(users::disable_user))
         .routes(routes!(users::enable_user))
         .routes(routes!(users::effective_access))

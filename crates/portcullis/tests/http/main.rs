@@ -23,6 +23,7 @@ mod oidc;
 mod oidc_errors;
 mod openapi;
 mod ops;
+mod password_policy;
 mod registration;
 mod token;
 mod webdriver;

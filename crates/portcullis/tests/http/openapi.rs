@@ -21,6 +21,8 @@ const ENDPOINTS: &[&str] = &[
     "PATCH /tenants/{tenant}/users/{id}",
     "DELETE /tenants/{tenant}/users/{id}",
     "PUT /tenants/{tenant}/users/{id}/password",
+    "GET /tenants/{tenant}/password-policy",
+    "PUT /tenants/{tenant}/password-policy",
     "POST /tenants/{tenant}/users/{id}/disable",
     "POST /tenants/{tenant}/users/{id}/enable",
     "GET /tenants/{tenant}/users/{id}/effective",
