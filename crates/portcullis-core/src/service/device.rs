@@ -7,6 +7,7 @@ use serde_json::json;
 use time::Duration;
 
 use super::audit::Change;
+use super::throttle::{DEVICE_CODE_LIMIT, device_code_key};
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
 use crate::model::session::{
@@ -95,14 +96,36 @@ impl Services {
         Err(Error::Busy)
     }
 
-    /// The pending, unexpired device authorization with this user code.
-    pub async fn device_by_user_code(&self, tenant: &str, typed: &str) -> Result<Option<DeviceRecord>> {
-        let Some(code) = normalize_user_code(typed) else { return Ok(None) };
+    /// The pending, unexpired device authorization with this user code, typed from `source`.
+    /// Wrong codes are counted per source; after [`DEVICE_CODE_LIMIT`] in a quarter of an hour
+    /// the source waits (`Err` with the seconds), before any lookup (RFC 8628 §5.1).
+    pub async fn device_by_user_code(
+        &self,
+        tenant: &str,
+        typed: &str,
+        source: Option<&str>,
+    ) -> Result<std::result::Result<Option<DeviceRecord>, i64>> {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
+        drop(tx);
+        let key = device_code_key(source);
+        if let Some(wait) = self.key_wait(&record, &key).await? {
+            metrics::counter!("portcullis_device_code_throttled_total").increment(1);
+            return Ok(Err(wait));
+        }
         let now = self.clock.now();
-        let device = tx.device_by_user_code(record.id, &code).await?;
-        Ok(device.filter(|d| d.status == DeviceStatus::Pending && d.expires_at > now))
+        let device = match normalize_user_code(typed) {
+            Some(code) => {
+                let mut tx = self.store.read().await?;
+                tx.device_by_user_code(record.id, &code).await?
+            }
+            None => None,
+        };
+        let device = device.filter(|d| d.status == DeviceStatus::Pending && d.expires_at > now);
+        if device.is_none() {
+            self.key_failed(&record, &key, DEVICE_CODE_LIMIT).await?;
+        }
+        Ok(Ok(device))
     }
 
     /// The user's decision on the device of `flow` (consent page), made in `session`.

@@ -63,6 +63,15 @@ impl LoginKeys {
     }
 }
 
+/// Wrong user codes from one source before it waits (RFC 8628 §5.1: a user code is short, so
+/// guessing must be slowed).
+pub const DEVICE_CODE_LIMIT: i64 = 10;
+
+/// The key wrong user codes of the device grant are counted under.
+pub(crate) fn device_code_key(source: Option<&str>) -> Vec<u8> {
+    key(&["device-code", source.unwrap_or("unknown")])
+}
+
 /// How long the pair waits after `failures` in the window.
 fn pair_wait(failures: i64) -> Duration {
     let doublings = u32::try_from(failures - PAIR_LIMIT).unwrap_or(0).min(10);
@@ -112,6 +121,30 @@ impl Services {
             }
         }
         Ok(began)
+    }
+
+    /// Seconds `key` must wait, or `None`.
+    pub(crate) async fn key_wait(&self, tenant: &TenantRecord, key: &[u8]) -> Result<Option<i64>> {
+        let now = self.clock.now();
+        let mut tx = self.store.read().await?;
+        let counters = tx.attempts_get(tenant.id, &[key.to_vec()]).await?;
+        Ok(counters
+            .into_iter()
+            .filter_map(|c| c.blocked_until.filter(|until| *until > now))
+            .map(|until| (until - now).whole_seconds().max(1))
+            .max())
+    }
+
+    /// Counts a failure of `key` in its own transaction; from `limit` failures in the window
+    /// on, the key waits [`MAX_WAIT`].
+    pub(crate) async fn key_failed(&self, tenant: &TenantRecord, key: &[u8], limit: i64) -> Result<()> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let failures = tx.attempt_fail(tenant.id, key, now, now - WINDOW).await?;
+        if failures >= limit {
+            tx.attempt_block(tenant.id, key, now + MAX_WAIT).await?;
+        }
+        tx.commit().await
     }
 
     /// A successful login: the pair starts afresh and its source becomes a known one.

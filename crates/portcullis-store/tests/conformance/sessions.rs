@@ -168,13 +168,21 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     let mut asked = request(&client_id);
     asked.redirect_uri = String::new();
     let device = s.start_device("acme", asked).await.expect("device");
-    assert!(s.device_by_user_code("acme", &device.user_code.to_lowercase()).await.expect("read").is_some());
-    assert!(s.device_by_user_code("acme", "BBBB-BBBB").await.expect("read").is_none());
+    assert!(
+        s.device_by_user_code("acme", &device.user_code.to_lowercase(), None)
+            .await
+            .expect("read")
+            .expect("not throttled")
+            .is_some()
+    );
+    assert!(s.device_by_user_code("acme", "BBBB-BBBB", None).await.expect("read").expect("not throttled").is_none());
     assert!(matches!(s.poll_device("acme", &client_id, &device.device_code).await.expect("poll"), DevicePoll::Pending));
     assert!(matches!(s.poll_device("acme", "other", &device.device_code).await.expect("poll"), DevicePoll::Invalid));
     fx.clock.advance(Duration::minutes(11));
     assert!(matches!(s.poll_device("acme", &client_id, &device.device_code).await.expect("poll"), DevicePoll::Expired));
-    assert!(s.device_by_user_code("acme", &device.user_code).await.expect("read").is_none());
+    assert!(
+        s.device_by_user_code("acme", &device.user_code, None).await.expect("read").expect("not throttled").is_none()
+    );
 
     // Sessions end after their lifetime; deleting the user deletes their sessions and grants.
     fx.clock.advance(Duration::hours(11));

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::authorize::current_session;
 use super::{Browser, error_page, form, see_other};
 use crate::AppState;
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, Context};
 use crate::pages;
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +54,7 @@ pub(super) async fn page(
 pub(super) async fn submit(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -64,9 +65,17 @@ pub(super) async fn submit(
     if !digests_equal(csrf.as_bytes(), browser.csrf("device").as_bytes()) {
         return code_form(&tenant, &browser, &typed, Some("device.form_expired"));
     }
-    let device = match state.services.device_by_user_code(&tenant, &typed).await {
-        Ok(Some(device)) => device,
-        Ok(None) => return code_form(&tenant, &browser, &typed, Some("device.invalid")),
+    let device = match state.services.device_by_user_code(&tenant, &typed, context.ip.as_deref()).await {
+        Ok(Ok(Some(device))) => device,
+        Ok(Ok(None)) => return code_form(&tenant, &browser, &typed, Some("device.invalid")),
+        Ok(Err(retry_after)) => {
+            let mut page =
+                pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.wait", Some("throttled"));
+            if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after.to_string()) {
+                page.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+            }
+            return page;
+        }
         Err(error) => return error_page(&tenant, &error.into()),
     };
     let session = match current_session(&state, &tenant, &headers).await {

@@ -298,3 +298,43 @@ on_every_engine!(device_authorization_grant, |server| {
         .expect("json");
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(1));
 });
+
+on_every_engine!(guessing_user_codes_makes_the_guesser_wait, |server| {
+    setup(&server, web_client()).await;
+    let tv: Value = server
+        .admin(Method::POST, "/tenants/acme/clients")
+        .json(&json!({"client_name": "TV", "token_endpoint_auth_method": "none",
+                      "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let tv = tv["client_id"].as_str().expect("id").to_owned();
+    let started: Value = server
+        .raw(Method::POST, "/t/acme/device_authorization")
+        .form(&[("client_id", tv.as_str())])
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let user_code = started["user_code"].as_str().expect("user code").to_owned();
+    let address = |a: &str| Some(a.parse::<std::net::IpAddr>().expect("address"));
+    let mut guesser = Browser::from_address(&server.url, address("127.0.5.1"));
+    let csrf = field(&guesser.get("/t/acme/device").await.text().await.expect("html"), "csrf_token");
+    for last in "BCDFGHJKLM".chars() {
+        let code = format!("BBBB-BBB{last}");
+        let answer = guesser.post("/t/acme/device", &[("csrf_token", &csrf), ("user_code", &code)]).await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{code}");
+    }
+    let answer = guesser.post("/t/acme/device", &[("csrf_token", &csrf), ("user_code", &user_code)]).await;
+    assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS, "even the right code waits now (RFC 8628 §5.1)");
+    assert!(answer.headers().contains_key("retry-after"));
+    let mut owner = Browser::from_address(&server.url, address("127.0.5.2"));
+    let csrf = field(&owner.get("/t/acme/device").await.text().await.expect("html"), "csrf_token");
+    let answer = owner.post("/t/acme/device", &[("csrf_token", &csrf), ("user_code", &user_code)]).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "another device's user is not slowed");
+});
