@@ -13,7 +13,8 @@
 //! write; every decision's `context` carries `reason_admin` (what decided) and the deciding
 //! `policies`, or an `error`.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -129,6 +130,20 @@ fn invalid(field: &str, reason: &str) -> WebError {
     Error::Validation(vec![FieldError::new(field, reason)]).into()
 }
 
+/// The policy enforcement point calling, authenticated by its bearer token for the tenant of
+/// the path; the rejection is the bearer challenge. Taken before the body is read.
+struct Pep(DecisionCaller);
+
+impl FromRequestParts<AppState> for Pep {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ApiPath(tenant) =
+            ApiPath::<String>::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        caller(state, &tenant, &parts.headers).await.map(Pep)
+    }
+}
+
 /// The caller, or the bearer challenge that refuses it (RFC 6750 §3).
 async fn caller(state: &AppState, tenant: &str, headers: &HeaderMap) -> Result<DecisionCaller, Response> {
     let token = bearer(headers);
@@ -201,21 +216,12 @@ async fn view(
 /// §6: one decision.
 async fn evaluation(
     State(state): State<AppState>,
-    ApiPath(tenant): ApiPath<String>,
+    Pep(caller): Pep,
     Context(context): Context,
-    headers: HeaderMap,
     ApiJson(body): ApiJson<EvaluationBody>,
-) -> Response {
-    let caller = match caller(&state, &tenant, &headers).await {
-        Ok(caller) => caller,
-        Err(refusal) => return refusal,
-    };
-    let result = async {
-        let question = question(&body, "")?;
-        single(&state, &caller, &context, body.context.as_ref(), question).await
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, WebError> {
+    let question = question(&body, "")?;
+    single(&state, &caller, &context, body.context.as_ref(), question).await
 }
 
 /// Decides one question, logs it if sampled, renders it.
@@ -236,74 +242,65 @@ async fn single(
 /// and stopped as `options.evaluations_semantic` says.
 async fn evaluations(
     State(state): State<AppState>,
-    ApiPath(tenant): ApiPath<String>,
+    Pep(caller): Pep,
     Context(context): Context,
-    headers: HeaderMap,
     ApiJson(body): ApiJson<EvaluationsBody>,
-) -> Response {
-    let caller = match caller(&state, &tenant, &headers).await {
-        Ok(caller) => caller,
-        Err(refusal) => return refusal,
+) -> Result<Response, WebError> {
+    let semantic = match body.options.as_ref().and_then(|o| o.get("evaluations_semantic")) {
+        None => Semantic::ExecuteAll,
+        Some(Value::String(s)) if s == "execute_all" => Semantic::ExecuteAll,
+        Some(Value::String(s)) if s == "deny_on_first_deny" => Semantic::DenyOnFirstDeny,
+        Some(Value::String(s)) if s == "permit_on_first_permit" => Semantic::PermitOnFirstPermit,
+        Some(_) => {
+            return Err(invalid(
+                "options/evaluations_semantic",
+                "is one of execute_all, deny_on_first_deny, permit_on_first_permit",
+            ));
+        }
     };
-    let result = async {
-        let semantic = match body.options.as_ref().and_then(|o| o.get("evaluations_semantic")) {
-            None => Semantic::ExecuteAll,
-            Some(Value::String(s)) if s == "execute_all" => Semantic::ExecuteAll,
-            Some(Value::String(s)) if s == "deny_on_first_deny" => Semantic::DenyOnFirstDeny,
-            Some(Value::String(s)) if s == "permit_on_first_permit" => Semantic::PermitOnFirstPermit,
-            Some(_) => {
-                return Err(invalid(
-                    "options/evaluations_semantic",
-                    "is one of execute_all, deny_on_first_deny, permit_on_first_permit",
-                ));
-            }
-        };
-        let items = match &body.evaluations {
-            // §7.1: without an evaluations array, the request is a single evaluation.
-            None => {
-                let question = question(&body.defaults, "")?;
-                return single(&state, &caller, &context, body.defaults.context.as_ref(), question).await;
-            }
-            Some(items) => items,
-        };
-        if items.len() > MAX_EVALUATIONS {
-            return Err(invalid("evaluations", &format!("at most {MAX_EVALUATIONS}")));
+    let items = match &body.evaluations {
+        // §7.1: without an evaluations array, the request is a single evaluation.
+        None => {
+            let question = question(&body.defaults, "")?;
+            return single(&state, &caller, &context, body.defaults.context.as_ref(), question).await;
         }
-        let d = &body.defaults;
-        let questions = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let merged = EvaluationBody {
-                    subject: item.subject.clone().or_else(|| d.subject.clone()),
-                    action: item.action.clone().or_else(|| d.action.clone()),
-                    resource: item.resource.clone().or_else(|| d.resource.clone()),
-                    context: item.context.clone().or_else(|| d.context.clone()),
-                };
-                question(&merged, &format!("evaluations/{i}/"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let view = view(&state, &caller, d.context.as_ref(), &questions).await?;
-        let mut decisions = Vec::with_capacity(questions.len());
-        for question in &questions {
-            let decision = view.decide(question)?;
-            let stop = match semantic {
-                Semantic::ExecuteAll => false,
-                Semantic::DenyOnFirstDeny => !decision.allowed,
-                Semantic::PermitOnFirstPermit => decision.allowed,
-            };
-            decisions.push(decision);
-            if stop {
-                break;
-            }
-        }
-        let answered: Vec<_> = questions.iter().zip(&decisions).collect();
-        state.services.log_decisions(&caller, &context, &view, &answered);
-        let answers: Vec<DecisionBody> = decisions.iter().map(render).collect();
-        Ok(Json(json!({ "evaluations": answers })).into_response())
+        Some(items) => items,
+    };
+    if items.len() > MAX_EVALUATIONS {
+        return Err(invalid("evaluations", &format!("at most {MAX_EVALUATIONS}")));
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let d = &body.defaults;
+    let questions = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let merged = EvaluationBody {
+                subject: item.subject.clone().or_else(|| d.subject.clone()),
+                action: item.action.clone().or_else(|| d.action.clone()),
+                resource: item.resource.clone().or_else(|| d.resource.clone()),
+                context: item.context.clone().or_else(|| d.context.clone()),
+            };
+            question(&merged, &format!("evaluations/{i}/"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let view = view(&state, &caller, d.context.as_ref(), &questions).await?;
+    let mut decisions = Vec::with_capacity(questions.len());
+    for question in &questions {
+        let decision = view.decide(question)?;
+        let stop = match semantic {
+            Semantic::ExecuteAll => false,
+            Semantic::DenyOnFirstDeny => !decision.allowed,
+            Semantic::PermitOnFirstPermit => decision.allowed,
+        };
+        decisions.push(decision);
+        if stop {
+            break;
+        }
+    }
+    let answered: Vec<_> = questions.iter().zip(&decisions).collect();
+    state.services.log_decisions(&caller, &context, &view, &answered);
+    let answers: Vec<DecisionBody> = decisions.iter().map(render).collect();
+    Ok(Json(json!({ "evaluations": answers })).into_response())
 }
 
 /// One page of sorted `results` after the request's page token (the last id of the previous
@@ -335,77 +332,50 @@ fn required<'a, T>(value: &'a Option<T>, field: &str) -> Result<&'a T, WebError>
 /// §8.4: the subjects of a type that may do the action to the resource.
 async fn search_subject(
     State(state): State<AppState>,
-    ApiPath(tenant): ApiPath<String>,
-    headers: HeaderMap,
+    Pep(caller): Pep,
     ApiJson(body): ApiJson<SearchBody>,
-) -> Response {
-    let caller = match caller(&state, &tenant, &headers).await {
-        Ok(caller) => caller,
-        Err(refusal) => return refusal,
-    };
-    let result = async {
-        let kind = required(&body.subject, "subject")?.kind.clone();
-        let action = required(&body.action, "action")?.name.clone();
-        let resource = entity(required(&body.resource, "resource")?, "resource")?;
-        let view = view(&state, &caller, body.context.as_ref(), &[]).await?;
-        let (ids, wildcard) = view.subjects(&kind, &action, &resource)?;
-        let mut answer = page(ids, body.page.as_ref(), |id| json!({"type": kind, "id": id}))?;
-        if wildcard {
-            // Every subject of the type may (a `type:*` tuple); the listed ones are those named.
-            answer["context"] = json!({"all_of_type": true});
-        }
-        Ok::<_, WebError>(Json(answer).into_response())
+) -> Result<Response, WebError> {
+    let kind = required(&body.subject, "subject")?.kind.clone();
+    let action = required(&body.action, "action")?.name.clone();
+    let resource = entity(required(&body.resource, "resource")?, "resource")?;
+    let view = view(&state, &caller, body.context.as_ref(), &[]).await?;
+    let (ids, wildcard) = view.subjects(&kind, &action, &resource)?;
+    let mut answer = page(ids, body.page.as_ref(), |id| json!({"type": kind, "id": id}))?;
+    if wildcard {
+        // Every subject of the type may (a `type:*` tuple); the listed ones are those named.
+        answer["context"] = json!({"all_of_type": true});
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    Ok(Json(answer).into_response())
 }
 
 /// §8.5: the resources of a type on which the subject may do the action.
 async fn search_resource(
     State(state): State<AppState>,
-    ApiPath(tenant): ApiPath<String>,
-    headers: HeaderMap,
+    Pep(caller): Pep,
     ApiJson(body): ApiJson<SearchBody>,
-) -> Response {
-    let caller = match caller(&state, &tenant, &headers).await {
-        Ok(caller) => caller,
-        Err(refusal) => return refusal,
-    };
-    let result = async {
-        let subject = entity(required(&body.subject, "subject")?, "subject")?;
-        let action = required(&body.action, "action")?.name.clone();
-        let kind = required(&body.resource, "resource")?.kind.clone();
-        let probe = AccessQuestion { subject: subject.clone(), action: action.clone(), ..Default::default() };
-        let view = view(&state, &caller, body.context.as_ref(), std::slice::from_ref(&probe)).await?;
-        let ids = view.resources(&subject, &action, &kind)?;
-        Ok::<_, WebError>(Json(page(ids, body.page.as_ref(), |id| json!({"type": kind, "id": id}))?).into_response())
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, WebError> {
+    let subject = entity(required(&body.subject, "subject")?, "subject")?;
+    let action = required(&body.action, "action")?.name.clone();
+    let kind = required(&body.resource, "resource")?.kind.clone();
+    let probe = AccessQuestion { subject: subject.clone(), action: action.clone(), ..Default::default() };
+    let view = view(&state, &caller, body.context.as_ref(), std::slice::from_ref(&probe)).await?;
+    let ids = view.resources(&subject, &action, &kind)?;
+    Ok(Json(page(ids, body.page.as_ref(), |id| json!({"type": kind, "id": id}))?).into_response())
 }
 
 /// §8.6: the actions the subject may do to the resource.
 async fn search_action(
     State(state): State<AppState>,
-    ApiPath(tenant): ApiPath<String>,
-    headers: HeaderMap,
+    Pep(caller): Pep,
     ApiJson(body): ApiJson<SearchBody>,
-) -> Response {
-    let caller = match caller(&state, &tenant, &headers).await {
-        Ok(caller) => caller,
-        Err(refusal) => return refusal,
-    };
-    let result = async {
-        let subject = entity(required(&body.subject, "subject")?, "subject")?;
-        let resource = entity(required(&body.resource, "resource")?, "resource")?;
-        let probe = AccessQuestion { subject: subject.clone(), ..Default::default() };
-        let view = view(&state, &caller, body.context.as_ref(), std::slice::from_ref(&probe)).await?;
-        let declared = state.services.declared_actions(&caller).await?;
-        let names = view.actions(&subject, &resource, &declared)?;
-        Ok::<_, WebError>(Json(page(names, body.page.as_ref(), |name| json!({"name": name}))?).into_response())
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, WebError> {
+    let subject = entity(required(&body.subject, "subject")?, "subject")?;
+    let resource = entity(required(&body.resource, "resource")?, "resource")?;
+    let probe = AccessQuestion { subject: subject.clone(), ..Default::default() };
+    let view = view(&state, &caller, body.context.as_ref(), std::slice::from_ref(&probe)).await?;
+    let declared = state.services.declared_actions(&caller).await?;
+    let names = view.actions(&subject, &resource, &declared)?;
+    Ok(Json(page(names, body.page.as_ref(), |name| json!({"name": name}))?).into_response())
 }
 
 /// §9: the policy decision point's metadata; its identifier is the tenant's issuer.
