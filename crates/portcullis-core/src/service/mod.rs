@@ -2,6 +2,7 @@
 //! caller's [`Principal`], applies the rules, writes an audit event beside the change, and
 //! commits — or returns an error having written nothing.
 
+mod account;
 mod audit;
 mod authz;
 mod bootstrap;
@@ -33,6 +34,7 @@ mod users;
 
 use std::sync::Arc;
 
+pub use account::PasswordChange;
 pub use audit::{AuditVerification, BrokenLink};
 pub use authz::{
     AuthzQuery, MAX_TUPLES_PER_WRITE, ModelView, OnConflict, Precondition, PreconditionKind, QueryAnswer, QueryKind,

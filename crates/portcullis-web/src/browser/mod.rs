@@ -2,6 +2,7 @@
 //! login and consent pages that drive a login flow, and logout. Handlers are thin: protocol
 //! decisions are `portcullis-oidc`'s, state is the core services'.
 
+mod account;
 mod authorize;
 mod consent;
 mod device;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/consent", get(consent::page).post(consent::submit))
         .route("/t/{tenant}/logout", get(logout::get).post(logout::post))
         .route("/t/{tenant}/device", get(device::page).post(device::submit))
+        .route("/t/{tenant}/account/password", get(account::page).post(account::submit))
         .layer(axum::middleware::from_fn(pages::i18n::scope))
         .route("/assets/portcullis.css", get(pages::stylesheet))
         .route("/assets/form-post.js", get(pages::form_post_script))

@@ -15,7 +15,7 @@ use serde::Serialize;
 /// The pages' policy: their own stylesheet and nothing else; never framed.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const TEMPLATE_SOURCES: [(&str, &str); 7] = [
+const TEMPLATE_SOURCES: [(&str, &str); 8] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("consent.html", include_str!("templates/consent.html")),
@@ -23,6 +23,7 @@ const TEMPLATE_SOURCES: [(&str, &str); 7] = [
     ("error.html", include_str!("templates/error.html")),
     ("device.html", include_str!("templates/device.html")),
     ("form_post.html", include_str!("templates/form_post.html")),
+    ("account_password.html", include_str!("templates/account_password.html")),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -4,6 +4,7 @@
 // Test code: a failed expectation should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account;
 mod admin_api;
 mod authz_admin;
 mod authz_policies;
