@@ -242,6 +242,29 @@ fn uid(kind: &str, id: &str) -> Result<EntityUid, String> {
     EntityUid::from_str(&text).map_err(|e| format!("{text}: {e}"))
 }
 
+/// The Cedar request and the entities it reads: the principal with its parents, the resource.
+fn request(
+    principal: &EntityFacts,
+    action: &str,
+    resource: &EntityFacts,
+    context: Map<String, Value>,
+) -> Result<(Request, Entities), String> {
+    let mut entities = vec![entity_json(principal), entity_json(resource)];
+    for (kind, id) in &principal.parents {
+        entities.push(json!({"uid": {"type": cedar_type(kind), "id": id}, "attrs": {}, "parents": []}));
+    }
+    let entities = Entities::from_json_value(Value::Array(entities), None).map_err(|e| e.to_string())?;
+    let request = Request::new(
+        uid(&principal.kind, &principal.id)?,
+        EntityUid::from_str(&format!("Action::{}", Value::String(action.to_owned()))).map_err(|e| e.to_string())?,
+        uid(&resource.kind, &resource.id)?,
+        Context::from_json_value(Value::Object(context), None).map_err(|e| e.to_string())?,
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((request, entities))
+}
+
 fn entity_json(facts: &EntityFacts) -> Value {
     let parents: Vec<Value> = facts.parents.iter().map(|(k, id)| json!({"type": cedar_type(k), "id": id})).collect();
     json!({"uid": {"type": cedar_type(&facts.kind), "id": facts.id}, "attrs": facts.attributes, "parents": parents})
@@ -332,19 +355,7 @@ impl Policies {
             };
             record.insert((*name).to_owned(), value);
         }
-        let mut entities = vec![entity_json(principal), entity_json(resource)];
-        for (kind, id) in &principal.parents {
-            entities.push(json!({"uid": {"type": cedar_type(kind), "id": id}, "attrs": {}, "parents": []}));
-        }
-        let entities = Entities::from_json_value(Value::Array(entities), None).map_err(|e| e.to_string())?;
-        let request = Request::new(
-            uid(&principal.kind, &principal.id)?,
-            EntityUid::from_str(&format!("Action::{}", Value::String(action.to_owned()))).map_err(|e| e.to_string())?,
-            uid(&resource.kind, &resource.id)?,
-            Context::from_json_value(Value::Object(record), None).map_err(|e| e.to_string())?,
-            None,
-        )
-        .map_err(|e| e.to_string())?;
+        let (request, entities) = request(principal, action, resource, record)?;
         // The slices that can apply: this action or any, this principal, its parents or any.
         // Cedar's answer over their union is theirs combined: any forbid denies, else any
         // permit allows.
@@ -381,19 +392,7 @@ impl Policies {
     /// [`Self::decide`] over the whole set at once, as Cedar alone would (to check the slices).
     #[cfg(test)]
     fn decide_unsliced(&self, principal: &EntityFacts, action: &str, resource: &EntityFacts) -> CedarDecision {
-        let mut entities = vec![entity_json(principal), entity_json(resource)];
-        for (kind, id) in &principal.parents {
-            entities.push(json!({"uid": {"type": cedar_type(kind), "id": id}, "attrs": {}, "parents": []}));
-        }
-        let entities = Entities::from_json_value(Value::Array(entities), None).expect("entities");
-        let request = Request::new(
-            uid(&principal.kind, &principal.id).expect("uid"),
-            EntityUid::from_str(&format!("Action::{}", Value::String(action.to_owned()))).expect("action"),
-            uid(&resource.kind, &resource.id).expect("uid"),
-            Context::empty(),
-            None,
-        )
-        .expect("request");
+        let (request, entities) = request(principal, action, resource, Map::new()).expect("request");
         let response = Authorizer::new().is_authorized(&request, &self.set, &entities);
         let mut decided: Vec<String> = response.diagnostics().reason().map(ToString::to_string).collect();
         decided.sort();

@@ -48,6 +48,10 @@ impl TenantIndex {
         self.state.read().map_err(|_| Error::internal("authorization index lock poisoned"))
     }
 
+    fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, AuthzState>> {
+        self.state.write().map_err(|_| Error::internal("authorization index lock poisoned"))
+    }
+
     fn needs_sync(&self, at_least: Option<i64>, now: OffsetDateTime) -> Result<bool> {
         let state = self.read()?;
         Ok(match (state.synced_at, at_least) {
@@ -105,7 +109,7 @@ impl TenantIndex {
             }
             let full = changes.len() == BATCH as usize;
             {
-                let mut state = self.state.write().map_err(|_| Error::internal("authorization index lock poisoned"))?;
+                let mut state = self.write()?;
                 for change in &changes {
                     apply(&mut state.tuples, change.operation, &change.tuple);
                     model_changed |= change.operation == AuthzOperation::Model;
@@ -122,7 +126,7 @@ impl TenantIndex {
         }
         if model_changed {
             let stored = read_model(tx, tenant).await?;
-            let mut state = self.state.write().map_err(|_| Error::internal("authorization index lock poisoned"))?;
+            let mut state = self.write()?;
             (state.model, state.policies, state.settings) = match stored {
                 Some(stored) => (Some(stored.model), stored.policies, stored.settings),
                 None => (None, None, AuthzSettings::default()),
@@ -152,13 +156,13 @@ impl TenantIndex {
             after = rows.into_iter().last();
         }
         {
-            let mut state = self.state.write().map_err(|_| Error::internal("authorization index lock poisoned"))?;
+            let mut state = self.write()?;
             *state = AuthzState { model, policies, settings, tuples, revision, synced_at: None };
         }
         if !self.catch_up(tx, tenant, now).await? {
             // The log was purged past the revision just read: nothing to replay is missing
             // from the tuples read after it.
-            let mut state = self.state.write().map_err(|_| Error::internal("authorization index lock poisoned"))?;
+            let mut state = self.write()?;
             state.synced_at = Some(now);
         }
         Ok(())

@@ -206,11 +206,10 @@ async fn view(
     state: &AppState,
     caller: &DecisionCaller,
     context: Option<&Map<String, Value>>,
-    questions: &[AccessQuestion],
+    subjects: &[&Entity],
 ) -> Result<DecisionView, WebError> {
     let token = consistency(context)?;
-    let subjects: Vec<&Entity> = questions.iter().map(|q| &q.subject).collect();
-    Ok(state.services.decision_view(caller, token.as_deref(), &subjects).await?)
+    Ok(state.services.decision_view(caller, token.as_deref(), subjects).await?)
 }
 
 /// §6: one decision.
@@ -232,7 +231,7 @@ async fn single(
     request_context: Option<&Map<String, Value>>,
     question: AccessQuestion,
 ) -> Result<Response, WebError> {
-    let view = view(state, caller, request_context, std::slice::from_ref(&question)).await?;
+    let view = view(state, caller, request_context, &[&question.subject]).await?;
     let decision = view.decide(&question)?;
     state.services.log_decisions(caller, context, &view, &[(&question, &decision)]);
     Ok(Json(render(&decision)).into_response())
@@ -283,7 +282,8 @@ async fn evaluations(
             question(&merged, &format!("evaluations/{i}/"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let view = view(&state, &caller, d.context.as_ref(), &questions).await?;
+    let subjects: Vec<&Entity> = questions.iter().map(|q| &q.subject).collect();
+    let view = view(&state, &caller, d.context.as_ref(), &subjects).await?;
     let mut decisions = Vec::with_capacity(questions.len());
     for question in &questions {
         let decision = view.decide(question)?;
@@ -357,8 +357,7 @@ async fn search_resource(
     let subject = entity(required(&body.subject, "subject")?, "subject")?;
     let action = required(&body.action, "action")?.name.clone();
     let kind = required(&body.resource, "resource")?.kind.clone();
-    let probe = AccessQuestion { subject: subject.clone(), action: action.clone(), ..Default::default() };
-    let view = view(&state, &caller, body.context.as_ref(), std::slice::from_ref(&probe)).await?;
+    let view = view(&state, &caller, body.context.as_ref(), &[&subject]).await?;
     let ids = view.resources(&subject, &action, &kind)?;
     Ok(Json(page(ids, body.page.as_ref(), |id| json!({"type": kind, "id": id}))?).into_response())
 }
@@ -371,8 +370,7 @@ async fn search_action(
 ) -> Result<Response, WebError> {
     let subject = entity(required(&body.subject, "subject")?, "subject")?;
     let resource = entity(required(&body.resource, "resource")?, "resource")?;
-    let probe = AccessQuestion { subject: subject.clone(), ..Default::default() };
-    let view = view(&state, &caller, body.context.as_ref(), std::slice::from_ref(&probe)).await?;
+    let view = view(&state, &caller, body.context.as_ref(), &[&subject]).await?;
     let declared = state.services.declared_actions(&caller).await?;
     let names = view.actions(&subject, &resource, &declared)?;
     Ok(Json(page(names, body.page.as_ref(), |name| json!({"name": name}))?).into_response())

@@ -1,6 +1,6 @@
 //! What a signed-in user does to their own account (issue 4): change the password.
 
-use portcullis_crypto::password::{self, Verification};
+use portcullis_crypto::password;
 use serde_json::json;
 
 use super::audit::Change;
@@ -38,7 +38,6 @@ impl Services {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let user = tx.user_get(record.id, session.user_id).await?.ok_or(Error::NotFound("user"))?;
-        let stored = tx.password_get(user.id).await?;
         drop(tx);
         if user.status != UserStatus::Active || session.tenant_id != record.id {
             return Err(Error::NotFound("user"));
@@ -47,19 +46,8 @@ impl Services {
         if let Some(retry_after) = self.login_wait(&record, &keys).await? {
             return Ok(PasswordChange::Throttled { retry_after });
         }
-        let matches = match stored {
-            Some(stored) => matches!(
-                self.hash_pool
-                    .run(move || password::verify_password(&stored, &current))
-                    .await?
-                    .map_err(Error::internal)?,
-                Verification::Match { .. }
-            ),
-            None => {
-                self.hash_pool.run(move || password::verify_dummy(&current)).await?;
-                false
-            }
-        };
+        // The login check itself: same timing for every outcome, old hash formats upgraded.
+        let matches = self.check_password(tenant, &user.username, current).await? == Some(user.id);
         let who = Principal::user(Some(user.id), &record.name, context);
         if !matches {
             let mut tx = self.store.write().await?;

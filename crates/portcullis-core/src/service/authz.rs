@@ -22,10 +22,11 @@ use super::{Principal, Services};
 use crate::authz_index::TenantIndex;
 use crate::error::{Error, FieldError, Result};
 use crate::model::authz::{AuthzOperation, AuthzSettings, StoredTuple, TupleFilter};
-use crate::model::page::{Page, decode_cursor, encode_cursor, page_size};
+use crate::model::page::{Page, decode_cursor, into_page, page_size};
 use crate::model::tenant::TenantRecord;
 use crate::model::token::Access;
 use crate::model::user::UserRecord;
+use crate::store::StoreTx;
 
 /// Most tuples one write may add and delete together.
 pub const MAX_TUPLES_PER_WRITE: usize = 1000;
@@ -281,27 +282,39 @@ impl Services {
         let before = tx.authz_model_get(record.id).await?;
         let now = self.clock.now();
         let revision = tx.authz_model_put(record.id, &text, now).await?;
-        tx.authz_changes_append(record.id, revision, &[(AuthzOperation::Model, String::new())], now).await?;
-        self.record(
-            &mut tx,
-            who,
-            Change {
-                action: "authz.model.put",
-                tenant: Some(tenant),
-                target_type: "authz_model",
-                target_id: Some(revision.to_string()),
-                before: before.and_then(|b| serde_json::from_str(&b.model).ok()),
-                after: Some(json!(model)),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        self.authz_caught_up(&record, revision).await;
+        let change = Change {
+            action: "authz.model.put",
+            tenant: Some(tenant),
+            target_type: "authz_model",
+            target_id: Some(revision.to_string()),
+            before: before.and_then(|b| serde_json::from_str(&b.model).ok()),
+            after: Some(json!(model)),
+        };
+        self.commit_authz_revision(tx, who, &record, revision, change).await?;
         Ok(ModelView {
             dsl: portcullis_authz::dsl::to_dsl(&model),
             model,
             consistency_token: consistency_token(revision),
         })
+    }
+
+    /// Ends a write of a tenant's model, policies or settings at `revision`: logs it for the
+    /// other nodes (which reload model, policies and settings), audits `change`, commits, and
+    /// brings this node's copy up to date.
+    pub(crate) async fn commit_authz_revision(
+        &self,
+        mut tx: Box<dyn StoreTx>,
+        who: &Principal,
+        tenant: &TenantRecord,
+        revision: i64,
+        change: Change<'_>,
+    ) -> Result<()> {
+        tx.authz_changes_append(tenant.id, revision, &[(AuthzOperation::Model, String::new())], self.clock.now())
+            .await?;
+        self.record(&mut tx, who, change).await?;
+        tx.commit().await?;
+        self.authz_caught_up(tenant, revision).await;
+        Ok(())
     }
 
     /// Brings this node's copy up to `revision` right after a commit, so that this node's
@@ -386,11 +399,9 @@ impl Services {
             }
         }
         if changes.is_empty() {
-            // Nothing changed: no revision is spent (the transaction is dropped unwritten).
-            drop(tx);
-            let mut tx = self.store.read().await?;
-            let current = tx.authz_model_get(record.id).await?.map_or(0, |m| m.revision);
-            return Ok(Written { written: 0, deleted: 0, consistency_token: consistency_token(current) });
+            // Nothing changed: no revision is spent (the transaction is dropped unwritten), and
+            // the tenant stays at the one before the revision taken.
+            return Ok(Written { written: 0, deleted: 0, consistency_token: consistency_token(revision - 1) });
         }
         let written = changes.len() - deleted;
         tx.authz_changes_append(record.id, revision, &changes, self.clock.now()).await?;
@@ -432,12 +443,9 @@ impl Services {
             .transpose()?;
         let mut tx = self.store.read().await?;
         let record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
-        let mut rows = tx.authz_tuples(record.id, &filter, after.as_ref(), limit + 1).await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
+        let rows = tx.authz_tuples(record.id, &filter, after.as_ref(), limit + 1).await?;
         let items: Vec<String> = rows.iter().map(|t| format!("{}#{}@{}", t.object, t.relation, t.subject)).collect();
-        let next_cursor = if more { items.last().map(|t| encode_cursor(t)) } else { None };
-        Ok(Page { items, next_cursor })
+        Ok(into_page(items, limit, Clone::clone))
     }
 
     /// What the directory knows of a subject `user:{id}` of the tenant, added to `tuples` as
@@ -571,22 +579,15 @@ impl Services {
         let before = tx.authz_model_get(record.id).await?.and_then(|s| serde_json::from_str::<Value>(&s.settings).ok());
         let now = self.clock.now();
         let revision = tx.authz_settings_put(record.id, &text, now).await?;
-        tx.authz_changes_append(record.id, revision, &[(AuthzOperation::Model, String::new())], now).await?;
-        self.record(
-            &mut tx,
-            who,
-            Change {
-                action: "authz.settings.put",
-                tenant: Some(tenant),
-                target_type: "authz_settings",
-                target_id: Some(revision.to_string()),
-                before,
-                after: Some(json!(settings)),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        self.authz_caught_up(&record, revision).await;
+        let change = Change {
+            action: "authz.settings.put",
+            tenant: Some(tenant),
+            target_type: "authz_settings",
+            target_id: Some(revision.to_string()),
+            before,
+            after: Some(json!(settings)),
+        };
+        self.commit_authz_revision(tx, who, &record, revision, change).await?;
         Ok(settings)
     }
 }

@@ -13,7 +13,6 @@ use super::audit::Change;
 use super::decisions::{AccessQuestion, Decision, Entity, Reason};
 use super::{Principal, Services};
 use crate::error::{Error, FieldError, Result};
-use crate::model::authz::AuthzOperation;
 use crate::model::schema::{AttributeDefinition, AttributeType};
 use crate::model::tenant::TenantRecord;
 use crate::model::token::Access;
@@ -158,22 +157,15 @@ impl Services {
         let before = tx.authz_model_get(record.id).await?.filter(|s| !s.policies.is_empty());
         let now = self.clock.now();
         let revision = tx.authz_policies_put(record.id, &text, now).await?;
-        tx.authz_changes_append(record.id, revision, &[(AuthzOperation::Model, String::new())], now).await?;
-        self.record(
-            &mut tx,
-            who,
-            Change {
-                action: "authz.policies.put",
-                tenant: Some(tenant),
-                target_type: "authz_policies",
-                target_id: Some(revision.to_string()),
-                before: before.and_then(|b| serde_json::from_str(&b.policies).ok()),
-                after: Some(json!(document)),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        self.authz_caught_up(&record, revision).await;
+        let change = Change {
+            action: "authz.policies.put",
+            tenant: Some(tenant),
+            target_type: "authz_policies",
+            target_id: Some(revision.to_string()),
+            before: before.and_then(|b| serde_json::from_str(&b.policies).ok()),
+            after: Some(json!(document)),
+        };
+        self.commit_authz_revision(tx, who, &record, revision, change).await?;
         Ok(PoliciesView {
             count: policies.len(),
             document,
