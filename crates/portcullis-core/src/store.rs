@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::model::audit::{AuditFilter, AuditRecord};
 use crate::model::authz::{AuthzChange, AuthzModelRecord, AuthzOperation, StoredTuple, TupleFilter};
 use crate::model::client::{ClientRecord, RegistrationTokenRecord};
+use crate::model::credential::{CredentialRecord, Requirement};
 use crate::model::group::Group;
 use crate::model::key::SigningKeyRecord;
 use crate::model::role::{EffectiveAccess, Role, RoleAssignment};
@@ -71,6 +72,7 @@ pub trait StoreTx:
     + MetaRepo
     + AuthzRepo
     + ThrottleRepo
+    + CredentialRepo
     + Send
 {
     /// Makes every change of this transaction durable.
@@ -259,9 +261,12 @@ pub trait SessionRepo {
     async fn sessions_of_user(&mut self, tenant: TenantId, user: UserId) -> Result<Vec<SessionRecord>>;
     /// Ends a live session; false if it was not live.
     async fn session_revoke(&mut self, tenant: TenantId, id: &str, at: OffsetDateTime) -> Result<bool>;
+    /// Records a further authentication in a live session (step-up): its methods, class and
+    /// time.
+    async fn session_reauthenticated(&mut self, session: &SessionRecord) -> Result<()>;
     async fn flow_insert(&mut self, flow: &FlowRecord) -> Result<()>;
     async fn flow_get(&mut self, tenant: TenantId, id: &str) -> Result<Option<FlowRecord>>;
-    /// Records progress: the user, the session and the failure count.
+    /// Records progress: the user, the session, the failure count and the state.
     async fn flow_update(&mut self, flow: &FlowRecord) -> Result<()>;
     async fn flow_delete(&mut self, tenant: TenantId, id: &str) -> Result<bool>;
     /// The scope a user has granted a client, space-separated.
@@ -432,4 +437,27 @@ pub struct AttemptRecord {
     pub failures: i64,
     pub window_start: OffsetDateTime,
     pub blocked_until: Option<OffsetDateTime>,
+}
+
+/// Second factors, the tenant's authentication policy, and what users must do at next login.
+#[async_trait]
+pub trait CredentialRepo {
+    async fn credential_insert(&mut self, credential: &CredentialRecord) -> Result<()>;
+    async fn credentials_of_user(&mut self, tenant: TenantId, user: UserId) -> Result<Vec<CredentialRecord>>;
+    /// Deletes one credential of the user; false if there was none.
+    async fn credential_delete(&mut self, tenant: TenantId, user: UserId, id: &str) -> Result<bool>;
+    /// Deletes every credential of the user (their passwords are not credentials here).
+    async fn credentials_delete_all(&mut self, tenant: TenantId, user: UserId) -> Result<u64>;
+    /// Records that TOTP step `step` was accepted — only if it is later than the last one
+    /// (atomic, so a code cannot be used twice even on two nodes at once).
+    async fn credential_advance(&mut self, id: &str, step: i64, at: OffsetDateTime) -> Result<bool>;
+    async fn recovery_codes_insert(&mut self, credential: &str, digests: &[Vec<u8>]) -> Result<()>;
+    /// Spends a recovery code: true if it existed and was unused (atomic).
+    async fn recovery_code_spend(&mut self, credential: &str, digest: &[u8], at: OffsetDateTime) -> Result<bool>;
+    async fn recovery_codes_remaining(&mut self, credential: &str) -> Result<u32>;
+    async fn auth_policy_get(&mut self, tenant: TenantId) -> Result<Option<String>>;
+    async fn auth_policy_put(&mut self, tenant: TenantId, policy: &str, at: OffsetDateTime) -> Result<()>;
+    async fn requirements_of_user(&mut self, user: UserId) -> Result<Vec<Requirement>>;
+    async fn requirement_put(&mut self, user: UserId, requirement: Requirement, at: OffsetDateTime) -> Result<()>;
+    async fn requirement_delete(&mut self, user: UserId, requirement: Requirement) -> Result<bool>;
 }

@@ -106,6 +106,9 @@ impl From<portcullis_core::Error> for AuthorizeError {
 pub enum Next {
     /// The user must log in (no session, `prompt=login`, or `max_age` passed).
     Login,
+    /// The user is known but the session is weaker than the request or the tenant's policy
+    /// needs (`acr_values=2`): a flow asks for the missing factor.
+    StepUp,
     /// The user is known but has not consented to all of the scope.
     Consent,
     /// Everything is settled: redirect with a code.
@@ -382,6 +385,13 @@ pub async fn decide(
             Ok(Next::Login)
         };
     };
+    if !services.session_suffices(tenant, client, request, session).await? {
+        return if none {
+            Err(fail(OAuthError::new("interaction_required", 400, "a further factor is needed (prompt=none)")))
+        } else {
+            Ok(Next::StepUp)
+        };
+    }
     let consented = client.metadata.first_party
         || (!request.prompt.iter().any(|p| p == "consent")
             && services.consent_covers(tenant, session.user_id, &client.client_id, &request.scope).await?);
@@ -421,6 +431,7 @@ pub async fn complete(
                 user_id: Some(session.user_id),
                 session_id: Some(session.id.clone()),
                 failures: 0,
+                state: portcullis_core::model::session::FlowState::default(),
                 created_at: session.created_at,
                 expires_at: session.expires_at,
             };

@@ -48,7 +48,7 @@ pub fn metadata(issuer: &str, openid: bool, ui_locales: &[&str]) -> Value {
         map.insert("claims_parameter_supported".into(), json!(true));
         map.insert("request_parameter_supported".into(), json!(false));
         map.insert("request_uri_parameter_supported".into(), json!(false));
-        map.insert("acr_values_supported".into(), json!(["1"]));
+        map.insert("acr_values_supported".into(), json!(portcullis_core::model::auth_policy::ACR_VALUES));
         map.insert("backchannel_logout_supported".into(), json!(true));
         map.insert("backchannel_logout_session_supported".into(), json!(true));
     }

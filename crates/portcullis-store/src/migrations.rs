@@ -76,6 +76,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_passwords.sql"),
         postgres: include_str!("../migrations/postgres/0011_passwords.sql"),
     },
+    Migration {
+        version: 12,
+        name: "credentials",
+        sqlite: include_str!("../migrations/sqlite/0012_credentials.sql"),
+        postgres: include_str!("../migrations/postgres/0012_credentials.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

@@ -8,6 +8,7 @@ mod browser;
 mod cookies;
 pub mod error;
 pub mod extract;
+pub mod flows;
 pub mod issuer;
 pub mod layers;
 pub mod ops;
@@ -83,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .merge(issuer::router())
         .merge(authzen::router())
         .merge(browser::router())
+        .merge(flows::router())
         .merge(registration::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

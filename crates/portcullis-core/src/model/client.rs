@@ -159,6 +159,10 @@ pub struct ClientMetadata {
     /// Portcullis: refresh token absolute lifetime in seconds (default 90 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_absolute_lifetime: Option<u32>,
+    /// The authentication context classes asked when a request names none (OIDC Dynamic
+    /// Client Registration §2): `["2"]` makes every login to this client multi-factor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_acr_values: Vec<String>,
     /// Portcullis: a first-party application: no consent screen.
     #[serde(default)]
     pub first_party: bool,

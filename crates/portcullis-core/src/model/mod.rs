@@ -1,8 +1,10 @@
 //! The directory's data: what the services accept, keep and return.
 
 pub mod audit;
+pub mod auth_policy;
 pub mod authz;
 pub mod client;
+pub mod credential;
 pub mod group;
 pub mod key;
 pub mod page;

@@ -105,12 +105,14 @@ pub struct AuthorizationRequest {
     pub device: Option<String>,
 }
 
-/// What a flow is for. Only login exists yet; registration, recovery, verification and
-/// settings join it with the authentication methods issue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What a flow is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowKind {
+    /// Proving who one is, ending in an SSO session and the OAuth request that started it.
     Login,
+    /// A signed-in user changing their own credentials (enrolling a second factor).
+    Settings,
 }
 
 impl FlowKind {
@@ -118,23 +120,60 @@ impl FlowKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Login => "login",
+            Self::Settings => "settings",
         }
     }
 
     /// Parses the stored form.
     pub fn parse(text: &str) -> Option<Self> {
-        (text == "login").then_some(Self::Login)
+        match text {
+            "login" => Some(Self::Login),
+            "settings" => Some(Self::Settings),
+            _ => None,
+        }
     }
 }
 
-/// Where a login flow stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Where a flow stands: what it waits for next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowStep {
-    /// The user must prove who they are.
+    /// The user must prove who they are (a first factor).
+    #[default]
     Authenticate,
+    /// The user is identified; a second factor is due.
+    SecondFactor,
+    /// The user is identified but must enrol a second factor first (policy, `acr_values`, or
+    /// an administrator's requirement).
+    EnrolTotp,
+    /// The user is identified but an administrator requires a new password first.
+    ChangePassword,
     /// The user is known; the client's scopes wait for consent.
     Consent,
+    /// A settings flow: a signed-in user manages their own credentials.
+    Settings,
+}
+
+/// What a flow has established so far, beyond its user (stored as JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowState {
+    #[serde(default)]
+    pub step: FlowStep,
+    /// The user a first factor identified, before the flow is done with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_user: Option<UserId>,
+    /// Methods passed in this flow (RFC 8176 values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The authentication context class the flow must reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// A TOTP seed being enrolled, sealed with the tenant key (base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
+    /// The SSO session this flow steps up (its user and first factor are already known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<String>,
 }
 
 /// One journey of one browser (DESIGN §2), as stored. The browser holds a secret whose
@@ -151,6 +190,7 @@ pub struct FlowRecord {
     pub session_id: Option<String>,
     /// Failed attempts in this flow.
     pub failures: u32,
+    pub state: FlowState,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
@@ -158,7 +198,11 @@ pub struct FlowRecord {
 impl FlowRecord {
     /// The step the flow is at.
     pub fn step(&self) -> FlowStep {
-        if self.user_id.is_some() { FlowStep::Consent } else { FlowStep::Authenticate }
+        match self.kind {
+            FlowKind::Settings => FlowStep::Settings,
+            FlowKind::Login if self.user_id.is_some() => FlowStep::Consent,
+            FlowKind::Login => self.state.step,
+        }
     }
 }
 

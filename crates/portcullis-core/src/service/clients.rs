@@ -130,6 +130,9 @@ fn normalize(metadata: &mut ClientMetadata) -> Result<()> {
     {
         fail("contacts", "at most 20 entries of 1 to 254 characters");
     }
+    if metadata.default_acr_values.iter().any(|v| !crate::model::auth_policy::ACR_VALUES.contains(&v.as_str())) {
+        fail("default_acr_values", "each value must be one of the supported acr values (\"1\", \"2\")");
+    }
     if metadata.audiences.len() > 50
         || metadata
             .audiences

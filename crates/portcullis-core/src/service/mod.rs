@@ -9,9 +9,11 @@ mod bootstrap;
 mod changes;
 mod claims;
 mod clients;
+mod credentials;
 mod decision_log;
 mod decisions;
 mod device;
+mod flows;
 mod grants;
 mod groups;
 mod import;
@@ -29,6 +31,7 @@ mod sessions;
 mod tenants;
 mod throttle;
 mod tokens;
+pub mod totp;
 mod user_codec;
 mod users;
 
@@ -42,10 +45,12 @@ pub use authz::{
 };
 pub use bootstrap::Bootstrap;
 pub use clients::PresentedAuth;
+pub use credentials::PRIVILEGED_FOR;
 pub use decisions::{
     AUTHZEN_SCOPE, AccessQuestion, CallerRefusal, Decision, DecisionCaller, DecisionView, Entity, Reason,
 };
 pub use device::{DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL, DevicePoll, NewDevice, normalize_user_code};
+pub use flows::{CODE_LIMIT, FlowProgress, RECOVERY_CODES, SecondFactor, asked_acr, request_asks_mfa};
 pub use grants::{CODE_LIFETIME, CodeRequest, Redemption, Rotation};
 pub use import::{ImportLineError, ImportReport};
 pub use jobs::{HOUSEKEEPING_LEASE, Housekeeping};
@@ -56,7 +61,7 @@ pub use pushed::PUSHED_REQUEST_LIFETIME;
 pub use registration::Registered;
 pub use roles::Assignee;
 pub(crate) use schema::CompiledSchema;
-pub use sessions::{FLOW_LIFETIME, FLOW_MAX_FAILURES, LoginRefusal, NewSession, SESSION_LIFETIME};
+pub use sessions::{FLOW_LIFETIME, FLOW_MAX_FAILURES, LoginRefusal, SESSION_LIFETIME};
 pub use users::UserQuery;
 
 use crate::authz_index::AuthzIndexes;

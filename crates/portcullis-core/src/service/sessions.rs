@@ -2,17 +2,22 @@
 //! browser that started it; a session is server-side and revocable, and the browser holds only
 //! a random secret whose digest is stored.
 
-use portcullis_crypto::secret::{digest, digests_equal, random_id, random_secret};
+use portcullis_crypto::secret::{digest, digests_equal, random_id};
 use portcullis_types::UserId;
 use serde_json::json;
 use time::Duration;
 
 use super::audit::Change;
 use super::claims::login_key;
+use super::flows::{FlowProgress, request_asks_mfa};
 use super::throttle::LoginKeys;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
-use crate::model::session::{AuthorizationRequest, FlowKind, FlowRecord, GrantRecord, SessionInfo, SessionRecord};
+use crate::model::auth_policy::ACR_MFA;
+use crate::model::client::ClientRecord;
+use crate::model::session::{
+    AuthorizationRequest, FlowKind, FlowRecord, FlowState, FlowStep, GrantRecord, SessionInfo, SessionRecord,
+};
 use crate::model::tenant::TenantRecord;
 use crate::model::token::Access;
 use crate::model::user::UserStatus;
@@ -25,18 +30,13 @@ pub const SESSION_LIFETIME: Duration = Duration::hours(10);
 /// Per-account and per-address throttling come with the authentication methods issue.
 pub const FLOW_MAX_FAILURES: u32 = 5;
 
-/// The result of a successful login: the new session and the secret for its cookie.
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    pub session: SessionRecord,
-    pub cookie_secret: String,
-}
-
 /// A refused password login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginRefusal {
     /// Unknown user, wrong password, or an account that may not log in: one answer for all.
     InvalidCredentials,
+    /// A wrong, expired or already used one-time code.
+    InvalidCode,
     /// Too many failures: the flow is over.
     FlowEnded,
     /// Too many failures for this account or from this source: wait this many seconds.
@@ -63,30 +63,52 @@ impl Services {
         Ok(active.then_some(session))
     }
 
-    /// Starts a login flow for `request`, bound to the browser holding `browser_secret`. With
-    /// `session`, the user is already known and the flow waits only for consent.
+    /// Starts a login flow for `request` of `client`, bound to the browser holding
+    /// `browser_secret`. With `session`, the user is already known: the flow waits only for
+    /// consent — or, with `step_up`, for the further factor the request needs.
     pub async fn start_login_flow(
         &self,
         tenant: &str,
         browser_secret: &str,
+        client: &ClientRecord,
         request: AuthorizationRequest,
         session: Option<&SessionRecord>,
+        step_up: bool,
     ) -> Result<FlowRecord> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let flow = FlowRecord {
+        let mut state =
+            FlowState { acr: request_asks_mfa(client, &request).then(|| ACR_MFA.to_owned()), ..FlowState::default() };
+        let known = session.filter(|_| !step_up);
+        let mut flow = FlowRecord {
             id: random_id(),
             tenant_id: record.id,
             kind: FlowKind::Login,
             browser_digest: digest(browser_secret).to_vec(),
             request,
-            user_id: session.map(|s| s.user_id),
-            session_id: session.map(|s| s.id.clone()),
+            user_id: known.map(|s| s.user_id),
+            session_id: known.map(|s| s.id.clone()),
             failures: 0,
+            state: FlowState::default(),
             created_at: now,
             expires_at: now + FLOW_LIFETIME,
         };
+        if let Some(session) = session.filter(|_| step_up) {
+            state.pending_user = Some(session.user_id);
+            state.amr = session.amr.iter().filter(|m| *m != "mfa").cloned().collect();
+            state.step_up = Some(session.id.clone());
+            // A session that passed a first factor goes straight to what is missing.
+            state.step = FlowStep::SecondFactor;
+            flow.state = state;
+            if self.next_step(&mut tx, &record, &mut flow, session.user_id).await?.is_none() {
+                // Nothing is missing after all (the policy changed): only consent remains.
+                flow.user_id = Some(session.user_id);
+                flow.session_id = Some(session.id.clone());
+            }
+        } else {
+            flow.state = state;
+        }
         tx.flow_insert(&flow).await?;
         tx.commit().await?;
         Ok(flow)
@@ -114,7 +136,7 @@ impl Services {
         login: &str,
         password: String,
         context: &RequestContext,
-    ) -> Result<std::result::Result<(FlowRecord, NewSession), LoginRefusal>> {
+    ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let keys = {
             let mut tx = self.store.read().await?;
             let record = self.cached_tenant(&mut tx, tenant).await?;
@@ -127,10 +149,12 @@ impl Services {
             keys
         };
         let user = self.check_password(tenant, login, password).await?;
-        let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let mut flow = tx.flow_get(record.id, &flow.id).await?.ok_or(Error::NotFound("flow"))?;
+        if flow.step() != FlowStep::Authenticate {
+            return Err(Error::NotFound("flow"));
+        }
         let Some(user) = user else {
             let throttled = self.login_failed(&mut tx, &record, &keys).await?;
             flow.failures += 1;
@@ -152,35 +176,10 @@ impl Services {
             tx.commit().await?;
             return Ok(Err(if ended { LoginRefusal::FlowEnded } else { LoginRefusal::InvalidCredentials }));
         };
-        let cookie_secret = random_secret("");
-        let session = SessionRecord {
-            id: random_id(),
-            tenant_id: record.id,
-            user_id: user,
-            secret_digest: digest(&cookie_secret).to_vec(),
-            auth_time: now,
-            amr: vec!["pwd".to_owned()],
-            acr: "1".to_owned(),
-            created_at: now,
-            expires_at: now + SESSION_LIFETIME,
-            revoked_at: None,
-        };
-        tx.session_insert(&session).await?;
         self.login_succeeded(&mut tx, &record, &keys).await?;
-        flow.user_id = Some(user);
-        flow.session_id = Some(session.id.clone());
-        tx.flow_update(&flow).await?;
-        let change = Change {
-            action: "login.success",
-            tenant: Some(tenant),
-            target_type: "session",
-            target_id: Some(session.id.clone()),
-            before: None,
-            after: Some(json!({"method": "pwd", "client_id": flow.request.client_id})),
-        };
-        self.record(&mut tx, &Principal::user(Some(user), &record.name, context), change).await?;
+        let progress = self.after_factor(&mut tx, &record, flow, user, "pwd", context).await?;
         tx.commit().await?;
-        Ok(Ok((flow, NewSession { session, cookie_secret })))
+        Ok(Ok(progress))
     }
 
     /// The SSO session `id` of the tenant, live or not.

@@ -72,6 +72,11 @@ pub(crate) fn device_code_key(source: Option<&str>) -> Vec<u8> {
     key(&["device-code", source.unwrap_or("unknown")])
 }
 
+/// The key wrong second-factor codes of a user are counted under (over all their flows).
+pub(crate) fn code_key(user: portcullis_types::UserId) -> Vec<u8> {
+    key(&["code", &user.to_string()])
+}
+
 /// How long the pair waits after `failures` in the window.
 fn pair_wait(failures: i64) -> Duration {
     let doublings = u32::try_from(failures - PAIR_LIMIT).unwrap_or(0).min(10);

@@ -23,6 +23,8 @@ macro_rules! insert_refresh {
 #[macro_use]
 mod authz;
 #[macro_use]
+mod credentials;
+#[macro_use]
 mod directory;
 #[macro_use]
 mod access;
@@ -57,6 +59,7 @@ macro_rules! all_repos {
         meta_repo!($Tx, $Db);
         authz_repo!($Tx, $Db);
         throttle_repo!($Tx, $Db);
+        credential_repo!($Tx, $Db);
 
         #[async_trait::async_trait]
         impl portcullis_core::store::StoreTx for $Tx {

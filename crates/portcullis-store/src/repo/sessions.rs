@@ -33,6 +33,7 @@ macro_rules! session_repo {
                 user_id: user.as_deref().map($crate::convert::id).transpose()?,
                 session_id: row.try_get("session_id").map_err(map_err)?,
                 failures: u32::try_from(failures).unwrap_or(0),
+                state: $crate::convert::json(&row.try_get::<String, _>("state").map_err(map_err)?)?,
                 created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
                 expires_at: $crate::convert::instant(row.try_get("expires_at").map_err(map_err)?),
             })
@@ -77,12 +78,21 @@ macro_rules! session_repo {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn session_reauthenticated(&mut self, s: &portcullis_core::model::session::SessionRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("UPDATE sso_sessions SET auth_time = $1, amr = $2, acr = $3 WHERE tenant_id = $4 AND id = $5")
+                    .bind($crate::convert::micros(s.auth_time)).bind($crate::convert::to_json(&s.amr)?).bind(&s.acr)
+                    .bind(s.tenant_id.to_string()).bind(&s.id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
             async fn flow_insert(&mut self, f: &portcullis_core::model::session::FlowRecord) -> Result<(), portcullis_core::Error> {
-                sqlx::query("INSERT INTO flows (id, tenant_id, kind, browser_digest, request, user_id, session_id, failures, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                sqlx::query("INSERT INTO flows (id, tenant_id, kind, browser_digest, request, user_id, session_id, failures, created_at, expires_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
                     .bind(&f.id).bind(f.tenant_id.to_string()).bind(f.kind.as_str()).bind(&f.browser_digest)
                     .bind($crate::convert::to_json(&f.request)?).bind(f.user_id.map(|u| u.to_string())).bind(&f.session_id)
                     .bind(i32::try_from(f.failures).unwrap_or(i32::MAX))
                     .bind($crate::convert::micros(f.created_at)).bind($crate::convert::micros(f.expires_at))
+                    .bind($crate::convert::to_json(&f.state)?)
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 Ok(())
             }
@@ -95,9 +105,10 @@ macro_rules! session_repo {
             }
 
             async fn flow_update(&mut self, f: &portcullis_core::model::session::FlowRecord) -> Result<(), portcullis_core::Error> {
-                sqlx::query("UPDATE flows SET user_id = $1, session_id = $2, failures = $3 WHERE tenant_id = $4 AND id = $5")
+                sqlx::query("UPDATE flows SET user_id = $1, session_id = $2, failures = $3, state = $4 WHERE tenant_id = $5 AND id = $6")
                     .bind(f.user_id.map(|u| u.to_string())).bind(&f.session_id)
-                    .bind(i32::try_from(f.failures).unwrap_or(i32::MAX)).bind(f.tenant_id.to_string()).bind(&f.id)
+                    .bind(i32::try_from(f.failures).unwrap_or(i32::MAX)).bind($crate::convert::to_json(&f.state)?)
+                    .bind(f.tenant_id.to_string()).bind(&f.id)
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 Ok(())
             }

@@ -25,7 +25,19 @@ on_every_engine!(one_node_keeps_house_and_rotates_keys_on_schedule, |fx| {
         redirect_uri: "https://app.example.com/cb".into(),
         ..Default::default()
     };
-    let flow = s.start_login_flow("acme", "browser", request, None).await.expect("flow");
+    let made = s
+        .create_client(
+            &fx.admin,
+            "acme",
+            serde_json::from_value(
+                serde_json::json!({"client_name": "Portal", "redirect_uris": ["https://app.example.com/cb"]}),
+            )
+            .expect("metadata"),
+        )
+        .await
+        .expect("client");
+    let client = s.client("acme", &made.client.client_id).await.expect("read").expect("client");
+    let flow = s.start_login_flow("acme", "browser", &client, request, None, false).await.expect("flow");
     fx.clock.advance(Duration::hours(1));
     let done = other.housekeeping("node-b", lease, None).await.expect("runs").expect("holds the lease");
     assert!(done.purged >= 1, "{done:?}");

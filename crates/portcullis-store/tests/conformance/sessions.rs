@@ -32,27 +32,32 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
         .await
         .expect("client");
     let client_id = client.client.client_id.clone();
+    let record = s.client("acme", &client_id).await.expect("read").expect("client");
 
     // A flow answers only its own browser, and only until it expires.
-    let flow = s.start_login_flow("acme", "browser-a", request(&client_id), None).await.expect("flow");
+    let flow = s.start_login_flow("acme", "browser-a", &record, request(&client_id), None, false).await.expect("flow");
     assert_eq!(s.login_flow("acme", &flow.id, "browser-b").await.err(), Some(Error::NotFound("flow")));
     let refused = s.login_with_password("acme", &flow, "alice", "wrong".into(), &ctx).await.expect("runs");
     assert_eq!(refused.err(), Some(LoginRefusal::InvalidCredentials));
-    let (flow, session) = s
+    let progress = s
         .login_with_password("acme", &flow, "ALICE", "correct horse battery".into(), &ctx)
         .await
         .expect("runs")
         .expect("logged in");
+    let flow = progress.flow.clone();
+    let cookie_secret = progress.cookie_secret.clone().expect("a new session");
+    let session = progress.session.clone().expect("authenticated");
+    assert_eq!((session.amr.as_slice(), session.acr.as_str()), (&["pwd".to_owned()][..], "1"));
     assert_eq!(flow.user_id, Some(user.id));
     assert_eq!(
-        s.session_by_cookie("acme", &session.cookie_secret).await.expect("read").map(|x| x.id),
-        Some(session.session.id.clone())
+        s.session_by_cookie("acme", &cookie_secret).await.expect("read").map(|x| x.id),
+        Some(session.id.clone())
     );
     assert_eq!(s.session_by_cookie("acme", "forged").await.expect("read"), None);
 
     let code_for = |flow| CodeRequest {
         flow,
-        session: &session.session,
+        session: &session,
         scope: "openid",
         remember_consent: true,
         lifetime: Duration::days(90),
@@ -83,15 +88,19 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     assert!(matches!(rotation, Rotation::Invalid), "its refresh token is dead too");
 
     // A fresh code expires after 60 seconds.
-    let flow =
-        s.start_login_flow("acme", "browser-a", request(&client_id), Some(&session.session)).await.expect("flow");
+    let flow = s
+        .start_login_flow("acme", "browser-a", &record, request(&client_id), Some(&session), false)
+        .await
+        .expect("flow");
     let code = s.issue_code("acme", code_for(&flow), &ctx).await.expect("code");
     fx.clock.advance(Duration::seconds(61));
     assert_eq!(s.find_code("acme", &code).await.expect("find"), None);
 
     // Refresh tokens rotate, slide, and expire when idle.
-    let flow =
-        s.start_login_flow("acme", "browser-a", request(&client_id), Some(&session.session)).await.expect("flow");
+    let flow = s
+        .start_login_flow("acme", "browser-a", &record, request(&client_id), Some(&session), false)
+        .await
+        .expect("flow");
     let code = s.issue_code("acme", code_for(&flow), &ctx).await.expect("code");
     let grant = s.find_code("acme", &code).await.expect("find").expect("live");
     let Redemption::Redeemed { refresh_token: Some(first) } =
@@ -128,11 +137,13 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     // grants' tokens rotating alongside are both fine.
     let mut fresh = Vec::new();
     for _ in 0..3 {
-        let flow =
-            s.start_login_flow("acme", "browser-a", request(&client_id), Some(&session.session)).await.expect("flow");
+        let flow = s
+            .start_login_flow("acme", "browser-a", &record, request(&client_id), Some(&session), false)
+            .await
+            .expect("flow");
         let asked = CodeRequest {
             flow: &flow,
-            session: &session.session,
+            session: &session,
             scope: "openid",
             remember_consent: true,
             lifetime: Duration::days(90),
@@ -186,8 +197,8 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
 
     // Sessions end after their lifetime; deleting the user deletes their sessions and grants.
     fx.clock.advance(Duration::hours(11));
-    assert_eq!(s.session_by_cookie("acme", &session.cookie_secret).await.expect("read"), None);
+    assert_eq!(s.session_by_cookie("acme", &cookie_secret).await.expect("read"), None);
     s.delete_user(&fx.admin, "acme", user.id).await.expect("delete");
-    assert_eq!(s.session("acme", &session.session.id).await.expect("read"), None);
+    assert_eq!(s.session("acme", &session.id).await.expect("read"), None);
     assert_eq!(s.live_grant("acme", &grant.id).await.expect("read"), None);
 });

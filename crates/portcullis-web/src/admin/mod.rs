@@ -4,6 +4,7 @@
 mod audit;
 mod authz;
 mod clients;
+mod credentials;
 mod groups;
 mod keys;
 mod password_policy;
@@ -104,14 +105,15 @@ impl Modify for BearerAuth {
     security(("bearer" = [])),
     tags(
         (name = "tenants"), (name = "users"), (name = "groups"), (name = "roles"),
-        (name = "schema"), (name = "clients"), (name = "keys"), (name = "tokens"), (name = "audit"), (name = "authorization")
+        (name = "schema"), (name = "clients"), (name = "keys"), (name = "tokens"), (name = "audit"), (name = "authorization"),
+        (name = "flows", description = "The JSON flow API of each issuer (`/t/{tenant}/flows/…`): native and single-page apps drive logins with it.")
     )
 )]
 struct ApiDoc;
 
 /// The admin routes and their OpenAPI document.
 pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(tenants::list_tenants, tenants::create_tenant))
         .routes(routes!(tenants::get_tenant, tenants::update_tenant, tenants::delete_tenant))
         .routes(routes!(users::list_users, users::create_user))
@@ -143,6 +145,12 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(scopes::put_scope, scopes::delete_scope))
         .routes(routes!(sessions::list_sessions, sessions::revoke_sessions))
         .routes(routes!(sessions::revoke_session))
+        .routes(routes!(credentials::list_credentials))
+        .routes(routes!(credentials::delete_credential))
+        .routes(routes!(credentials::reset_mfa))
+        .routes(routes!(credentials::list_requirements))
+        .routes(routes!(credentials::put_requirement, credentials::delete_requirement))
+        .routes(routes!(credentials::get_auth_policy, credentials::put_auth_policy))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
@@ -155,5 +163,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(authz::policy_schema))
         .routes(routes!(authz::test_policies))
         .routes(routes!(authz::get_settings, authz::put_settings))
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    doc.merge(crate::flows::openapi());
+    (router, doc)
 }

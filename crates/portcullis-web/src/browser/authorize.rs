@@ -62,11 +62,12 @@ async fn authorize(state: &AppState, tenant: &str, headers: &HeaderMap, params: 
     let next = authorize::decide(services, tenant, &issuer, &client, &request, session.as_ref()).await;
     let response = match next {
         Ok(Next::Done(response)) => respond(&response),
-        Ok(step @ (Next::Login | Next::Consent)) => {
-            let known = if matches!(step, Next::Consent) { session.as_ref() } else { None };
-            match services.start_login_flow(tenant, &browser.secret, request, known).await {
+        Ok(step @ (Next::Login | Next::Consent | Next::StepUp)) => {
+            let known = if matches!(step, Next::Login) { None } else { session.as_ref() };
+            let step_up = matches!(step, Next::StepUp);
+            match services.start_login_flow(tenant, &browser.secret, &client, request, known, step_up).await {
                 Ok(flow) => {
-                    let page = if known.is_some() { "consent" } else { "login" };
+                    let page = if matches!(step, Next::Consent) { "consent" } else { "login" };
                     see_other(&format!("/t/{tenant}/{page}?flow={}", flow.id))
                 }
                 Err(error) => error_page(tenant, &error.into()),

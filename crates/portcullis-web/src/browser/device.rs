@@ -84,9 +84,23 @@ pub(super) async fn submit(
     };
     let mut request = device.request.clone();
     request.device = Some(hex::encode(&device.device_digest));
-    match state.services.start_login_flow(&tenant, &browser.secret, request, session.as_ref()).await {
+    let client = match state.services.client(&tenant, &device.client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return error_page(&tenant, &portcullis_oidc::OAuthError::invalid_request("the client no longer exists"));
+        }
+        Err(error) => return error_page(&tenant, &error.into()),
+    };
+    let step_up = match &session {
+        Some(session) => match state.services.session_suffices(&tenant, &client, &request, session).await {
+            Ok(suffices) => !suffices,
+            Err(error) => return error_page(&tenant, &error.into()),
+        },
+        None => false,
+    };
+    match state.services.start_login_flow(&tenant, &browser.secret, &client, request, session.as_ref(), step_up).await {
         Ok(flow) => {
-            let step = if session.is_some() { "consent" } else { "login" };
+            let step = if session.is_some() && !step_up { "consent" } else { "login" };
             browser.attach(see_other(&format!("/t/{tenant}/{step}?flow={}", flow.id)))
         }
         Err(error) => error_page(&tenant, &error.into()),

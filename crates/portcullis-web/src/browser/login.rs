@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
-use portcullis_core::service::{LoginRefusal, SESSION_LIFETIME};
+use portcullis_core::service::{LoginRefusal, SESSION_LIFETIME, SecondFactor};
 use portcullis_oidc::OAuthError;
 use portcullis_oidc::authorize;
 use serde::Deserialize;
@@ -61,25 +61,41 @@ pub(super) async fn load(
     }
 }
 
-fn login_form(
+/// A step of the flow as a page: the form of its current step, with `error` shown.
+async fn step_page(
+    state: &AppState,
     tenant: &str,
     browser: &Browser,
     flow: &FlowRecord,
     client: &ClientRecord,
     username: &str,
-    error: Option<&str>,
+    error: Option<String>,
 ) -> Response {
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let context = minijinja::context! {
+    let common = minijinja::context! {
         tenant,
         client_name => client.metadata.client_name,
         action => format!("/t/{tenant}/login"),
         flow => flow.id,
         csrf => browser.csrf(&flow.id),
-        username,
-        error => error.map(pages::i18n::text),
+        error,
     };
-    pages::render(status, "login.html", context)
+    match flow.step() {
+        FlowStep::Authenticate => {
+            let context = minijinja::context! { username, ..common };
+            pages::render(status, "login.html", context)
+        }
+        FlowStep::SecondFactor => pages::render(status, "login_code.html", common),
+        FlowStep::EnrolTotp => match state.services.totp_enrolment(tenant, flow).await {
+            Ok(enrolment) => {
+                let context = minijinja::context! { qr => pages::inline_svg(&enrolment.qr_svg), secret => enrolment.secret, ..common };
+                pages::render(status, "login_enrol.html", context)
+            }
+            Err(error) => error_page(tenant, &error.into()),
+        },
+        FlowStep::ChangePassword => pages::render(status, "login_new_password.html", common),
+        FlowStep::Consent | FlowStep::Settings => flow_gone(tenant),
+    }
 }
 
 pub(super) async fn page(
@@ -89,12 +105,51 @@ pub(super) async fn page(
     Query(query): Query<FlowQuery>,
 ) -> Response {
     let browser = Browser::of(&state, &headers);
-    match load(&state, &tenant, &browser, &query.flow, FlowStep::Authenticate).await {
+    match load_login(&state, &tenant, &browser, &query.flow).await {
         Ok((flow, client)) => {
             let hint = flow.request.login_hint.clone().unwrap_or_default();
-            login_form(&tenant, &browser, &flow, &client, &hint, None)
+            step_page(&state, &tenant, &browser, &flow, &client, &hint, None).await
         }
         Err(response) => response,
+    }
+}
+
+/// A login flow of this browser still authenticating, with its client.
+async fn load_login(
+    state: &AppState,
+    tenant: &str,
+    browser: &Browser,
+    flow_id: &str,
+) -> Result<(FlowRecord, ClientRecord), Response> {
+    for step in [FlowStep::Authenticate, FlowStep::SecondFactor, FlowStep::EnrolTotp, FlowStep::ChangePassword] {
+        match load(state, tenant, browser, flow_id, step).await {
+            Ok(loaded) => return Ok(loaded),
+            Err(_) if step != FlowStep::ChangePassword => {}
+            Err(response) => return Err(response),
+        }
+    }
+    Err(flow_gone(tenant))
+}
+
+/// The page for a refused step.
+fn refused(tenant: &str, refusal: LoginRefusal) -> Option<Response> {
+    match refusal {
+        LoginRefusal::Throttled { retry_after } => {
+            let mut page =
+                pages::error(StatusCode::TOO_MANY_REQUESTS, tenant, "error.too_many", "error.wait", Some("throttled"));
+            if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
+                page.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Some(page)
+        }
+        LoginRefusal::FlowEnded => Some(pages::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            tenant,
+            "error.too_many",
+            "error.start_again",
+            Some("too_many_attempts"),
+        )),
+        LoginRefusal::InvalidCredentials | LoginRefusal::InvalidCode => None,
     }
 }
 
@@ -108,51 +163,135 @@ pub(super) async fn submit(
     let browser = Browser::of(&state, &headers);
     let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
     let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();
-    let (flow, client) = match posted(&state, &tenant, &browser, &params, FlowStep::Authenticate).await {
+    let flow_id = field("flow");
+    let (flow, client) = match load_login(&state, &tenant, &browser, &flow_id).await {
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    let username = field("username");
-    let password = field("password");
-    if username.is_empty() || password.is_empty() {
-        return login_form(&tenant, &browser, &flow, &client, &username, Some("login.missing"));
+    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
+        return pages::error(StatusCode::FORBIDDEN, &tenant, "error.form_expired", "error.reload", Some("csrf"));
     }
-    let outcome = state.services.login_with_password(&tenant, &flow, &username, password, &context).await;
-    let (flow, new_session) = match outcome {
-        Ok(Ok(done)) => done,
-        Ok(Err(LoginRefusal::InvalidCredentials)) => {
-            return login_form(&tenant, &browser, &flow, &client, &username, Some("login.wrong"));
-        }
-        Ok(Err(LoginRefusal::Throttled { retry_after })) => {
-            let mut page =
-                pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.wait", Some("throttled"));
-            if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
-                page.headers_mut().insert(header::RETRY_AFTER, value);
+    let services = &state.services;
+    let username = field("username");
+    let outcome = match flow.step() {
+        FlowStep::Authenticate => {
+            let password = field("password");
+            if username.is_empty() || password.is_empty() {
+                return step_page(
+                    &state,
+                    &tenant,
+                    &browser,
+                    &flow,
+                    &client,
+                    &username,
+                    Some(pages::i18n::text("login.missing")),
+                )
+                .await;
             }
-            return page;
+            services.login_with_password(&tenant, &flow, &username, password, &context).await
         }
-        Ok(Err(LoginRefusal::FlowEnded)) => {
-            return pages::error(
-                StatusCode::TOO_MANY_REQUESTS,
-                &tenant,
-                "error.too_many",
-                "error.start_again",
-                Some("too_many_attempts"),
-            );
+        FlowStep::SecondFactor => {
+            let factor = match field("method").as_str() {
+                "recovery_code" => SecondFactor::RecoveryCode(field("recovery_code")),
+                _ => SecondFactor::Totp(field("code")),
+            };
+            services.submit_second_factor(&tenant, &flow, factor, &context).await
+        }
+        FlowStep::EnrolTotp => services.confirm_totp(&tenant, &flow, &field("code"), &field("name"), &context).await,
+        FlowStep::ChangePassword => {
+            services.submit_new_password(&tenant, &flow, field("new_password"), &context).await.map(Ok)
+        }
+        FlowStep::Consent | FlowStep::Settings => return flow_gone(&tenant),
+    };
+    let progress = match outcome {
+        Ok(Ok(progress)) => progress,
+        Ok(Err(refusal)) => {
+            if let Some(page) = refused(&tenant, refusal) {
+                return page;
+            }
+            let message = if refusal == LoginRefusal::InvalidCredentials { "login.wrong" } else { "login.wrong_code" };
+            let message = Some(pages::i18n::text(message));
+            return step_page(&state, &tenant, &browser, &flow, &client, &username, message).await;
         }
         Err(portcullis_core::Error::Busy) => {
             return pages::error(StatusCode::SERVICE_UNAVAILABLE, &tenant, "error.try_again", "error.busy", None);
         }
+        Err(portcullis_core::Error::NotFound(_)) => return flow_gone(&tenant),
+        Err(portcullis_core::Error::Validation(errors)) => {
+            let message = errors.first().map(|e| e.reason.clone());
+            return step_page(&state, &tenant, &browser, &flow, &client, &username, message).await;
+        }
         Err(error) => return error_page(&tenant, &error.into()),
     };
-    let cookie = state.cookies.set(
-        &state.cookies.session(&tenant),
-        &new_session.cookie_secret,
-        SESSION_LIFETIME.whole_seconds(),
-    );
-    let mut response = proceed(&state, &tenant, &flow, &client, &new_session.session).await;
-    response.headers_mut().append(header::SET_COOKIE, cookie);
+    let mut response = match (&progress.session, progress.recovery_codes.is_empty()) {
+        (None, true) => see_other(&format!("/t/{tenant}/login?flow={}", progress.flow.id)),
+        (Some(session), true) => proceed(&state, &tenant, &progress.flow, &client, session).await,
+        (_, false) => {
+            let next = if progress.session.is_some() {
+                format!("/t/{tenant}/login/continue?flow={}", progress.flow.id)
+            } else {
+                format!("/t/{tenant}/login?flow={}", progress.flow.id)
+            };
+            recovery_codes_page(&tenant, &progress.recovery_codes, &next)
+        }
+    };
+    if let Some(secret) = &progress.cookie_secret {
+        let cookie = state.cookies.set(&state.cookies.session(&tenant), secret, SESSION_LIFETIME.whole_seconds());
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     response
+}
+
+/// The recovery codes just made, shown once, with the way on.
+pub(super) fn recovery_codes_page(tenant: &str, codes: &[String], next: &str) -> Response {
+    let mut response =
+        pages::render(StatusCode::OK, "recovery_codes.html", minijinja::context! { tenant, codes, next });
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /t/{tenant}/login/continue?flow=`: on from a page shown after authentication (the
+/// recovery codes) to consent or the client.
+pub(super) async fn resume(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    Query(query): Query<FlowQuery>,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let (flow, client) = match load(&state, &tenant, &browser, &query.flow, FlowStep::Consent).await {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    let session_id = flow.session_id.clone().unwrap_or_default();
+    match state.services.session(&tenant, &session_id).await {
+        Ok(Some(session)) if session.live(state.services.now()) => {
+            proceed(&state, &tenant, &flow, &client, &session).await
+        }
+        Ok(_) => flow_gone(&tenant),
+        Err(error) => error_page(&tenant, &error.into()),
+    }
+}
+
+/// Whether an authenticated flow must ask for consent before it ends: always for a device
+/// (the user confirms what they connect, RFC 8628 §5.4 remote phishing), never for a first-party
+/// client, else when asked (`prompt=consent`) or when the remembered consent falls short.
+pub(crate) async fn needs_consent(
+    state: &AppState,
+    tenant: &str,
+    flow: &FlowRecord,
+    client: &ClientRecord,
+    session: &SessionRecord,
+) -> Result<bool, portcullis_core::Error> {
+    let request = &flow.request;
+    if request.device.is_some() {
+        return Ok(true);
+    }
+    if client.metadata.first_party {
+        return Ok(false);
+    }
+    let asked = request.prompt.iter().any(|p| p == "consent");
+    Ok(asked || !state.services.consent_covers(tenant, session.user_id, &client.client_id, &request.scope).await?)
 }
 
 /// After authentication: to the consent page, or straight back to the client.
@@ -163,21 +302,12 @@ async fn proceed(
     client: &ClientRecord,
     session: &SessionRecord,
 ) -> Response {
-    let request = &flow.request;
-    // A device flow always ends on the consent page: the user confirms what they connect
-    // (RFC 8628 §5.4, remote phishing).
-    if request.device.is_some() {
-        return see_other(&format!("/t/{tenant}/consent?flow={}", flow.id));
-    }
-    let asked = request.prompt.iter().any(|p| p == "consent");
-    let covered = state.services.consent_covers(tenant, session.user_id, &client.client_id, &request.scope).await;
-    let needs_consent = match covered {
-        Ok(covered) => !client.metadata.first_party && (asked || !covered),
+    match needs_consent(state, tenant, flow, client, session).await {
+        Ok(true) => return see_other(&format!("/t/{tenant}/consent?flow={}", flow.id)),
+        Ok(false) => {}
         Err(error) => return error_page(tenant, &error.into()),
-    };
-    if needs_consent {
-        return see_other(&format!("/t/{tenant}/consent?flow={}", flow.id));
     }
+    let request = &flow.request;
     let issuer = state.issuer(tenant);
     match authorize::complete(&state.services, tenant, &issuer, client, request, Some(flow), session, false).await {
         Ok(response) => respond(&response),

@@ -8,7 +8,9 @@ mod consent;
 mod device;
 mod login;
 mod logout;
+mod security;
 
+pub(crate) use login::needs_consent;
 pub(crate) use logout::notify;
 
 use axum::Router;
@@ -34,10 +36,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{tenant}/authorize", get(authorize::get).post(authorize::post))
         .route("/t/{tenant}/login", get(login::page).post(login::submit))
+        .route("/t/{tenant}/login/continue", get(login::resume))
         .route("/t/{tenant}/consent", get(consent::page).post(consent::submit))
         .route("/t/{tenant}/logout", get(logout::get).post(logout::post))
         .route("/t/{tenant}/device", get(device::page).post(device::submit))
         .route("/t/{tenant}/account/password", get(account::page).post(account::submit))
+        .route("/t/{tenant}/account/security", get(security::page).post(security::submit))
+        .route("/t/{tenant}/account/totp", get(security::totp_page).post(security::totp_submit))
         .layer(axum::middleware::from_fn(pages::i18n::scope))
         .route("/assets/portcullis.css", get(pages::stylesheet))
         .route("/assets/form-post.js", get(pages::form_post_script))

@@ -15,7 +15,7 @@ use serde::Serialize;
 /// The pages' policy: their own stylesheet and nothing else; never framed.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const TEMPLATE_SOURCES: [(&str, &str); 8] = [
+const TEMPLATE_SOURCES: [(&str, &str); 13] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("consent.html", include_str!("templates/consent.html")),
@@ -24,6 +24,11 @@ const TEMPLATE_SOURCES: [(&str, &str); 8] = [
     ("device.html", include_str!("templates/device.html")),
     ("form_post.html", include_str!("templates/form_post.html")),
     ("account_password.html", include_str!("templates/account_password.html")),
+    ("login_code.html", include_str!("templates/login_code.html")),
+    ("login_enrol.html", include_str!("templates/login_enrol.html")),
+    ("login_new_password.html", include_str!("templates/login_new_password.html")),
+    ("recovery_codes.html", include_str!("templates/recovery_codes.html")),
+    ("account_security.html", include_str!("templates/account_security.html")),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -35,6 +40,13 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env
 });
+
+/// An SVG drawn by the server (a QR code), to place in a page as markup: without its XML
+/// declaration, marked safe — it holds no text from a request.
+pub fn inline_svg(svg: &str) -> minijinja::Value {
+    let start = svg.find("<svg").unwrap_or(0);
+    minijinja::Value::from_safe_string(svg[start..].to_owned())
+}
 
 /// Renders template `name` with `context` (and the language's `lang` and `t`) as a complete
 /// response.
@@ -125,7 +137,7 @@ mod tests {
 
     #[test]
     fn every_template_parses_and_escapes() {
-        for name in ["login.html", "consent.html", "logout.html", "error.html", "device.html", "form_post.html"] {
+        for (name, _) in TEMPLATE_SOURCES.iter().filter(|(name, _)| *name != "base.html") {
             let rendered = html(name, minijinja::context! {});
             assert!(rendered.is_ok(), "{name}: {rendered:?}");
         }

@@ -12,7 +12,7 @@ use crate::oidc::{setup, web_client};
 use crate::oidc_errors::{VERIFIER, code_for, exchange};
 use crate::on_every_engine;
 
-fn payload(jwt: &str) -> Value {
+pub fn payload(jwt: &str) -> Value {
     let part = jwt.split('.').nth(1).expect("payload");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64")).expect("json")
 }

@@ -29,6 +29,14 @@ const ENDPOINTS: &[&str] = &[
     "GET /tenants/{tenant}/users/{id}/sessions",
     "DELETE /tenants/{tenant}/users/{id}/sessions",
     "DELETE /tenants/{tenant}/users/{id}/sessions/{sid}",
+    "GET /tenants/{tenant}/users/{id}/credentials",
+    "DELETE /tenants/{tenant}/users/{id}/credentials/{credential}",
+    "POST /tenants/{tenant}/users/{id}/mfa:reset",
+    "GET /tenants/{tenant}/users/{id}/requirements",
+    "PUT /tenants/{tenant}/users/{id}/requirements/{requirement}",
+    "DELETE /tenants/{tenant}/users/{id}/requirements/{requirement}",
+    "GET /tenants/{tenant}/auth-policy",
+    "PUT /tenants/{tenant}/auth-policy",
     "GET /tenants/{tenant}/users/{id}/roles",
     "PUT /tenants/{tenant}/users/{id}/roles/{role}",
     "DELETE /tenants/{tenant}/users/{id}/roles/{role}",
@@ -82,6 +90,11 @@ const ENDPOINTS: &[&str] = &[
     "GET /tenants/{tenant}/audit",
 ];
 
+/// The flow API: in the same document, served from the issuer (each path names `/` as its
+/// server) and authenticated by a flow token, not an admin token.
+const FLOW_ENDPOINTS: &[&str] =
+    &["POST /t/{tenant}/flows/login", "GET /t/{tenant}/flows/{id}", "POST /t/{tenant}/flows/{id}"];
+
 on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
     let doc: Value =
         server.raw(Method::GET, "/admin/v1/openapi.json").send().await.expect("send").json().await.expect("json");
@@ -92,6 +105,10 @@ on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
         for method in ["get", "post", "put", "patch", "delete"] {
             if let Some(operation) = item.get(method) {
                 documented.insert(format!("{} {path}", method.to_uppercase()));
+                if path.starts_with("/t/") {
+                    assert_eq!(item["servers"][0]["url"], "/", "{path} is served from the root");
+                    continue;
+                }
                 assert!(
                     operation["responses"].as_object().is_some_and(|r| r.contains_key("401")),
                     "{method} {path} documents its errors"
@@ -106,7 +123,7 @@ on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
         let name = target.strip_prefix("#/components/schemas/").expect("local schema reference");
         assert!(doc["components"]["schemas"].get(name).is_some(), "dangling $ref {target}");
     }
-    let expected: BTreeSet<String> = ENDPOINTS.iter().map(|e| (*e).to_owned()).collect();
+    let expected: BTreeSet<String> = ENDPOINTS.iter().chain(FLOW_ENDPOINTS).map(|e| (*e).to_owned()).collect();
     assert_eq!(documented, expected);
 
     // Every documented operation is routed: it may refuse the dummy values, but it is never
@@ -120,7 +137,9 @@ on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
             .replace("{role}", "01900000-0000-7000-8000-000000000002")
             .replace("{name}", "probe")
             .replace("{client_id}", "probe-client")
-            .replace("{sid}", "probe-session");
+            .replace("{sid}", "probe-session")
+            .replace("{credential}", "probe-credential")
+            .replace("{requirement}", "enrol_mfa");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = server.admin(method.clone(), &concrete);
         if concrete.ends_with("users:import") {
@@ -134,5 +153,21 @@ on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
         assert_ne!(status, 405, "{endpoint} is routed");
         assert!(!body.contains("no such endpoint"), "{endpoint} is routed: {body}");
         assert!(!status.is_server_error(), "{endpoint}: {status} {body}");
+    }
+    for endpoint in FLOW_ENDPOINTS {
+        let (method, path) = endpoint.split_once(' ').expect("method and path");
+        let concrete = path.replace("{tenant}", "admin").replace("{id}", "probe-flow");
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let response = server
+            .raw(method, &concrete)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .expect("send");
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert_ne!(status, 405, "{endpoint} is routed");
+        assert!(!body.contains("no such endpoint") && !status.is_server_error(), "{endpoint}: {status} {body}");
     }
 });

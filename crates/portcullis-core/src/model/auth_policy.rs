@@ -1,0 +1,50 @@
+//! A tenant's authentication policy (issue 4 item 8): whether a second factor is asked, and
+//! what the authentication context classes (`acr`) mean.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::tenant::TenantProfile;
+
+/// When a login asks for a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaPolicy {
+    /// Only when the client asks for it (`acr_values=2` or its `default_acr_values`).
+    Off,
+    /// From users who have enrolled one, and when the client asks for it.
+    Optional,
+    /// From everyone: a user without a second factor enrols one during the login.
+    Required,
+}
+
+/// The authentication context classes Portcullis reaches (`acr`, OIDC Core §2): one factor,
+/// or more than one.
+pub const ACR_SINGLE: &str = "1";
+/// Two factors of different kinds (RFC 8176 `mfa`).
+pub const ACR_MFA: &str = "2";
+/// Every class Portcullis reaches, weakest first (discovery's `acr_values_supported`).
+pub const ACR_VALUES: &[&str] = &[ACR_SINGLE, ACR_MFA];
+
+/// A tenant's authentication policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthPolicy {
+    pub mfa: MfaPolicy,
+    /// Days a browser that passed a second factor may skip it for the same user when only
+    /// this policy asks for it (not when the client asks with `acr_values`); 0 turns "remember
+    /// this device" off. At most 90.
+    #[serde(default)]
+    pub remember_device_days: u32,
+}
+
+impl AuthPolicy {
+    /// The defaults of a profile. Second factors are asked from everyone who has one; making
+    /// them required is the administrator's decision, because it makes every existing user
+    /// enrol at their next login.
+    pub fn for_profile(profile: TenantProfile) -> Self {
+        match profile {
+            TenantProfile::Workforce => Self { mfa: MfaPolicy::Optional, remember_device_days: 0 },
+            TenantProfile::Customer => Self { mfa: MfaPolicy::Optional, remember_device_days: 30 },
+        }
+    }
+}

@@ -1,0 +1,47 @@
+-- Portcullis schema 12: second factors and the flow engine (issue 4). Kept in step with the
+-- other engine's 0012_credentials.sql.
+
+-- Where a flow stands beyond who it has authenticated (JSON): the user a first factor
+-- identified, the methods passed so far, a TOTP secret being enrolled (sealed).
+ALTER TABLE flows ADD COLUMN state TEXT NOT NULL DEFAULT '{}';
+
+-- What a user proves besides a password: a TOTP seed (sealed with the tenant key, DESIGN §4),
+-- a set of recovery codes (the codes themselves below, as digests). `counter` is the last TOTP
+-- step accepted: a code is never accepted twice (RFC 6238 §5.2).
+CREATE TABLE credentials (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    secret BLOB,
+    counter BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT
+);
+CREATE INDEX credentials_user ON credentials (user_id);
+
+-- Single-use recovery codes, as SHA-256 digests; spending one is one conditional UPDATE.
+CREATE TABLE recovery_codes (
+    credential_id TEXT NOT NULL REFERENCES credentials (id) ON DELETE CASCADE,
+    digest BLOB NOT NULL,
+    used_at BIGINT,
+    CONSTRAINT recovery_codes_pkey PRIMARY KEY (credential_id, digest)
+);
+
+-- A tenant's authentication policy (JSON); absent means the defaults of its profile.
+CREATE TABLE auth_policies (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    policy TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    CONSTRAINT auth_policies_pkey PRIMARY KEY (tenant_id)
+);
+
+-- What an administrator requires of a user at their next login (enrol a second factor,
+-- change their password); removed when done.
+CREATE TABLE user_requirements (
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    requirement TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    CONSTRAINT user_requirements_pkey PRIMARY KEY (user_id, requirement)
+);

@@ -1,0 +1,126 @@
+//! Second factors, recovery codes, authentication policies and users' requirements.
+
+macro_rules! credential_repo {
+    ($Tx:ident, $Db:ty) => {
+        fn credential_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<portcullis_core::model::credential::CredentialRecord, portcullis_core::Error> {
+            use sqlx::Row;
+            let kind: String = row.try_get("kind").map_err(map_err)?;
+            Ok(portcullis_core::model::credential::CredentialRecord {
+                id: row.try_get("id").map_err(map_err)?,
+                tenant_id: $crate::convert::id(&row.try_get::<String, _>("tenant_id").map_err(map_err)?)?,
+                user_id: $crate::convert::id(&row.try_get::<String, _>("user_id").map_err(map_err)?)?,
+                kind: portcullis_core::model::credential::CredentialKind::parse(&kind)
+                    .ok_or_else(|| portcullis_core::Error::internal(format!("stored credential kind {kind}")))?,
+                name: row.try_get("name").map_err(map_err)?,
+                secret: row.try_get("secret").map_err(map_err)?,
+                counter: row.try_get("counter").map_err(map_err)?,
+                created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
+                last_used_at: $crate::convert::opt_instant(row.try_get("last_used_at").map_err(map_err)?),
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl portcullis_core::store::CredentialRepo for $Tx {
+            async fn credential_insert(&mut self, c: &portcullis_core::model::credential::CredentialRecord) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO credentials (id, tenant_id, user_id, kind, name, secret, counter, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(&c.id).bind(c.tenant_id.to_string()).bind(c.user_id.to_string()).bind(c.kind.as_str())
+                    .bind(&c.name).bind(&c.secret).bind(c.counter)
+                    .bind($crate::convert::micros(c.created_at)).bind(c.last_used_at.map($crate::convert::micros))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn credentials_of_user(&mut self, tenant: portcullis_types::TenantId, user: portcullis_types::UserId) -> Result<Vec<portcullis_core::model::credential::CredentialRecord>, portcullis_core::Error> {
+                let rows = sqlx::query("SELECT * FROM credentials WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at, id")
+                    .bind(tenant.to_string()).bind(user.to_string())
+                    .fetch_all(&mut *self.0).await.map_err(map_err)?;
+                rows.iter().map(credential_from_row).collect()
+            }
+
+            async fn credential_delete(&mut self, tenant: portcullis_types::TenantId, user: portcullis_types::UserId, id: &str) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("DELETE FROM credentials WHERE tenant_id = $1 AND user_id = $2 AND id = $3")
+                    .bind(tenant.to_string()).bind(user.to_string()).bind(id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn credentials_delete_all(&mut self, tenant: portcullis_types::TenantId, user: portcullis_types::UserId) -> Result<u64, portcullis_core::Error> {
+                let done = sqlx::query("DELETE FROM credentials WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.to_string()).bind(user.to_string())
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn credential_advance(&mut self, id: &str, step: i64, at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("UPDATE credentials SET counter = $1, last_used_at = $2 WHERE id = $3 AND counter < $1")
+                    .bind(step).bind($crate::convert::micros(at)).bind(id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn recovery_codes_insert(&mut self, credential: &str, digests: &[Vec<u8>]) -> Result<(), portcullis_core::Error> {
+                for digest in digests {
+                    sqlx::query("INSERT INTO recovery_codes (credential_id, digest) VALUES ($1, $2)")
+                        .bind(credential).bind(digest)
+                        .execute(&mut *self.0).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn recovery_code_spend(&mut self, credential: &str, digest: &[u8], at: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE credential_id = $2 AND digest = $3 AND used_at IS NULL")
+                    .bind($crate::convert::micros(at)).bind(credential).bind(digest)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("UPDATE credentials SET last_used_at = $1 WHERE id = $2")
+                    .bind($crate::convert::micros(at)).bind(credential)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(true)
+            }
+
+            async fn recovery_codes_remaining(&mut self, credential: &str) -> Result<u32, portcullis_core::Error> {
+                let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE credential_id = $1 AND used_at IS NULL")
+                    .bind(credential)
+                    .fetch_one(&mut *self.0).await.map_err(map_err)?;
+                Ok(u32::try_from(count).unwrap_or(0))
+            }
+
+            async fn auth_policy_get(&mut self, tenant: portcullis_types::TenantId) -> Result<Option<String>, portcullis_core::Error> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT policy FROM auth_policies WHERE tenant_id = $1")
+                    .bind(tenant.to_string())
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                Ok(row.map(|(policy,)| policy))
+            }
+
+            async fn auth_policy_put(&mut self, tenant: portcullis_types::TenantId, policy: &str, at: time::OffsetDateTime) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO auth_policies (tenant_id, policy, updated_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at")
+                    .bind(tenant.to_string()).bind(policy).bind($crate::convert::micros(at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn requirements_of_user(&mut self, user: portcullis_types::UserId) -> Result<Vec<portcullis_core::model::credential::Requirement>, portcullis_core::Error> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT requirement FROM user_requirements WHERE user_id = $1 ORDER BY requirement")
+                    .bind(user.to_string())
+                    .fetch_all(&mut *self.0).await.map_err(map_err)?;
+                Ok(rows.iter().filter_map(|(r,)| portcullis_core::model::credential::Requirement::parse(r)).collect())
+            }
+
+            async fn requirement_put(&mut self, user: portcullis_types::UserId, requirement: portcullis_core::model::credential::Requirement, at: time::OffsetDateTime) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO user_requirements (user_id, requirement, created_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, requirement) DO NOTHING")
+                    .bind(user.to_string()).bind(requirement.as_str()).bind($crate::convert::micros(at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn requirement_delete(&mut self, user: portcullis_types::UserId, requirement: portcullis_core::model::credential::Requirement) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("DELETE FROM user_requirements WHERE user_id = $1 AND requirement = $2")
+                    .bind(user.to_string()).bind(requirement.as_str())
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+    };
+}

@@ -1,0 +1,214 @@
+//! The signed-in user's second factors (`{issuer}/account/security`): list them, add an
+//! authenticator app through a settings flow (`{issuer}/account/totp`), remove one, renew the
+//! recovery codes. Removing and renewing need a recent sign-in.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use portcullis_core::model::session::{FlowStep, SessionRecord};
+use portcullis_core::service::LoginRefusal;
+
+use super::authorize::current_session;
+use super::login::{FlowQuery, recovery_codes_page};
+use super::{Browser, error_page, flow_gone, form, see_other};
+use crate::AppState;
+use crate::extract::{ApiPath, Context};
+use crate::pages;
+
+/// The CSRF purpose of the security page's forms.
+const PURPOSE: &str = "account-security";
+
+fn sign_in_first(tenant: &str) -> Response {
+    pages::error(StatusCode::UNAUTHORIZED, tenant, "security.title", "account.sign_in_first", None)
+}
+
+async fn session_of(state: &AppState, tenant: &str, headers: &HeaderMap) -> Result<SessionRecord, Response> {
+    match current_session(state, tenant, headers).await {
+        Ok(Some(session)) => Ok(session),
+        Ok(None) => Err(sign_in_first(tenant)),
+        Err(error) => Err(error_page(tenant, &error)),
+    }
+}
+
+async fn overview(
+    state: &AppState,
+    tenant: &str,
+    browser: &Browser,
+    session: &SessionRecord,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let credentials = match state.services.own_credentials(tenant, session).await {
+        Ok(credentials) => credentials,
+        Err(error) => return error_page(tenant, &error.into()),
+    };
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let context = minijinja::context! {
+        tenant,
+        action => format!("/t/{tenant}/account/security"),
+        csrf => browser.csrf(PURPOSE),
+        credentials,
+        notice,
+        error,
+    };
+    browser.attach(pages::render(status, "account_security.html", context))
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    match session_of(&state, &tenant, &headers).await {
+        Ok(session) => overview(&state, &tenant, &browser, &session, None, None).await,
+        Err(response) => response,
+    }
+}
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let session = match session_of(&state, &tenant, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let Some(params) = form(&headers, &body) else { return sign_in_first(&tenant) };
+    let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();
+    if !browser.csrf_ok(PURPOSE, params.single("csrf_token").ok().flatten()) {
+        return pages::error(StatusCode::FORBIDDEN, &tenant, "error.form_expired", "error.reload", Some("csrf"));
+    }
+    let services = &state.services;
+    let message_for = |error: &portcullis_core::Error| match error {
+        portcullis_core::Error::Forbidden(_) => Some(pages::i18n::text("security.sign_in_again")),
+        portcullis_core::Error::NotFound(_) | portcullis_core::Error::Validation(_) => {
+            Some(pages::i18n::text("error.reload"))
+        }
+        _ => None,
+    };
+    match field("action").as_str() {
+        "add_totp" => match services.start_totp_settings(&tenant, &browser.secret, &session).await {
+            Ok(flow) => see_other(&format!("/t/{tenant}/account/totp?flow={}", flow.id)),
+            Err(error) => error_page(&tenant, &error.into()),
+        },
+        "remove" => match services.remove_own_credential(&tenant, &session, &field("credential"), &context).await {
+            Ok(()) => {
+                let notice = Some(pages::i18n::text("security.removed"));
+                overview(&state, &tenant, &browser, &session, notice, None).await
+            }
+            Err(error) => match message_for(&error) {
+                Some(message) => overview(&state, &tenant, &browser, &session, None, Some(message)).await,
+                None => error_page(&tenant, &error.into()),
+            },
+        },
+        "recovery_codes" => match services.renew_own_recovery_codes(&tenant, &session, &context).await {
+            Ok(codes) => recovery_codes_page(&tenant, &codes, &format!("/t/{tenant}/account/security")),
+            Err(error) => match message_for(&error) {
+                Some(message) => overview(&state, &tenant, &browser, &session, None, Some(message)).await,
+                None => error_page(&tenant, &error.into()),
+            },
+        },
+        _ => overview(&state, &tenant, &browser, &session, None, Some(pages::i18n::text("error.reload"))).await,
+    }
+}
+
+fn enrol_form(tenant: &str, browser: &Browser, flow: &str, qr: &str, secret: &str, error: Option<String>) -> Response {
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let context = minijinja::context! {
+        tenant,
+        action => format!("/t/{tenant}/account/totp"),
+        flow,
+        csrf => browser.csrf(flow),
+        qr => pages::inline_svg(qr),
+        secret,
+        error,
+    };
+    pages::render(status, "login_enrol.html", context)
+}
+
+/// A settings flow of this browser and of the signed-in user.
+async fn settings_flow(
+    state: &AppState,
+    tenant: &str,
+    browser: &Browser,
+    session: &SessionRecord,
+    id: &str,
+) -> Result<portcullis_core::model::session::FlowRecord, Response> {
+    match state.services.login_flow(tenant, id, &browser.secret).await {
+        Ok(flow) if flow.step() == FlowStep::Settings && flow.user_id == Some(session.user_id) => Ok(flow),
+        Ok(_) | Err(portcullis_core::Error::NotFound(_)) => Err(flow_gone(tenant)),
+        Err(error) => Err(error_page(tenant, &error.into())),
+    }
+}
+
+pub(super) async fn totp_page(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    Query(query): Query<FlowQuery>,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let session = match session_of(&state, &tenant, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let flow = match settings_flow(&state, &tenant, &browser, &session, &query.flow).await {
+        Ok(flow) => flow,
+        Err(response) => return response,
+    };
+    match state.services.totp_enrolment(&tenant, &flow).await {
+        Ok(e) => enrol_form(&tenant, &browser, &flow.id, &e.qr_svg, &e.secret, None),
+        Err(error) => error_page(&tenant, &error.into()),
+    }
+}
+
+pub(super) async fn totp_submit(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let session = match session_of(&state, &tenant, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
+    let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();
+    let flow = match settings_flow(&state, &tenant, &browser, &session, &field("flow")).await {
+        Ok(flow) => flow,
+        Err(response) => return response,
+    };
+    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
+        return pages::error(StatusCode::FORBIDDEN, &tenant, "error.form_expired", "error.reload", Some("csrf"));
+    }
+    let services = &state.services;
+    match services.confirm_totp(&tenant, &flow, &field("code"), &field("name"), &context).await {
+        Ok(Ok(progress)) if !progress.recovery_codes.is_empty() => {
+            recovery_codes_page(&tenant, &progress.recovery_codes, &format!("/t/{tenant}/account/security"))
+        }
+        Ok(Ok(_)) => {
+            let notice = Some(pages::i18n::text("security.enrolled"));
+            overview(&state, &tenant, &browser, &session, notice, None).await
+        }
+        Ok(Err(LoginRefusal::InvalidCode)) => match services.totp_enrolment(&tenant, &flow).await {
+            Ok(e) => {
+                let message = Some(pages::i18n::text("login.wrong_code"));
+                enrol_form(&tenant, &browser, &flow.id, &e.qr_svg, &e.secret, message)
+            }
+            Err(error) => error_page(&tenant, &error.into()),
+        },
+        Ok(Err(_)) => {
+            pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.wait", Some("throttled"))
+        }
+        Err(portcullis_core::Error::NotFound(_)) => flow_gone(&tenant),
+        Err(error) => error_page(&tenant, &error.into()),
+    }
+}
