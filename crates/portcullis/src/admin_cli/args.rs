@@ -158,6 +158,33 @@ pub(super) enum UserCmd {
         #[arg(long)]
         session: Option<String>,
     },
+    /// The user's second factors (authenticator apps, recovery codes)
+    Credentials {
+        tenant: String,
+        id: String,
+    },
+    /// Remove one second factor
+    RemoveCredential {
+        tenant: String,
+        id: String,
+        credential: String,
+    },
+    /// Remove every second factor (a lost phone); `--require-enrolment` makes the user enrol
+    /// a new one at their next login
+    ResetMfa {
+        tenant: String,
+        id: String,
+        #[arg(long)]
+        require_enrolment: bool,
+    },
+    /// Require `enrol_mfa` or `change_password` at the user's next login (`--lift` to remove)
+    Require {
+        tenant: String,
+        id: String,
+        requirement: String,
+        #[arg(long)]
+        lift: bool,
+    },
     /// Bulk import from an NDJSON file (`-` for standard input)
     Import {
         tenant: String,

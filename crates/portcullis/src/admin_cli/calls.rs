@@ -158,6 +158,23 @@ pub(super) fn call_for(resource: Resource) -> anyhow::Result<Call> {
                 Some(sid) => Call::new(M::DELETE, format!("/tenants/{tenant}/users/{id}/sessions/{sid}"), &[]),
                 None => Call::new(M::DELETE, format!("/tenants/{tenant}/users/{id}/sessions"), &[]),
             },
+            UserCmd::Credentials { tenant, id } => Call::new(
+                M::GET,
+                format!("/tenants/{tenant}/users/{id}/credentials"),
+                &["id", "kind", "name", "last_used_at", "remaining"],
+            ),
+            UserCmd::RemoveCredential { tenant, id, credential } => {
+                Call::new(M::DELETE, format!("/tenants/{tenant}/users/{id}/credentials/{credential}"), &[])
+            }
+            UserCmd::ResetMfa { tenant, id, require_enrolment } => {
+                Call::new(M::POST, format!("/tenants/{tenant}/users/{id}/mfa:reset"), &[])
+                    .json(json!({"require_enrolment": require_enrolment}))
+            }
+            UserCmd::Require { tenant, id, requirement, lift } => Call::new(
+                if lift { M::DELETE } else { M::PUT },
+                format!("/tenants/{tenant}/users/{id}/requirements/{requirement}"),
+                &[],
+            ),
             UserCmd::Import { tenant, file } => {
                 let bytes = if file == "-" {
                     let mut bytes = Vec::new();

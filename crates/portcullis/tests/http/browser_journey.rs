@@ -96,3 +96,67 @@ on_every_engine!(a_real_browser_logs_in_and_consents, |server| {
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(1));
     browser.quit().await;
 });
+
+on_every_engine!(a_real_browser_enrols_an_authenticator_and_uses_it, |server| {
+    let Some(browser) = Browser::start().await else { return };
+    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (id, _) = setup(
+        &server,
+        json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
+    )
+    .await;
+    server
+        .admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(json!({"mfa": "required"})))
+        .await
+        .expect("policy");
+    let query = |prompt: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", id.as_str()),
+                ("redirect_uri", callback.as_str()),
+                ("scope", "openid"),
+                ("prompt", prompt),
+                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish()
+    };
+    browser.go(&format!("{}/t/acme/authorize?{}", server.url, query("login"))).await;
+    browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+    sign_in(&browser).await;
+    // Required by policy: enrol now. The QR code is inline SVG; the key is there to type.
+    browser.wait_for_text("Set up an authenticator app").await;
+    let page = browser.source().await;
+    assert!(page.contains("<svg"), "{page}");
+    let key = page.split(r#"id="totp-secret">"#).nth(1).and_then(|r| r.split('<').next()).expect("key").to_owned();
+    let uri = format!("otpauth://totp/Acme:alice?secret={key}&issuer=Acme");
+    let code = browser.find("#code").await;
+    assert_eq!(browser.attribute(&code, "autocomplete").await.as_deref(), Some("one-time-code"));
+    browser.type_into(&code, &crate::mfa::app_code(&uri, 0)).await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_text("Your recovery codes").await;
+    browser.click(&browser.find("#continue").await).await;
+    browser.wait_for_url(&callback).await;
+
+    // The next login asks for the code after the password.
+    browser.go(&format!("{}/t/acme/authorize?{}", server.url, query("login"))).await;
+    browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+    sign_in(&browser).await;
+    browser.wait_for_text("Two-step verification").await;
+    browser.type_into(&browser.find("#code").await, &crate::mfa::app_code(&uri, 1)).await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_url(&callback).await;
+    let console = browser.console().await;
+    assert!(console.iter().all(|m| !m.contains("Content Security Policy")), "{console:?}");
+    browser.quit().await;
+});
+
+async fn sign_in(browser: &Browser) {
+    browser.type_into(&browser.find("#username").await, "alice").await;
+    browser.type_into(&browser.find("#password").await, PASSWORD).await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+}
