@@ -444,6 +444,10 @@ pub struct AttemptRecord {
 pub trait CredentialRepo {
     async fn credential_insert(&mut self, credential: &CredentialRecord) -> Result<()>;
     async fn credentials_of_user(&mut self, tenant: TenantId, user: UserId) -> Result<Vec<CredentialRecord>>;
+    /// The credential with this WebAuthn credential id, in any tenant.
+    async fn credential_by_lookup(&mut self, lookup: &[u8]) -> Result<Option<CredentialRecord>>;
+    /// Records a use of a credential, replacing its public data when given (a passkey's counter).
+    async fn credential_used(&mut self, id: &str, data: Option<&str>, at: OffsetDateTime) -> Result<()>;
     /// Deletes one credential of the user; false if there was none.
     async fn credential_delete(&mut self, tenant: TenantId, user: UserId, id: &str) -> Result<bool>;
     /// Deletes every credential of the user (their passwords are not credentials here).

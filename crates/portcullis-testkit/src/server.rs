@@ -22,8 +22,14 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server on `engine`.
+    /// Starts a server on `engine`, known as `http://127.0.0.1:{port}` (passkeys off: WebAuthn
+    /// cannot use an IP address).
     pub async fn start(engine: Engine) -> anyhow::Result<Self> {
+        Self::start_as(engine, "127.0.0.1").await
+    }
+
+    /// Starts a server on `engine` known as `http://{host}:{port}` (`localhost` for passkeys).
+    pub async fn start_as(engine: Engine, host: &str) -> anyhow::Result<Self> {
         let db = TestDatabase::new(engine).await?;
         let args = ServerArgs {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -36,11 +42,12 @@ impl TestServer {
         config.bootstrap_token = Some(TEST_TOKEN.to_owned());
         let started = portcullis::startup::start(&config).await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let url = format!("http://{host}:{}", listener.local_addr()?.port());
         started.services.sync_changes().await?;
         let follower = tokio::spawn(started.services.clone().follow_changes(portcullis::serve::CHANGE_POLL));
         let decision_log = tokio::spawn(started.services.clone().follow_decision_log());
-        let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &url);
+        let services = started.services.with_passkeys(portcullis_core::service::relying_party(&url)?);
+        let state = AppState::new(services, portcullis_web::ops::prometheus(), &url);
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(portcullis::serve::serve_on(listener, state, async move {
             let _ = stop.await;

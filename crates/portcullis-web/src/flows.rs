@@ -84,6 +84,11 @@ pub struct FlowView {
     /// At `enrol_totp`: what the authenticator app needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub totp: Option<TotpEnrolment>,
+    /// At `authenticate`, when passkeys are on: the options for `navigator.credentials.get()`
+    /// (a discoverable request: any passkey of the tenant's users may answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub passkey: Option<Value>,
     /// At `consent`: the scopes asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<Vec<String>>,
@@ -102,6 +107,12 @@ pub struct FlowView {
 pub enum FlowSubmission {
     /// Username or e-mail and password.
     Password { identifier: String, password: String },
+    /// The answer of `navigator.credentials.get()` (or the platform's passkey API) to the
+    /// flow's `passkey` options, as JSON with base64url binary fields.
+    Passkey {
+        #[schema(value_type = Object)]
+        credential: Value,
+    },
     /// A six-digit code of an authenticator app.
     Totp { code: String },
     /// One of the user's recovery codes.
@@ -123,6 +134,7 @@ impl FlowSubmission {
     fn method(&self) -> &'static str {
         match self {
             Self::Password { .. } => "password",
+            Self::Passkey { .. } => "passkey",
             Self::Totp { .. } => "totp",
             Self::RecoveryCode { .. } => "recovery_code",
             Self::EnrolTotp { .. } => "enrol_totp",
@@ -132,8 +144,9 @@ impl FlowSubmission {
     }
 }
 
-fn methods(step: FlowStep) -> Vec<&'static str> {
+fn methods(step: FlowStep, passkeys: bool) -> Vec<&'static str> {
     match step {
+        FlowStep::Authenticate if passkeys => vec!["password", "passkey"],
         FlowStep::Authenticate => vec!["password"],
         FlowStep::SecondFactor => vec!["totp", "recovery_code"],
         FlowStep::EnrolTotp => vec!["enrol_totp"],
@@ -190,15 +203,17 @@ async fn view(state: &AppState, tenant: &str, flow: &FlowRecord, client: &Client
         FlowStep::EnrolTotp => Some(state.services.totp_enrolment(tenant, flow).await.map_err(failure)?),
         _ => None,
     };
+    let passkey = state.services.passkey_request(tenant, flow).await.map_err(failure)?;
     Ok(FlowView {
         id: flow.id.clone(),
         kind: flow.kind.as_str().to_owned(),
         step: step_name(step),
-        methods: methods(step),
+        methods: methods(step, state.services.passkeys_enabled()),
         expires_at: flow.expires_at,
         client: FlowClient { client_id: client.client_id.clone(), client_name: client.metadata.client_name.clone() },
         flow_token: None,
         totp,
+        passkey,
         scope: (step == FlowStep::Consent).then(|| flow.request.scope.clone()),
         recovery_codes: Vec::new(),
         redirect_to: None,
@@ -345,11 +360,11 @@ pub(crate) async fn submit(
         Ok(submission) => submission,
         Err(error) => return error.into_response(),
     };
-    if !methods(flow.step()).contains(&submission.method()) {
+    let services = &state.services;
+    if !methods(flow.step(), services.passkeys_enabled()).contains(&submission.method()) {
         let shown = view(&state, &tenant, &flow, &client).await.ok();
         return problem(StatusCode::BAD_REQUEST, "invalid_method", "the flow does not accept this method now", shown);
     }
-    let services = &state.services;
     let outcome = match submission {
         FlowSubmission::Password { identifier, password } => {
             if identifier.is_empty() || password.is_empty() {
@@ -362,6 +377,9 @@ pub(crate) async fn submit(
                 );
             }
             services.login_with_password(&tenant, &flow, &identifier, password, &context).await
+        }
+        FlowSubmission::Passkey { credential } => {
+            services.login_with_passkey(&tenant, &flow, &credential.to_string(), &context).await
         }
         FlowSubmission::Totp { code } => {
             services.submit_second_factor(&tenant, &flow, SecondFactor::Totp(code), &context).await
@@ -377,7 +395,12 @@ pub(crate) async fn submit(
     };
     let progress = match outcome {
         Ok(Ok(progress)) => progress,
-        Ok(Err(refusal)) => return refused(&state, &tenant, &flow, &client, refusal).await,
+        Ok(Err(refusal)) => {
+            // The flow as it is now: its failures counted, a spent passkey challenge replaced.
+            let token = headers.get(FLOW_TOKEN_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let now = state.services.login_flow(&tenant, &flow.id, token).await.unwrap_or(flow);
+            return refused(&state, &tenant, &now, &client, refusal).await;
+        }
         Err(portcullis_core::Error::Validation(errors)) => {
             let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; ");
             let shown = view(&state, &tenant, &flow, &client).await.ok();
@@ -406,11 +429,13 @@ async fn refused(
         LoginRefusal::FlowEnded => {
             problem(StatusCode::GONE, "too_many_attempts", "too many wrong attempts: the flow has ended", None)
         }
-        LoginRefusal::InvalidCredentials | LoginRefusal::InvalidCode => {
-            let (code, detail) = if refusal == LoginRefusal::InvalidCredentials {
-                ("invalid_credentials", "the identifier or password is wrong")
-            } else {
-                ("invalid_code", "the code is wrong, expired or already used")
+        LoginRefusal::InvalidCredentials | LoginRefusal::InvalidCode | LoginRefusal::InvalidPasskey => {
+            let (code, detail) = match refusal {
+                LoginRefusal::InvalidCredentials => ("invalid_credentials", "the identifier or password is wrong"),
+                LoginRefusal::InvalidPasskey => {
+                    ("invalid_passkey", "the passkey answer does not verify, or the passkey is unknown")
+                }
+                _ => ("invalid_code", "the code is wrong, expired or already used"),
             };
             let shown = view(state, tenant, flow, client).await.ok();
             problem(StatusCode::BAD_REQUEST, code, detail, shown)
@@ -436,6 +461,7 @@ async fn advanced(state: &AppState, tenant: &str, client: &ClientRecord, progres
                     shown.step = "complete".to_owned();
                     shown.methods = Vec::new();
                     shown.scope = None;
+                    shown.passkey = None;
                     shown.redirect_to = Some(location);
                 }
                 Err(response) => return response,

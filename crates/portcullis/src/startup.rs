@@ -99,7 +99,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Started> {
         KeyRing::new(key),
         HashPool::new(config.hash_workers, config.hash_workers * 32),
     )
-    .with_breach_check(Arc::new(crate::breached::HttpRanges::new()?));
+    .with_breach_check(Arc::new(crate::breached::HttpRanges::new()?))
+    .with_passkeys(portcullis_core::service::relying_party(&config.public_url)?);
+    if !services.passkeys_enabled() {
+        tracing::info!(
+            public_url = %config.public_url,
+            "passkeys are off: the public URL's host is an IP address, which WebAuthn cannot use (try http://localhost:PORT)"
+        );
+    }
     services.check_master_key().await.context("master key check")?;
     match services.bootstrap(config.bootstrap_token.as_deref()).await.context("bootstrap")? {
         Bootstrap::AlreadyDone => {}

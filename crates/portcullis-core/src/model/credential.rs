@@ -13,6 +13,8 @@ pub enum CredentialKind {
     Totp,
     /// A set of single-use recovery codes.
     RecoveryCodes,
+    /// A WebAuthn credential (a passkey or security key) that verifies its user.
+    Passkey,
 }
 
 impl CredentialKind {
@@ -21,6 +23,7 @@ impl CredentialKind {
         match self {
             Self::Totp => "totp",
             Self::RecoveryCodes => "recovery_codes",
+            Self::Passkey => "passkey",
         }
     }
 
@@ -29,6 +32,7 @@ impl CredentialKind {
         match text {
             "totp" => Some(Self::Totp),
             "recovery_codes" => Some(Self::RecoveryCodes),
+            "passkey" => Some(Self::Passkey),
             _ => None,
         }
     }
@@ -43,6 +47,10 @@ pub struct CredentialRecord {
     pub kind: CredentialKind,
     pub name: String,
     pub secret: Option<Vec<u8>>,
+    /// A passkey's WebAuthn credential id (unique everywhere).
+    pub lookup: Option<Vec<u8>>,
+    /// Public data: a passkey's public key and signature counter (JSON).
+    pub data: Option<String>,
     /// TOTP: the last step accepted (RFC 6238 §5.2: never accept a step twice).
     pub counter: i64,
     pub created_at: OffsetDateTime,

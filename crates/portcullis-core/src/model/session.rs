@@ -174,6 +174,12 @@ pub struct FlowState {
     /// The SSO session this flow steps up (its user and first factor are already known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_up: Option<String>,
+    /// A WebAuthn ceremony under way: the server's half (its challenge), kept only here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webauthn: Option<String>,
+    /// The options of that ceremony, for the browser (`navigator.credentials`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webauthn_options: Option<Value>,
 }
 
 /// One journey of one browser (DESIGN §2), as stored. The browser holds a secret whose

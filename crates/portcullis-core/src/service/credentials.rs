@@ -37,7 +37,7 @@ impl Services {
         for record in tx.credentials_of_user(tenant.id, user).await? {
             let remaining = match record.kind {
                 CredentialKind::RecoveryCodes => Some(tx.recovery_codes_remaining(&record.id).await?),
-                CredentialKind::Totp => None,
+                CredentialKind::Totp | CredentialKind::Passkey => None,
             };
             infos.push(info(&record, remaining));
         }

@@ -148,7 +148,8 @@ impl Services {
         let policy = self.auth_policy_in(tx, tenant).await?;
         let requirements = tx.requirements_of_user(user).await?;
         let has_totp = tx.credentials_of_user(tenant.id, user).await?.iter().any(|c| c.kind == CredentialKind::Totp);
-        let second_done = flow.state.amr.iter().any(|m| m == "otp");
+        // Two factors passed: a password and a code, or a passkey that verified its user.
+        let second_done = flow.state.amr.iter().filter(|m| *m != "mfa").count() >= 2;
         let mfa_due = flow.state.acr.as_deref() == Some(ACR_MFA)
             || policy.mfa == MfaPolicy::Required
             || (policy.mfa == MfaPolicy::Optional && has_totp)
@@ -272,7 +273,7 @@ impl Services {
 
     /// Counts a failed step of `flow` (ending it at the fifth) and audits it; returns the
     /// refusal to answer with.
-    async fn step_failed(
+    pub(crate) async fn step_failed(
         &self,
         tx: &mut Box<dyn StoreTx>,
         tenant: &TenantRecord,
@@ -302,7 +303,7 @@ impl Services {
     }
 
     /// The flow `id` of `tenant` as it is now, inside `tx`; it must still be at `step`.
-    async fn flow_at(
+    pub(crate) async fn flow_at(
         &self,
         tx: &mut Box<dyn StoreTx>,
         tenant: &TenantRecord,
@@ -445,6 +446,8 @@ impl Services {
             kind: CredentialKind::Totp,
             name: if name.is_empty() { format!("Authenticator app {}", totp_count + 1) } else { name.to_owned() },
             secret: Some(self.tenant_key(&record)?.seal(&credential_aad(&id), &seed)?),
+            lookup: None,
+            data: None,
             counter: accepted_step,
             created_at: now,
             last_used_at: Some(now),
@@ -497,6 +500,8 @@ impl Services {
             kind: CredentialKind::RecoveryCodes,
             name: "Recovery codes".to_owned(),
             secret: None,
+            lookup: None,
+            data: None,
             counter: 0,
             created_at: now,
             last_used_at: None,

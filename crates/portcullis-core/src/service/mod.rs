@@ -19,6 +19,7 @@ mod groups;
 mod import;
 mod jobs;
 mod keys;
+mod passkeys;
 mod password_policy;
 mod policies;
 mod principal;
@@ -54,6 +55,7 @@ pub use flows::{CODE_LIMIT, FlowProgress, RECOVERY_CODES, SecondFactor, asked_ac
 pub use grants::{CODE_LIFETIME, CodeRequest, Redemption, Rotation};
 pub use import::{ImportLineError, ImportReport};
 pub use jobs::{HOUSEKEEPING_LEASE, Housekeeping};
+pub use passkeys::relying_party;
 pub use password_policy::BreachedPasswords;
 pub use policies::{MAX_POLICIES, PoliciesView, PolicyTest, PolicyTestResult, TestEntity};
 pub use principal::{Principal, RequestContext};
@@ -86,6 +88,7 @@ pub struct Services {
     callers: Arc<decisions::CallerCache>,
     decision_log: Arc<decision_log::DecisionLog>,
     breaches: Option<Arc<dyn password_policy::BreachedPasswords>>,
+    webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl Services {
@@ -101,6 +104,7 @@ impl Services {
             callers: Arc::default(),
             decision_log: Arc::default(),
             breaches: None,
+            webauthn: None,
         }
     }
 

@@ -37,6 +37,9 @@ pub enum LoginRefusal {
     InvalidCredentials,
     /// A wrong, expired or already used one-time code.
     InvalidCode,
+    /// A passkey answer that does not verify (origin, RP id, challenge, signature, counter), or
+    /// a passkey this tenant does not know.
+    InvalidPasskey,
     /// Too many failures: the flow is over.
     FlowEnded,
     /// Too many failures for this account or from this source: wait this many seconds.

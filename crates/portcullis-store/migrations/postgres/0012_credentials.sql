@@ -6,8 +6,10 @@
 ALTER TABLE flows ADD COLUMN state TEXT NOT NULL DEFAULT '{}';
 
 -- What a user proves besides a password: a TOTP seed (sealed with the tenant key, DESIGN §4),
--- a set of recovery codes (the codes themselves below, as digests). `counter` is the last TOTP
--- step accepted: a code is never accepted twice (RFC 6238 §5.2).
+-- a set of recovery codes (the codes themselves below, as digests), a passkey (its public key
+-- and signature counter in `data`; `lookup` is its WebAuthn credential id, unique everywhere:
+-- one authenticator's credential cannot be registered to two accounts). `counter` is the last
+-- TOTP step accepted: a code is never accepted twice (RFC 6238 §5.2).
 CREATE TABLE credentials (
     id TEXT PRIMARY KEY,
     tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
@@ -15,9 +17,12 @@ CREATE TABLE credentials (
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
     secret BYTEA,
+    lookup BYTEA,
+    data TEXT,
     counter BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
-    last_used_at BIGINT
+    last_used_at BIGINT,
+    CONSTRAINT credentials_lookup_unique UNIQUE (lookup)
 );
 CREATE INDEX credentials_user ON credentials (user_id);
 

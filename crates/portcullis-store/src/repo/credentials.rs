@@ -13,6 +13,8 @@ macro_rules! credential_repo {
                     .ok_or_else(|| portcullis_core::Error::internal(format!("stored credential kind {kind}")))?,
                 name: row.try_get("name").map_err(map_err)?,
                 secret: row.try_get("secret").map_err(map_err)?,
+                lookup: row.try_get("lookup").map_err(map_err)?,
+                data: row.try_get("data").map_err(map_err)?,
                 counter: row.try_get("counter").map_err(map_err)?,
                 created_at: $crate::convert::instant(row.try_get("created_at").map_err(map_err)?),
                 last_used_at: $crate::convert::opt_instant(row.try_get("last_used_at").map_err(map_err)?),
@@ -22,11 +24,12 @@ macro_rules! credential_repo {
         #[async_trait::async_trait]
         impl portcullis_core::store::CredentialRepo for $Tx {
             async fn credential_insert(&mut self, c: &portcullis_core::model::credential::CredentialRecord) -> Result<(), portcullis_core::Error> {
-                sqlx::query("INSERT INTO credentials (id, tenant_id, user_id, kind, name, secret, counter, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                let inserted = sqlx::query("INSERT INTO credentials (id, tenant_id, user_id, kind, name, secret, lookup, data, counter, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
                     .bind(&c.id).bind(c.tenant_id.to_string()).bind(c.user_id.to_string()).bind(c.kind.as_str())
-                    .bind(&c.name).bind(&c.secret).bind(c.counter)
+                    .bind(&c.name).bind(&c.secret).bind(&c.lookup).bind(&c.data).bind(c.counter)
                     .bind($crate::convert::micros(c.created_at)).bind(c.last_used_at.map($crate::convert::micros))
-                    .execute(&mut *self.0).await.map_err(map_err)?;
+                    .execute(&mut *self.0).await;
+                inserted.map_err(map_err)?;
                 Ok(())
             }
 
@@ -35,6 +38,20 @@ macro_rules! credential_repo {
                     .bind(tenant.to_string()).bind(user.to_string())
                     .fetch_all(&mut *self.0).await.map_err(map_err)?;
                 rows.iter().map(credential_from_row).collect()
+            }
+
+            async fn credential_by_lookup(&mut self, lookup: &[u8]) -> Result<Option<portcullis_core::model::credential::CredentialRecord>, portcullis_core::Error> {
+                let row = sqlx::query("SELECT * FROM credentials WHERE lookup = $1")
+                    .bind(lookup)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(credential_from_row).transpose()
+            }
+
+            async fn credential_used(&mut self, id: &str, data: Option<&str>, at: time::OffsetDateTime) -> Result<(), portcullis_core::Error> {
+                sqlx::query("UPDATE credentials SET data = COALESCE($1, data), last_used_at = $2 WHERE id = $3")
+                    .bind(data).bind($crate::convert::micros(at)).bind(id)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
             }
 
             async fn credential_delete(&mut self, tenant: portcullis_types::TenantId, user: portcullis_types::UserId, id: &str) -> Result<bool, portcullis_core::Error> {

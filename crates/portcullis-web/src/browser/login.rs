@@ -82,8 +82,14 @@ async fn step_page(
     };
     match flow.step() {
         FlowStep::Authenticate => {
-            let context = minijinja::context! { username, ..common };
-            pages::render(status, "login.html", context)
+            let passkey_options = match state.services.passkey_request(tenant, flow).await {
+                Ok(options) => options.map(|o| o.to_string()),
+                Err(error) => return error_page(tenant, &error.into()),
+            };
+            let scripted = passkey_options.is_some();
+            let context = minijinja::context! { username, passkey_options, ..common };
+            let page = pages::render(status, "login.html", context);
+            if scripted { pages::with_passkey_script(page) } else { page }
         }
         FlowStep::SecondFactor => pages::render(status, "login_code.html", common),
         FlowStep::EnrolTotp => match state.services.totp_enrolment(tenant, flow).await {
@@ -149,7 +155,7 @@ fn refused(tenant: &str, refusal: LoginRefusal) -> Option<Response> {
             "error.start_again",
             Some("too_many_attempts"),
         )),
-        LoginRefusal::InvalidCredentials | LoginRefusal::InvalidCode => None,
+        LoginRefusal::InvalidCredentials | LoginRefusal::InvalidCode | LoginRefusal::InvalidPasskey => None,
     }
 }
 
@@ -174,6 +180,9 @@ pub(super) async fn submit(
     let services = &state.services;
     let username = field("username");
     let outcome = match flow.step() {
+        FlowStep::Authenticate if field("method") == "passkey" => {
+            services.login_with_passkey(&tenant, &flow, &field("credential"), &context).await
+        }
         FlowStep::Authenticate => {
             let password = field("password");
             if username.is_empty() || password.is_empty() {
@@ -209,8 +218,14 @@ pub(super) async fn submit(
             if let Some(page) = refused(&tenant, refusal) {
                 return page;
             }
-            let message = if refusal == LoginRefusal::InvalidCredentials { "login.wrong" } else { "login.wrong_code" };
+            let message = match refusal {
+                LoginRefusal::InvalidCredentials => "login.wrong",
+                LoginRefusal::InvalidPasskey => "login.passkey_failed",
+                _ => "login.wrong_code",
+            };
             let message = Some(pages::i18n::text(message));
+            // The flow as it is now: a spent passkey challenge is replaced by a new one.
+            let flow = services.login_flow(&tenant, &flow.id, &browser.secret).await.unwrap_or(flow);
             return step_page(&state, &tenant, &browser, &flow, &client, &username, message).await;
         }
         Err(portcullis_core::Error::Busy) => {

@@ -43,9 +43,11 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/account/password", get(account::page).post(account::submit))
         .route("/t/{tenant}/account/security", get(security::page).post(security::submit))
         .route("/t/{tenant}/account/totp", get(security::totp_page).post(security::totp_submit))
+        .route("/t/{tenant}/account/passkey", get(security::passkey_page).post(security::passkey_submit))
         .layer(axum::middleware::from_fn(pages::i18n::scope))
         .route("/assets/portcullis.css", get(pages::stylesheet))
         .route("/assets/form-post.js", get(pages::form_post_script))
+        .route("/assets/passkey.js", get(pages::passkey_script))
 }
 
 /// The browser's binding secret: the one it sent, or a new one to set.

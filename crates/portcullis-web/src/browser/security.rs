@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::model::session::{FlowStep, SessionRecord};
+use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::LoginRefusal;
 
 use super::authorize::current_session;
@@ -49,6 +49,7 @@ async fn overview(
         action => format!("/t/{tenant}/account/security"),
         csrf => browser.csrf(PURPOSE),
         credentials,
+        passkeys => state.services.passkeys_enabled(),
         notice,
         error,
     };
@@ -97,6 +98,10 @@ pub(super) async fn submit(
             Ok(flow) => see_other(&format!("/t/{tenant}/account/totp?flow={}", flow.id)),
             Err(error) => error_page(&tenant, &error.into()),
         },
+        "add_passkey" => match services.start_passkey_settings(&tenant, &browser.secret, &session).await {
+            Ok(flow) => see_other(&format!("/t/{tenant}/account/passkey?flow={}", flow.id)),
+            Err(error) => error_page(&tenant, &error.into()),
+        },
         "remove" => match services.remove_own_credential(&tenant, &session, &field("credential"), &context).await {
             Ok(()) => {
                 let notice = Some(pages::i18n::text("security.removed"));
@@ -139,7 +144,7 @@ async fn settings_flow(
     browser: &Browser,
     session: &SessionRecord,
     id: &str,
-) -> Result<portcullis_core::model::session::FlowRecord, Response> {
+) -> Result<FlowRecord, Response> {
     match state.services.login_flow(tenant, id, &browser.secret).await {
         Ok(flow) if flow.step() == FlowStep::Settings && flow.user_id == Some(session.user_id) => Ok(flow),
         Ok(_) | Err(portcullis_core::Error::NotFound(_)) => Err(flow_gone(tenant)),
@@ -208,6 +213,74 @@ pub(super) async fn totp_submit(
         Ok(Err(_)) => {
             pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.wait", Some("throttled"))
         }
+        Err(portcullis_core::Error::NotFound(_)) => flow_gone(&tenant),
+        Err(error) => error_page(&tenant, &error.into()),
+    }
+}
+
+fn passkey_form(tenant: &str, browser: &Browser, flow: &FlowRecord, error: Option<String>) -> Response {
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let context = minijinja::context! {
+        tenant,
+        action => format!("/t/{tenant}/account/passkey"),
+        flow => flow.id,
+        csrf => browser.csrf(&flow.id),
+        passkey_options => flow.state.webauthn_options.as_ref().map(ToString::to_string),
+        error,
+    };
+    pages::with_passkey_script(pages::render(status, "account_passkey.html", context))
+}
+
+pub(super) async fn passkey_page(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    Query(query): Query<FlowQuery>,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let session = match session_of(&state, &tenant, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    match settings_flow(&state, &tenant, &browser, &session, &query.flow).await {
+        Ok(flow) if flow.state.webauthn_options.is_some() => passkey_form(&tenant, &browser, &flow, None),
+        Ok(_) => flow_gone(&tenant),
+        Err(response) => response,
+    }
+}
+
+pub(super) async fn passkey_submit(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let session = match session_of(&state, &tenant, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
+    let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();
+    let flow = match settings_flow(&state, &tenant, &browser, &session, &field("flow")).await {
+        Ok(flow) => flow,
+        Err(response) => return response,
+    };
+    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
+        return pages::error(StatusCode::FORBIDDEN, &tenant, "error.form_expired", "error.reload", Some("csrf"));
+    }
+    match state.services.confirm_passkey(&tenant, &flow, &field("credential"), &field("name"), &context).await {
+        Ok(Ok(_)) => {
+            let notice = Some(pages::i18n::text("security.passkey_added"));
+            overview(&state, &tenant, &browser, &session, notice, None).await
+        }
+        // The ceremony's challenge is spent: the next try starts a new one.
+        Ok(Err(LoginRefusal::InvalidPasskey)) => {
+            let error = Some(pages::i18n::text("login.passkey_failed"));
+            overview(&state, &tenant, &browser, &session, None, error).await
+        }
+        Ok(Err(_)) => pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.start_again", None),
         Err(portcullis_core::Error::NotFound(_)) => flow_gone(&tenant),
         Err(error) => error_page(&tenant, &error.into()),
     }

@@ -15,7 +15,7 @@ use serde::Serialize;
 /// The pages' policy: their own stylesheet and nothing else; never framed.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const TEMPLATE_SOURCES: [(&str, &str); 13] = [
+const TEMPLATE_SOURCES: [(&str, &str); 14] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("consent.html", include_str!("templates/consent.html")),
@@ -29,6 +29,7 @@ const TEMPLATE_SOURCES: [(&str, &str); 13] = [
     ("login_new_password.html", include_str!("templates/login_new_password.html")),
     ("recovery_codes.html", include_str!("templates/recovery_codes.html")),
     ("account_security.html", include_str!("templates/account_security.html")),
+    ("account_passkey.html", include_str!("templates/account_passkey.html")),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -115,6 +116,21 @@ pub fn form_post(redirect_uri: &str, params: &[(&str, String)]) -> Response {
 /// The pages' stylesheet.
 pub async fn stylesheet() -> Response {
     asset(include_str!("../../assets/portcullis.css"), "text/css; charset=utf-8")
+}
+
+/// The passkey pages' script.
+pub async fn passkey_script() -> Response {
+    asset(include_str!("../../assets/passkey.js"), "text/javascript; charset=utf-8")
+}
+
+/// The policy of a page that runs the server's own passkey script (never inline script).
+const SCRIPTED_PAGE_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// `response` with the policy that lets the passkey script run.
+pub fn with_passkey_script(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(SCRIPTED_PAGE_CSP));
+    response
 }
 
 /// The form post page's script.

@@ -26,6 +26,7 @@ mod oidc;
 mod oidc_errors;
 mod openapi;
 mod ops;
+mod passkeys;
 mod password_policy;
 mod registration;
 mod token;

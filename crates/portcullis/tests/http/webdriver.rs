@@ -148,6 +148,30 @@ impl Browser {
         panic!("the page never showed {text:?}: {}", self.source().await);
     }
 
+    /// Adds Chromium's virtual WebAuthn authenticator (WebAuthn Level 3 §11.3): a platform
+    /// authenticator with resident keys that verifies its user, as a phone's screen lock does.
+    /// Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let options = json!({
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+            "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true
+        });
+        let id = self.call(reqwest::Method::POST, "/webauthn/authenticator", Some(options)).await;
+        id.as_str().expect("authenticator id").to_owned()
+    }
+
+    /// The credentials the virtual authenticator `id` holds.
+    pub async fn authenticator_credentials(&self, id: &str) -> Vec<Value> {
+        let list = self.call(reqwest::Method::GET, &format!("/webauthn/authenticator/{id}/credentials"), None).await;
+        list.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Whether the virtual authenticator `id` verifies its user from now on.
+    pub async fn set_user_verified(&self, id: &str, verified: bool) {
+        let body = json!({"isUserVerified": verified});
+        self.call(reqwest::Method::POST, &format!("/webauthn/authenticator/{id}/uv"), Some(body)).await;
+    }
+
     pub async fn quit(mut self) {
         let _ = self.http.delete(&self.base).send().await;
         let _ = self.driver.kill();

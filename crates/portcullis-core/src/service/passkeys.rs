@@ -1,0 +1,298 @@
+//! Passkeys (WebAuthn Level 3, issue 4 item 3) through webauthn-rs: a signed-in user registers
+//! one in a settings flow; a login flow offers a discoverable request at its first step, so a
+//! passkey signs in without a username (and with conditional UI, from the username field's
+//! autofill). User verification is required, so a passkey alone is two factors (`amr`
+//! `hwk`/`swk` + `user` + `mfa`).
+//!
+//! The server's half of each ceremony (its challenge) lives only in the flow; a failed
+//! assertion spends the challenge, counts against the flow, and is audited. The relying party
+//! id is the public URL's host; a host that is an IP address cannot be one (browsers refuse it),
+//! and then passkeys are off.
+
+use std::sync::Arc;
+
+use portcullis_crypto::secret::{digest, random_id};
+use serde_json::{Value, json};
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url,
+};
+use webauthn_rs::{Webauthn, WebauthnBuilder};
+
+use super::audit::Change;
+use super::flows::FlowProgress;
+use super::sessions::{FLOW_LIFETIME, LoginRefusal};
+use super::{Principal, RequestContext, Services};
+use crate::error::{Error, Result};
+use crate::model::credential::{CredentialKind, CredentialRecord};
+use crate::model::session::{FlowKind, FlowRecord, FlowState, FlowStep, SessionRecord};
+use crate::model::user::UserStatus;
+
+/// The relying party of the site at `public_url`, or `None` when its host cannot be one.
+pub fn relying_party(public_url: &str) -> Result<Option<Webauthn>> {
+    let origin = Url::parse(public_url).map_err(|e| Error::internal(format!("public URL: {e}")))?;
+    let Some(url::Host::Domain(host)) = origin.host() else { return Ok(None) };
+    let host = host.to_owned();
+    let webauthn = WebauthnBuilder::new(&host, &origin)
+        .and_then(|b| b.rp_name("Portcullis").build())
+        .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+    Ok(Some(webauthn))
+}
+
+/// Registration options as the browser gets them: a discoverable credential is required, so
+/// the passkey can sign in without a username (webauthn-rs asks for none by default).
+fn discoverable(mut options: Value) -> Value {
+    if let Some(selection) = options.pointer_mut("/publicKey/authenticatorSelection").and_then(Value::as_object_mut) {
+        selection.insert("residentKey".into(), json!("required"));
+        selection.insert("requireResidentKey".into(), json!(true));
+    }
+    options
+}
+
+fn state_json<T: serde::Serialize>(state: &T) -> Result<String> {
+    serde_json::to_string(state).map_err(Error::internal)
+}
+
+impl Services {
+    /// Turns passkeys on for the relying party `webauthn`.
+    pub fn with_passkeys(mut self, webauthn: Option<Webauthn>) -> Self {
+        self.webauthn = webauthn.map(Arc::new);
+        self
+    }
+
+    /// Whether passkeys are on (the public URL names a domain).
+    pub fn passkeys_enabled(&self) -> bool {
+        self.webauthn.is_some()
+    }
+
+    fn relying(&self) -> Result<&Webauthn> {
+        self.webauthn.as_deref().ok_or(Error::NotFound("passkeys"))
+    }
+
+    /// Starts a settings flow in which the user of `session` registers a passkey.
+    pub async fn start_passkey_settings(
+        &self,
+        tenant: &str,
+        browser_secret: &str,
+        session: &SessionRecord,
+    ) -> Result<FlowRecord> {
+        let webauthn = self.relying()?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let user = tx.user_get(record.id, session.user_id).await?.ok_or(Error::NotFound("user"))?;
+        let existing: Vec<_> = tx
+            .credentials_of_user(record.id, user.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.kind == CredentialKind::Passkey)
+            .filter_map(|c| c.lookup)
+            .collect();
+        let display = user.claims.name.clone().unwrap_or_else(|| user.username.clone());
+        let (options, registration) = webauthn
+            .start_passkey_registration(user.id.as_uuid(), &user.username, &display, Some(existing))
+            .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+        let flow = FlowRecord {
+            id: random_id(),
+            tenant_id: record.id,
+            kind: FlowKind::Settings,
+            browser_digest: digest(browser_secret).to_vec(),
+            request: Default::default(),
+            user_id: Some(user.id),
+            session_id: Some(session.id.clone()),
+            failures: 0,
+            state: FlowState {
+                webauthn: Some(state_json(&registration)?),
+                webauthn_options: Some(discoverable(serde_json::to_value(options).map_err(Error::internal)?)),
+                ..FlowState::default()
+            },
+            created_at: now,
+            expires_at: now + FLOW_LIFETIME,
+        };
+        tx.flow_insert(&flow).await?;
+        tx.commit().await?;
+        Ok(flow)
+    }
+
+    /// Finishes registering the passkey of a settings flow with the browser's answer (JSON of
+    /// `navigator.credentials.create()`): origin, RP id, challenge and user verification are
+    /// checked; a credential registered to any account already is refused.
+    pub async fn confirm_passkey(
+        &self,
+        tenant: &str,
+        flow: &FlowRecord,
+        response: &str,
+        name: &str,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
+        let webauthn = self.relying()?;
+        let name = name.trim();
+        if name.chars().count() > 64 {
+            return Err(Error::invalid("name", "at most 64 characters"));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Settings).await?;
+        let user = flow.user_id.ok_or(Error::NotFound("flow"))?;
+        let state: PasskeyRegistration =
+            serde_json::from_str(flow.state.webauthn.as_deref().ok_or(Error::NotFound("flow"))?)
+                .map_err(Error::internal)?;
+        let answer: std::result::Result<RegisterPublicKeyCredential, String> =
+            serde_json::from_str(response).map_err(|e| format!("malformed: {e}"));
+        let passkey = answer.and_then(|a| webauthn.finish_passkey_registration(&a, &state).map_err(|e| e.to_string()));
+        let passkey = match passkey {
+            Ok(passkey) if tx.credential_by_lookup(AsRef::<[u8]>::as_ref(passkey.cred_id())).await?.is_none() => {
+                passkey
+            }
+            Ok(_) => return self.passkey_failed(tx, &record, flow, "already registered", context).await,
+            Err(reason) => return self.passkey_failed(tx, &record, flow, &reason, context).await,
+        };
+        let count =
+            tx.credentials_of_user(record.id, user).await?.iter().filter(|c| c.kind == CredentialKind::Passkey).count();
+        let credential = CredentialRecord {
+            id: random_id(),
+            tenant_id: record.id,
+            user_id: user,
+            kind: CredentialKind::Passkey,
+            name: if name.is_empty() { format!("Passkey {}", count + 1) } else { name.to_owned() },
+            secret: None,
+            lookup: Some(AsRef::<[u8]>::as_ref(passkey.cred_id()).to_vec()),
+            data: Some(state_json(&passkey)?),
+            counter: 0,
+            created_at: now,
+            last_used_at: None,
+        };
+        tx.credential_insert(&credential).await?;
+        tx.flow_delete(record.id, &flow.id).await?;
+        let change = Change {
+            action: "credential.enrol",
+            tenant: Some(tenant),
+            target_type: "credential",
+            target_id: Some(credential.id.clone()),
+            before: None,
+            after: Some(json!({"user": user, "kind": "passkey", "name": credential.name})),
+        };
+        self.record(&mut tx, &Principal::user(Some(user), &record.name, context), change).await?;
+        tx.commit().await?;
+        Ok(Ok(FlowProgress { flow, session: None, cookie_secret: None, recovery_codes: Vec::new() }))
+    }
+
+    /// The options of a passkey sign-in for a login flow at its first step (a discoverable
+    /// request: any of the tenant's passkeys may answer); made once per challenge and kept in the
+    /// flow. `None` when passkeys are off.
+    pub async fn passkey_request(&self, tenant: &str, flow: &FlowRecord) -> Result<Option<Value>> {
+        let Some(webauthn) = self.webauthn.as_deref() else { return Ok(None) };
+        if flow.step() != FlowStep::Authenticate {
+            return Ok(None);
+        }
+        if let Some(options) = &flow.state.webauthn_options {
+            return Ok(Some(options.clone()));
+        }
+        let (options, state) =
+            webauthn.start_discoverable_authentication().map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+        let options = serde_json::to_value(options).map_err(Error::internal)?;
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
+        flow.state.webauthn = Some(state_json(&state)?);
+        flow.state.webauthn_options = Some(options.clone());
+        tx.flow_update(&flow).await?;
+        tx.commit().await?;
+        Ok(Some(options))
+    }
+
+    /// Signs in with a passkey at a login flow's first step, from the browser's answer (JSON of
+    /// `navigator.credentials.get()`): the user is the one the passkey names (usernameless), the
+    /// signature, origin, RP id, challenge, user verification and signature counter are checked.
+    pub async fn login_with_passkey(
+        &self,
+        tenant: &str,
+        flow: &FlowRecord,
+        response: &str,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
+        let webauthn = self.relying()?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
+        // The challenge answers once, right or wrong; the next attempt gets a new one.
+        let state = flow.state.webauthn.take();
+        flow.state.webauthn_options = None;
+        let Some(state) = state else { return self.passkey_failed(tx, &record, flow, "no challenge", context).await };
+        let state: DiscoverableAuthentication = serde_json::from_str(&state).map_err(Error::internal)?;
+        let answer: PublicKeyCredential = match serde_json::from_str(response) {
+            Ok(answer) => answer,
+            Err(e) => return self.passkey_failed(tx, &record, flow, &format!("malformed: {e}"), context).await,
+        };
+        let Ok((user_handle, credential_id)) = webauthn.identify_discoverable_authentication(&answer) else {
+            return self.passkey_failed(tx, &record, flow, "no user handle", context).await;
+        };
+        let stored = tx.credential_by_lookup(credential_id).await?.filter(|c| {
+            c.tenant_id == record.id && c.kind == CredentialKind::Passkey && c.user_id.as_uuid() == user_handle
+        });
+        let Some(stored) = stored else {
+            return self.passkey_failed(tx, &record, flow, "unknown passkey", context).await;
+        };
+        let active = tx.user_get(record.id, stored.user_id).await?.is_some_and(|u| u.status == UserStatus::Active);
+        let mut passkey: Passkey =
+            serde_json::from_str(stored.data.as_deref().unwrap_or_default()).map_err(Error::internal)?;
+        let result = match webauthn.finish_discoverable_authentication_v2(&answer, state, &passkey) {
+            Ok(result) if active => result,
+            Ok(_) => return self.passkey_failed(tx, &record, flow, "account not active", context).await,
+            Err(e) => return self.passkey_failed(tx, &record, flow, &e.to_string(), context).await,
+        };
+        let data = match passkey.update_credential(&result) {
+            Some(true) => Some(state_json(&passkey)?),
+            _ => None,
+        };
+        tx.credential_used(&stored.id, data.as_deref(), now).await?;
+        // A synced passkey is a software key; one bound to its device, a hardware key.
+        let method = if result.backup_eligible() { "swk" } else { "hwk" };
+        for factor in [method, "user"] {
+            if !flow.state.amr.iter().any(|m| m == factor) {
+                flow.state.amr.push(factor.to_owned());
+            }
+        }
+        let progress = self.after_factor(&mut tx, &record, flow, stored.user_id, method, context).await?;
+        tx.commit().await?;
+        Ok(Ok(progress))
+    }
+
+    /// A refused passkey ceremony: counted against the flow, audited with why.
+    async fn passkey_failed(
+        &self,
+        mut tx: Box<dyn crate::store::StoreTx>,
+        tenant: &crate::model::tenant::TenantRecord,
+        flow: FlowRecord,
+        reason: &str,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
+        let refusal = self.step_failed(&mut tx, tenant, flow, "passkey", reason, context).await?;
+        tx.commit().await?;
+        Ok(Err(match refusal {
+            LoginRefusal::InvalidCode => LoginRefusal::InvalidPasskey,
+            other => other,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_domain_is_a_relying_party_and_an_address_is_not() {
+        assert!(relying_party("https://id.example.com").ok().flatten().is_some());
+        assert!(relying_party("http://localhost:8080").ok().flatten().is_some());
+        assert!(relying_party("http://127.0.0.1:8080").ok().flatten().is_none());
+        assert!(relying_party("http://[::1]:8080").ok().flatten().is_none());
+    }
+
+    #[test]
+    fn registration_asks_for_a_discoverable_credential() {
+        let options = discoverable(json!({"publicKey": {"authenticatorSelection": {"residentKey": "discouraged"}}}));
+        assert_eq!(options["publicKey"]["authenticatorSelection"]["residentKey"], "required");
+        assert_eq!(options["publicKey"]["authenticatorSelection"]["requireResidentKey"], true);
+    }
+}
