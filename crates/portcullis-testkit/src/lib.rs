@@ -6,6 +6,8 @@
 
 mod database;
 mod server;
+mod smtp;
 
 pub use database::{Engine, TestDatabase, engines, skipped};
 pub use server::{TEST_TOKEN, TestServer};
+pub use smtp::{MailSink, ReceivedMail};

@@ -16,6 +16,8 @@ pub struct TestServer {
     pub url: String,
     pub token: String,
     pub db: TestDatabase,
+    /// The SMTP server the server sends its mail to.
+    pub mail: crate::MailSink,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -31,7 +33,9 @@ impl TestServer {
     /// Starts a server on `engine` known as `http://{host}:{port}` (`localhost` for passkeys).
     pub async fn start_as(engine: Engine, host: &str) -> anyhow::Result<Self> {
         let db = TestDatabase::new(engine).await?;
+        let mail = crate::MailSink::start()?;
         let args = ServerArgs {
+            smtp_url: Some(mail.url.clone()),
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             data_dir: Some(db.dir.path().join("data")),
             database_url: Some(db.url.clone()),
@@ -58,6 +62,7 @@ impl TestServer {
             url,
             token: TEST_TOKEN.to_owned(),
             db,
+            mail,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             task: Some(task),

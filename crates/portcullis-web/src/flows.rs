@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
+use portcullis_core::service::mail::CodePurpose;
 use portcullis_core::service::totp::TotpEnrolment;
 use portcullis_core::service::{FlowProgress, LoginRefusal, SESSION_LIFETIME, SecondFactor};
 use portcullis_crypto::secret::random_secret;
@@ -70,8 +71,8 @@ pub struct FlowView {
     pub id: String,
     /// `login`.
     pub kind: String,
-    /// `authenticate`, `second_factor`, `enrol_totp`, `change_password`, `consent`, or
-    /// `complete`.
+    /// `authenticate`, `email_code`, `second_factor`, `enrol_totp`, `change_password`,
+    /// `consent`, or `complete`.
     pub step: String,
     /// What `POST {issuer}/flows/{id}` accepts as `method` at this step.
     pub methods: Vec<&'static str>,
@@ -113,6 +114,13 @@ pub enum FlowSubmission {
         #[schema(value_type = Object)]
         credential: Value,
     },
+    /// Send a sign-in code (and link) to the account's e-mail address; the flow moves to
+    /// `email_code` whether or not there is such an account.
+    EmailCode { identifier: String },
+    /// Send a password reset code; after it (and any second factor due) comes `change_password`.
+    Recovery { identifier: String },
+    /// The code from the e-mail.
+    Code { code: String },
     /// A six-digit code of an authenticator app.
     Totp { code: String },
     /// One of the user's recovery codes.
@@ -135,6 +143,9 @@ impl FlowSubmission {
         match self {
             Self::Password { .. } => "password",
             Self::Passkey { .. } => "passkey",
+            Self::EmailCode { .. } => "email_code",
+            Self::Recovery { .. } => "recovery",
+            Self::Code { .. } => "code",
             Self::Totp { .. } => "totp",
             Self::RecoveryCode { .. } => "recovery_code",
             Self::EnrolTotp { .. } => "enrol_totp",
@@ -144,10 +155,20 @@ impl FlowSubmission {
     }
 }
 
-fn methods(step: FlowStep, passkeys: bool) -> Vec<&'static str> {
+/// What a step accepts, given whether passkeys and mail are on.
+fn methods(step: FlowStep, services: &portcullis_core::service::Services) -> Vec<&'static str> {
     match step {
-        FlowStep::Authenticate if passkeys => vec!["password", "passkey"],
-        FlowStep::Authenticate => vec!["password"],
+        FlowStep::Authenticate => {
+            let mut methods = vec!["password"];
+            if services.passkeys_enabled() {
+                methods.push("passkey");
+            }
+            if services.mail_enabled() {
+                methods.extend(["email_code", "recovery"]);
+            }
+            methods
+        }
+        FlowStep::EmailCode => vec!["code"],
         FlowStep::SecondFactor => vec!["totp", "recovery_code"],
         FlowStep::EnrolTotp => vec!["enrol_totp"],
         FlowStep::ChangePassword => vec!["new_password"],
@@ -208,7 +229,7 @@ async fn view(state: &AppState, tenant: &str, flow: &FlowRecord, client: &Client
         id: flow.id.clone(),
         kind: flow.kind.as_str().to_owned(),
         step: step_name(step),
-        methods: methods(step, state.services.passkeys_enabled()),
+        methods: methods(step, &state.services),
         expires_at: flow.expires_at,
         client: FlowClient { client_id: client.client_id.clone(), client_name: client.metadata.client_name.clone() },
         flow_token: None,
@@ -361,10 +382,11 @@ pub(crate) async fn submit(
         Err(error) => return error.into_response(),
     };
     let services = &state.services;
-    if !methods(flow.step(), services.passkeys_enabled()).contains(&submission.method()) {
+    if !methods(flow.step(), services).contains(&submission.method()) {
         let shown = view(&state, &tenant, &flow, &client).await.ok();
         return problem(StatusCode::BAD_REQUEST, "invalid_method", "the flow does not accept this method now", shown);
     }
+    let submission_kind = submission.method();
     let outcome = match submission {
         FlowSubmission::Password { identifier, password } => {
             if identifier.is_empty() || password.is_empty() {
@@ -381,6 +403,13 @@ pub(crate) async fn submit(
         FlowSubmission::Passkey { credential } => {
             services.login_with_passkey(&tenant, &flow, &credential.to_string(), &context).await
         }
+        FlowSubmission::EmailCode { identifier } | FlowSubmission::Recovery { identifier } => {
+            let purpose =
+                if matches!(submission_kind, "recovery") { CodePurpose::Recovery } else { CodePurpose::Login };
+            let link = format!("{}/login/link", state.issuer(&tenant));
+            services.send_email_code(&tenant, &flow, &identifier, purpose, &link, &context).await
+        }
+        FlowSubmission::Code { code } => services.submit_email_code(&tenant, &flow, Some(&code), None, &context).await,
         FlowSubmission::Totp { code } => {
             services.submit_second_factor(&tenant, &flow, SecondFactor::Totp(code), &context).await
         }

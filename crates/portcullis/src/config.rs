@@ -53,6 +53,14 @@ pub struct ServerArgs {
     /// names the client [default: none, the peer is the client]
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+    /// The SMTP server mail leaves through: `smtp://[user:password@]host[:port]` (plain, or
+    /// `?tls=required` for STARTTLS) or `smtps://…` (TLS) [default: none, no mail: e-mail
+    /// codes, magic links and password reset are not offered]
+    #[arg(long, env = "PORTCULLIS_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of mail [default: no-reply@{public host}]
+    #[arg(long, env = "PORTCULLIS_SMTP_FROM", value_name = "ADDRESS")]
+    pub smtp_from: Option<String>,
 }
 
 /// The TOML file's shape: the same settings, and the two secrets that have no flag.
@@ -70,6 +78,8 @@ pub struct FileConfig {
     hash_workers: Option<usize>,
     key_rotation_days: Option<u32>,
     trusted_proxies: Option<Vec<String>>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// The effective configuration.
@@ -88,6 +98,23 @@ pub struct Config {
     pub hash_workers: usize,
     pub key_rotation_days: u32,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    #[serde(serialize_with = "redact_password")]
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
+}
+
+/// An SMTP URL without its password.
+fn redact_password<S: serde::Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value.as_deref().map(url::Url::parse) {
+        Some(Ok(mut url)) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("redacted"));
+            }
+            serializer.serialize_str(url.as_str())
+        }
+        Some(Err(_)) => serializer.serialize_str("<invalid>"),
+        None => serializer.serialize_str("<not set>"),
+    }
 }
 
 fn redact<S: serde::Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -155,6 +182,17 @@ impl Config {
                 })?;
             trusted_proxies.push(parsed);
         }
+        let smtp_url = args.smtp_url.clone().or(file.smtp_url).filter(|u| !u.is_empty());
+        if smtp_url.as_deref().is_some_and(|u| !(u.starts_with("smtp://") || u.starts_with("smtps://"))) {
+            bail!("invalid value for smtp_url: must start with smtp:// or smtps://");
+        }
+        let smtp_from = args.smtp_from.clone().or(file.smtp_from).unwrap_or_else(|| {
+            let host = url::Url::parse(&public_url).ok().and_then(|u| match u.host() {
+                Some(url::Host::Domain(domain)) => Some(domain.to_owned()),
+                _ => None,
+            });
+            format!("no-reply@{}", host.unwrap_or_else(|| "localhost".to_owned()))
+        });
         Ok(Self {
             listen,
             master_key_file: args
@@ -171,6 +209,8 @@ impl Config {
             hash_workers,
             key_rotation_days,
             trusted_proxies,
+            smtp_url,
+            smtp_from,
         })
     }
 

@@ -5,5 +5,6 @@ pub mod admin_cli;
 pub mod breached;
 pub mod cli;
 pub mod config;
+pub mod mailer;
 pub mod serve;
 pub mod startup;

@@ -101,6 +101,10 @@ pub async fn start(config: &Config) -> anyhow::Result<Started> {
     )
     .with_breach_check(Arc::new(crate::breached::HttpRanges::new()?))
     .with_passkeys(portcullis_core::service::relying_party(&config.public_url)?);
+    let services = match &config.smtp_url {
+        Some(url) => services.with_mailer(Arc::new(crate::mailer::SmtpMailer::new(url, &config.smtp_from)?)),
+        None => services,
+    };
     if !services.passkeys_enabled() {
         tracing::info!(
             public_url = %config.public_url,

@@ -146,12 +146,26 @@ pub enum FlowStep {
     /// The user is identified but must enrol a second factor first (policy, `acr_values`, or
     /// an administrator's requirement).
     EnrolTotp,
-    /// The user is identified but an administrator requires a new password first.
+    /// A code went out by e-mail (to the account's address, if there is such an account); the
+    /// code or the link in the message is due.
+    EmailCode,
+    /// The user must choose a new password: an administrator requires it, or the flow is a
+    /// password reset.
     ChangePassword,
     /// The user is known; the client's scopes wait for consent.
     Consent,
     /// A settings flow: a signed-in user manages their own credentials.
     Settings,
+}
+
+/// A code sent by e-mail: the digests of the code and of the link's token, what it is for, and
+/// when it stops counting (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailCodeState {
+    pub recovery: bool,
+    pub code_digest: String,
+    pub link_digest: String,
+    pub expires_at: i64,
 }
 
 /// What a flow has established so far, beyond its user (stored as JSON).
@@ -174,6 +188,12 @@ pub struct FlowState {
     /// The SSO session this flow steps up (its user and first factor are already known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_up: Option<String>,
+    /// The code sent by e-mail, as digests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_code: Option<EmailCodeState>,
+    /// A password reset: a new password is due once the user is proved.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovery: bool,
     /// A WebAuthn ceremony under way: the server's half (its challenge), kept only here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webauthn: Option<String>,

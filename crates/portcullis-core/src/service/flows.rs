@@ -45,7 +45,7 @@ pub struct FlowProgress {
 }
 
 impl FlowProgress {
-    fn next(flow: FlowRecord) -> Self {
+    pub(crate) fn next(flow: FlowRecord) -> Self {
         Self { flow, session: None, cookie_secret: None, recovery_codes: Vec::new() }
     }
 }
@@ -156,7 +156,10 @@ impl Services {
             || requirements.contains(&Requirement::EnrolMfa);
         let step = if mfa_due && !second_done {
             Some(if has_totp { FlowStep::SecondFactor } else { FlowStep::EnrolTotp })
-        } else if requirements.contains(&Requirement::ChangePassword) && flow.state.step_up.is_none() {
+        } else if flow.state.recovery
+            || (requirements.contains(&Requirement::ChangePassword) && flow.state.step_up.is_none())
+        {
+            // A reset sets the new password only once every factor due is passed.
             Some(FlowStep::ChangePassword)
         } else {
             None
@@ -543,10 +546,17 @@ impl Services {
             target_type: "user",
             target_id: Some(user.id.to_string()),
             before: None,
-            after: Some(json!({"required_by": "administrator", "flow": flow.id})),
+            after: Some(json!({"reason": if flow.state.recovery { "reset" } else { "required" }, "flow": flow.id})),
         };
         self.record(&mut tx, &Principal::user(Some(user.id), &record.name, context), change).await?;
-        let progress = self.authenticated(&mut tx, &record, flow, user.id, context).await?;
+        let mut flow = flow;
+        flow.state.recovery = false;
+        let progress = if self.next_step(&mut tx, &record, &mut flow, user.id).await?.is_some() {
+            tx.flow_update(&flow).await?;
+            FlowProgress::next(flow)
+        } else {
+            self.authenticated(&mut tx, &record, flow, user.id, context).await?
+        };
         tx.commit().await?;
         Ok(progress)
     }

@@ -13,12 +13,14 @@ mod credentials;
 mod decision_log;
 mod decisions;
 mod device;
+mod email_codes;
 mod flows;
 mod grants;
 mod groups;
 mod import;
 mod jobs;
 mod keys;
+pub mod mail;
 mod passkeys;
 mod password_policy;
 mod policies;
@@ -51,6 +53,7 @@ pub use decisions::{
     AUTHZEN_SCOPE, AccessQuestion, CallerRefusal, Decision, DecisionCaller, DecisionView, Entity, Reason,
 };
 pub use device::{DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL, DevicePoll, NewDevice, normalize_user_code};
+pub use email_codes::{EMAIL_CODE_LIFETIME, MAIL_ACCOUNT_LIMIT, MAIL_SOURCE_LIMIT};
 pub use flows::{CODE_LIMIT, FlowProgress, RECOVERY_CODES, SecondFactor, asked_acr, request_asks_mfa};
 pub use grants::{CODE_LIFETIME, CodeRequest, Redemption, Rotation};
 pub use import::{ImportLineError, ImportReport};
@@ -89,6 +92,7 @@ pub struct Services {
     decision_log: Arc<decision_log::DecisionLog>,
     breaches: Option<Arc<dyn password_policy::BreachedPasswords>>,
     webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    mailer: Option<Arc<dyn mail::Mailer>>,
 }
 
 impl Services {
@@ -105,6 +109,7 @@ impl Services {
             decision_log: Arc::default(),
             breaches: None,
             webauthn: None,
+            mailer: None,
         }
     }
 

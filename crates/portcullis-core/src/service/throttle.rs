@@ -77,6 +77,16 @@ pub(crate) fn code_key(user: portcullis_types::UserId) -> Vec<u8> {
     key(&["code", &user.to_string()])
 }
 
+/// The key messages to one account are counted under.
+pub(crate) fn mail_account_key(login: &str) -> Vec<u8> {
+    key(&["mail-account", login])
+}
+
+/// The key messages asked for from one source are counted under.
+pub(crate) fn mail_source_key(source: Option<&str>) -> Vec<u8> {
+    key(&["mail-source", source.unwrap_or("unknown")])
+}
+
 /// How long the pair waits after `failures` in the window.
 fn pair_wait(failures: i64) -> Duration {
     let doublings = u32::try_from(failures - PAIR_LIMIT).unwrap_or(0).min(10);

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
+use portcullis_core::service::mail::CodePurpose;
 use portcullis_core::service::{LoginRefusal, SESSION_LIFETIME, SecondFactor};
 use portcullis_oidc::OAuthError;
 use portcullis_oidc::authorize;
@@ -87,7 +88,8 @@ async fn step_page(
                 Err(error) => return error_page(tenant, &error.into()),
             };
             let scripted = passkey_options.is_some();
-            let context = minijinja::context! { username, passkey_options, ..common };
+            let mail = state.services.mail_enabled();
+            let context = minijinja::context! { username, passkey_options, mail, ..common };
             let page = pages::render(status, "login.html", context);
             if scripted { pages::with_passkey_script(page) } else { page }
         }
@@ -100,6 +102,7 @@ async fn step_page(
             Err(error) => error_page(tenant, &error.into()),
         },
         FlowStep::ChangePassword => pages::render(status, "login_new_password.html", common),
+        FlowStep::EmailCode => pages::render(status, "login_email_code.html", common),
         FlowStep::Consent | FlowStep::Settings => flow_gone(tenant),
     }
 }
@@ -127,7 +130,13 @@ async fn load_login(
     browser: &Browser,
     flow_id: &str,
 ) -> Result<(FlowRecord, ClientRecord), Response> {
-    for step in [FlowStep::Authenticate, FlowStep::SecondFactor, FlowStep::EnrolTotp, FlowStep::ChangePassword] {
+    for step in [
+        FlowStep::Authenticate,
+        FlowStep::SecondFactor,
+        FlowStep::EnrolTotp,
+        FlowStep::EmailCode,
+        FlowStep::ChangePassword,
+    ] {
         match load(state, tenant, browser, flow_id, step).await {
             Ok(loaded) => return Ok(loaded),
             Err(_) if step != FlowStep::ChangePassword => {}
@@ -180,6 +189,16 @@ pub(super) async fn submit(
     let services = &state.services;
     let username = field("username");
     let outcome = match flow.step() {
+        FlowStep::Authenticate if matches!(field("method").as_str(), "email_code" | "recovery") => {
+            if username.trim().is_empty() {
+                let message = Some(pages::i18n::text("login.missing_identifier"));
+                return step_page(&state, &tenant, &browser, &flow, &client, &username, message).await;
+            }
+            let purpose = if field("method") == "recovery" { CodePurpose::Recovery } else { CodePurpose::Login };
+            let link = format!("{}/login/link", state.issuer(&tenant));
+            services.send_email_code(&tenant, &flow, &username, purpose, &link, &context).await
+        }
+        FlowStep::EmailCode => services.submit_email_code(&tenant, &flow, Some(&field("code")), None, &context).await,
         FlowStep::Authenticate if field("method") == "passkey" => {
             services.login_with_passkey(&tenant, &flow, &field("credential"), &context).await
         }
@@ -238,9 +257,23 @@ pub(super) async fn submit(
         }
         Err(error) => return error_page(&tenant, &error.into()),
     };
+    advance(&state, &tenant, &client, progress).await
+}
+
+/// The answer to a step that went through: the flow's next page (after a redirect, so a
+/// reload does not post again), the recovery codes just made, or — authenticated — consent or
+/// the client; with the session cookie when the session is new.
+async fn advance(
+    state: &AppState,
+    tenant: &str,
+    client: &ClientRecord,
+    progress: portcullis_core::service::FlowProgress,
+) -> Response {
+    let tenant = tenant.to_owned();
+    let state = state.clone();
     let mut response = match (&progress.session, progress.recovery_codes.is_empty()) {
         (None, true) => see_other(&format!("/t/{tenant}/login?flow={}", progress.flow.id)),
-        (Some(session), true) => proceed(&state, &tenant, &progress.flow, &client, session).await,
+        (Some(session), true) => proceed(&state, &tenant, &progress.flow, client, session).await,
         (_, false) => {
             let next = if progress.session.is_some() {
                 format!("/t/{tenant}/login/continue?flow={}", progress.flow.id)
@@ -263,6 +296,51 @@ pub(super) fn recovery_codes_page(tenant: &str, codes: &[String], next: &str) ->
         pages::render(StatusCode::OK, "recovery_codes.html", minijinja::context! { tenant, codes, next });
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     response
+}
+
+/// `GET /t/{tenant}/login/link?flow=&token=`: the link of an e-mailed code. It completes only
+/// in the browser that holds the flow: opened anywhere else, it says so and proves nothing (a
+/// link sent to a victim cannot sign them into an attacker's session, or the reverse).
+pub(super) async fn link(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    Query(query): Query<LinkQuery>,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let (flow, client) = match load(&state, &tenant, &browser, &query.flow, FlowStep::EmailCode).await {
+        Ok(loaded) => loaded,
+        Err(_) => {
+            let page = pages::error(
+                StatusCode::BAD_REQUEST,
+                &tenant,
+                "error.link_other_browser",
+                "error.link_other_browser_detail",
+                Some("link_other_browser"),
+            );
+            return browser.attach(page);
+        }
+    };
+    match state.services.submit_email_code(&tenant, &flow, None, Some(&query.token), &context).await {
+        Ok(Ok(progress)) => advance(&state, &tenant, &client, progress).await,
+        Ok(Err(refusal)) => match refused(&tenant, refusal) {
+            Some(page) => page,
+            None => {
+                let message = Some(pages::i18n::text("login.wrong_code"));
+                let flow = state.services.login_flow(&tenant, &flow.id, &browser.secret).await.unwrap_or(flow);
+                step_page(&state, &tenant, &browser, &flow, &client, "", message).await
+            }
+        },
+        Err(portcullis_core::Error::NotFound(_)) => flow_gone(&tenant),
+        Err(error) => error_page(&tenant, &error.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LinkQuery {
+    flow: String,
+    token: String,
 }
 
 /// `GET /t/{tenant}/login/continue?flow=`: on from a page shown after authentication (the

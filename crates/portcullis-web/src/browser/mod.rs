@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/authorize", get(authorize::get).post(authorize::post))
         .route("/t/{tenant}/login", get(login::page).post(login::submit))
         .route("/t/{tenant}/login/continue", get(login::resume))
+        .route("/t/{tenant}/login/link", get(login::link))
         .route("/t/{tenant}/consent", get(consent::page).post(consent::submit))
         .route("/t/{tenant}/logout", get(logout::get).post(logout::post))
         .route("/t/{tenant}/device", get(device::page).post(device::submit))

@@ -15,7 +15,7 @@ use serde::Serialize;
 /// The pages' policy: their own stylesheet and nothing else; never framed.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const TEMPLATE_SOURCES: [(&str, &str); 14] = [
+const TEMPLATE_SOURCES: [(&str, &str); 15] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("consent.html", include_str!("templates/consent.html")),
@@ -25,6 +25,7 @@ const TEMPLATE_SOURCES: [(&str, &str); 14] = [
     ("form_post.html", include_str!("templates/form_post.html")),
     ("account_password.html", include_str!("templates/account_password.html")),
     ("login_code.html", include_str!("templates/login_code.html")),
+    ("login_email_code.html", include_str!("templates/login_email_code.html")),
     ("login_enrol.html", include_str!("templates/login_enrol.html")),
     ("login_new_password.html", include_str!("templates/login_new_password.html")),
     ("recovery_codes.html", include_str!("templates/recovery_codes.html")),

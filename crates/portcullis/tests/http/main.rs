@@ -16,6 +16,7 @@ mod browser_journey;
 mod client_auth;
 mod client_roles;
 mod device_par;
+mod email_codes;
 mod flow_api;
 mod hybrid;
 mod languages;

@@ -179,7 +179,7 @@ async fn api_flow(server: &portcullis_testkit::TestServer, client_id: &str, call
         .json()
         .await
         .expect("json");
-    assert_eq!(flow["methods"], json!(["password", "passkey"]), "{flow}");
+    assert_eq!(flow["methods"], json!(["password", "passkey", "email_code", "recovery"]), "{flow}");
     (flow["id"].as_str().expect("id").to_owned(), flow["flow_token"].as_str().expect("token").to_owned())
 }
 

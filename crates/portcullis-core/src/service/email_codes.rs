@@ -1,0 +1,139 @@
+//! Codes and magic links by e-mail (issue 4 items 2 and 5): signing in without a password,
+//! and resetting a forgotten one. The first step answers alike whether or not the account
+//! exists (a message goes out only if it does); a code is six digits, valid ten minutes, and
+//! the flow allows [`FLOW_MAX_FAILURES`](super::FLOW_MAX_FAILURES) wrong ones; the link carries a
+//! long token instead and completes only in the browser that holds the flow (no login CSRF).
+//! Sending is limited per account and per source (mail bombing).
+
+use portcullis_crypto::secret::{digest, digests_equal, random_secret};
+use rand::Rng;
+use serde_json::json;
+use time::Duration;
+
+use super::audit::Change;
+use super::claims::login_key;
+use super::flows::FlowProgress;
+use super::mail::{CodePurpose, code_mail, language};
+use super::sessions::LoginRefusal;
+use super::throttle::{mail_account_key, mail_source_key};
+use super::{Principal, RequestContext, Services};
+use crate::error::{Error, Result};
+use crate::model::session::{EmailCodeState, FlowRecord, FlowStep};
+use crate::model::user::UserStatus;
+
+/// How long an e-mailed code counts.
+pub const EMAIL_CODE_LIFETIME: Duration = Duration::minutes(10);
+/// Messages to one account in the throttling window.
+pub const MAIL_ACCOUNT_LIMIT: i64 = 5;
+/// Messages asked for from one source in the throttling window.
+pub const MAIL_SOURCE_LIMIT: i64 = 20;
+
+impl Services {
+    /// Sends a code (and a link) for `purpose` to the account `identifier` names, and moves
+    /// `flow` to [`FlowStep::EmailCode`] — also when there is no such account, so the answer
+    /// tells nothing. `link` is the URL of the link page; the flow id and token are appended.
+    pub async fn send_email_code(
+        &self,
+        tenant: &str,
+        flow: &FlowRecord,
+        identifier: &str,
+        purpose: CodePurpose,
+        link: &str,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
+        if !self.mail_enabled() {
+            return Err(Error::NotFound("mail"));
+        }
+        let identifier = identifier.trim();
+        if identifier.is_empty() || identifier.len() > 320 {
+            return Err(Error::invalid("identifier", "give a username or an e-mail address"));
+        }
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        drop(tx);
+        let login = login_key(identifier);
+        let keys = [
+            (mail_account_key(&login), MAIL_ACCOUNT_LIMIT),
+            (mail_source_key(context.ip.as_deref()), MAIL_SOURCE_LIMIT),
+        ];
+        for (key, _) in &keys {
+            if let Some(retry_after) = self.key_wait(&record, key).await? {
+                return Ok(Err(LoginRefusal::Throttled { retry_after }));
+            }
+        }
+        for (key, limit) in &keys {
+            self.key_failed(&record, key, *limit).await?;
+        }
+        let now = self.clock.now();
+        let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+        let token = random_secret("");
+        let mut tx = self.store.write().await?;
+        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
+        let user =
+            tx.user_by_login(record.id, &login).await?.filter(|u| u.status == UserStatus::Active && u.email.is_some());
+        flow.state.email_code = Some(EmailCodeState {
+            recovery: purpose == CodePurpose::Recovery,
+            code_digest: hex::encode(digest(&code)),
+            link_digest: hex::encode(digest(&token)),
+            expires_at: (now + EMAIL_CODE_LIFETIME).unix_timestamp(),
+        });
+        flow.state.pending_user = user.as_ref().map(|u| u.id);
+        flow.state.step = FlowStep::EmailCode;
+        tx.flow_update(&flow).await?;
+        let change = Change {
+            action: "login.email_code",
+            tenant: Some(tenant),
+            target_type: "flow",
+            target_id: Some(flow.id.clone()),
+            before: None,
+            after: Some(json!({"purpose": purpose, "sent": user.is_some()})),
+        };
+        self.record(&mut tx, &Principal::user(user.as_ref().map(|u| u.id), &record.name, context), change).await?;
+        tx.commit().await?;
+        if let Some(address) = user.and_then(|u| u.email) {
+            let link = format!("{link}?flow={}&token={token}", flow.id);
+            let language = language(flow.request.ui_locales.as_deref());
+            self.send_later(code_mail(purpose, language, &record.display_name, &address, &code, &link));
+        }
+        Ok(Ok(FlowProgress::next(flow)))
+    }
+
+    /// The code from the message (`code`) or the token of its link (`token`) for a flow at
+    /// [`FlowStep::EmailCode`]: the user is proved (`amr` `email`); a reset goes on to the new
+    /// password. Wrong, expired and spent codes count against the flow and are audited.
+    pub async fn submit_email_code(
+        &self,
+        tenant: &str,
+        flow: &FlowRecord,
+        code: Option<&str>,
+        token: Option<&str>,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::EmailCode).await?;
+        let sent = flow.state.email_code.clone().ok_or(Error::NotFound("flow"))?;
+        let presented = match (code, token) {
+            (Some(code), _) => {
+                let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+                digests_equal(hex::encode(digest(&code)).as_bytes(), sent.code_digest.as_bytes())
+            }
+            (None, Some(token)) => digests_equal(hex::encode(digest(token)).as_bytes(), sent.link_digest.as_bytes()),
+            (None, None) => false,
+        };
+        let fresh = now.unix_timestamp() < sent.expires_at;
+        let user = flow.state.pending_user;
+        let Some(user) = user.filter(|_| presented && fresh) else {
+            let reason = if presented { "expired" } else { "wrong" };
+            let refusal = self.step_failed(&mut tx, &record, flow, "email", reason, context).await?;
+            tx.commit().await?;
+            return Ok(Err(refusal));
+        };
+        flow.state.email_code = None;
+        flow.state.recovery = sent.recovery;
+        let progress = self.after_factor(&mut tx, &record, flow, user, "email", context).await?;
+        tx.commit().await?;
+        Ok(Ok(progress))
+    }
+}
