@@ -461,6 +461,19 @@ pub trait CredentialRepo {
     async fn recovery_codes_remaining(&mut self, credential: &str) -> Result<u32>;
     async fn auth_policy_get(&mut self, tenant: TenantId) -> Result<Option<String>>;
     async fn auth_policy_put(&mut self, tenant: TenantId, policy: &str, at: OffsetDateTime) -> Result<()>;
+    /// Remembers the browser whose device cookie has `digest` for `user` until `expires_at`.
+    async fn device_remember(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        digest: &[u8],
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<()>;
+    /// Whether that browser is remembered for `user` at `now`.
+    async fn device_remembered(&mut self, user: UserId, digest: &[u8], now: OffsetDateTime) -> Result<bool>;
+    /// Forgets every browser remembered for `user`.
+    async fn devices_forget(&mut self, user: UserId) -> Result<u64>;
     async fn requirements_of_user(&mut self, user: UserId) -> Result<Vec<Requirement>>;
     async fn requirement_put(&mut self, user: UserId, requirement: Requirement, at: OffsetDateTime) -> Result<()>;
     async fn requirement_delete(&mut self, user: UserId, requirement: Requirement) -> Result<bool>;

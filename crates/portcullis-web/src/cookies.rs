@@ -25,6 +25,12 @@ impl CookiePolicy {
         format!("{}portcullis-browser", self.prefix())
     }
 
+    /// The cookie a browser is remembered by ("remember this device"; shared by every tenant,
+    /// remembered per user).
+    pub fn device(self) -> String {
+        format!("{}portcullis-device", self.prefix())
+    }
+
     /// The SSO session cookie of one tenant.
     pub fn session(self, tenant: &str) -> String {
         format!("{}portcullis-session-{tenant}", self.prefix())

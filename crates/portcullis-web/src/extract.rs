@@ -163,6 +163,7 @@ pub fn request_context(parts: &Parts, trusted: &[ipnet::IpNet]) -> RequestContex
     RequestContext {
         ip: peer.map(|peer| client_address(peer, forwarded, trusted).to_string()),
         request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        device: None,
     }
 }
 
@@ -174,7 +175,9 @@ impl FromRequestParts<AppState> for Context {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Context(request_context(parts, &state.trusted_proxies)))
+        let mut context = request_context(parts, &state.trusted_proxies);
+        context.device = crate::cookies::read(&parts.headers, &state.cookies.device());
+        Ok(Context(context))
     }
 }
 

@@ -411,10 +411,10 @@ pub(crate) async fn submit(
         }
         FlowSubmission::Code { code } => services.submit_email_code(&tenant, &flow, Some(&code), None, &context).await,
         FlowSubmission::Totp { code } => {
-            services.submit_second_factor(&tenant, &flow, SecondFactor::Totp(code), &context).await
+            services.submit_second_factor(&tenant, &flow, SecondFactor::Totp(code), false, &context).await
         }
         FlowSubmission::RecoveryCode { code } => {
-            services.submit_second_factor(&tenant, &flow, SecondFactor::RecoveryCode(code), &context).await
+            services.submit_second_factor(&tenant, &flow, SecondFactor::RecoveryCode(code), false, &context).await
         }
         FlowSubmission::EnrolTotp { code, name } => services.confirm_totp(&tenant, &flow, &code, &name, &context).await,
         FlowSubmission::NewPassword { password } => {
@@ -476,7 +476,7 @@ async fn refused(
 /// with the redirect — with the session cookie for a new session (a single-page app on the
 /// issuer's site keeps the SSO session).
 async fn advanced(state: &AppState, tenant: &str, client: &ClientRecord, progress: FlowProgress) -> Response {
-    let FlowProgress { flow, session, cookie_secret, recovery_codes } = progress;
+    let FlowProgress { flow, session, cookie_secret, recovery_codes, .. } = progress;
     let mut shown = match view(state, tenant, &flow, client).await {
         Ok(shown) => shown,
         Err(response) => return response,

@@ -191,6 +191,9 @@ pub struct FlowState {
     /// The code sent by e-mail, as digests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_code: Option<EmailCodeState>,
+    /// The user asked to be remembered on this browser after the second factor.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remember: bool,
     /// A password reset: a new password is due once the user is proved.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recovery: bool,

@@ -186,13 +186,15 @@ impl Services {
         tx.commit().await
     }
 
-    /// `POST …/users/{id}/mfa:reset`: removes every second factor of the user and, with
+    /// `POST …/users/{id}/mfa:reset`: removes every second factor of the user, forgets the
+    /// browsers remembered for them, and, with
     /// `require_enrolment`, makes them enrol a new one at their next login.
     pub async fn reset_mfa(&self, who: &Principal, tenant: &str, user: UserId, require_enrolment: bool) -> Result<u64> {
         let mut tx = self.store.write().await?;
         let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
         tx.user_get(record.id, user).await?.ok_or(Error::NotFound("user"))?;
         let removed = tx.credentials_delete_all(record.id, user).await?;
+        tx.devices_forget(user).await?;
         if require_enrolment {
             tx.requirement_put(user, Requirement::EnrolMfa, self.clock.now()).await?;
         }
@@ -248,6 +250,13 @@ impl Services {
             self.record(&mut tx, who, change).await?;
         }
         tx.commit().await
+    }
+
+    /// Days a browser may be remembered after a second factor (0: never), for the pages.
+    pub async fn remember_device_days(&self, tenant: &str) -> Result<u32> {
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        Ok(self.auth_policy_in(&mut tx, &record).await?.remember_device_days)
     }
 
     /// `GET …/auth-policy`.

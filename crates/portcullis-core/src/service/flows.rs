@@ -11,6 +11,7 @@ use portcullis_crypto::password;
 use portcullis_crypto::secret::{digest, random_id, random_secret};
 use portcullis_types::UserId;
 use serde_json::json;
+use time::Duration;
 
 use super::audit::Change;
 use super::sessions::{FLOW_MAX_FAILURES, LoginRefusal, SESSION_LIFETIME};
@@ -42,11 +43,13 @@ pub struct FlowProgress {
     pub cookie_secret: Option<String>,
     /// Recovery codes this step made: shown once, never again.
     pub recovery_codes: Vec<String>,
+    /// The device cookie to set: the user asked to be remembered on this browser.
+    pub device_secret: Option<String>,
 }
 
 impl FlowProgress {
     pub(crate) fn next(flow: FlowRecord) -> Self {
-        Self { flow, session: None, cookie_secret: None, recovery_codes: Vec::new() }
+        Self { flow, session: None, cookie_secret: None, recovery_codes: Vec::new(), device_secret: None }
     }
 }
 
@@ -118,22 +121,17 @@ impl Services {
     }
 
     /// Whether `session` is strong enough for `request` of `client`: a session of one factor
-    /// does not do when the request or the tenant's policy asks for more (then the flow steps
-    /// it up).
+    /// does not do when the request (or the client's `default_acr_values`) asks for more — then
+    /// the flow steps it up. The tenant's policy is applied when users log in (a session made
+    /// before the policy asked for more lasts until it ends).
     pub async fn session_suffices(
         &self,
-        tenant: &str,
+        _tenant: &str,
         client: &ClientRecord,
         request: &AuthorizationRequest,
         session: &SessionRecord,
     ) -> Result<bool> {
-        if session.acr == ACR_MFA {
-            return Ok(true);
-        }
-        let mut tx = self.store.read().await?;
-        let record = self.cached_tenant(&mut tx, tenant).await?;
-        let policy = self.auth_policy_in(&mut tx, &record).await?;
-        Ok(!(request_asks_mfa(client, request) || policy.mfa == MfaPolicy::Required))
+        Ok(session.acr == ACR_MFA || !request_asks_mfa(client, request))
     }
 
     /// The step that follows a passed factor for `user`, and moves the flow there; or `None`
@@ -144,16 +142,23 @@ impl Services {
         tenant: &TenantRecord,
         flow: &mut FlowRecord,
         user: UserId,
+        context: &RequestContext,
     ) -> Result<Option<FlowStep>> {
         let policy = self.auth_policy_in(tx, tenant).await?;
         let requirements = tx.requirements_of_user(user).await?;
         let has_totp = tx.credentials_of_user(tenant.id, user).await?.iter().any(|c| c.kind == CredentialKind::Totp);
         // Two factors passed: a password and a code, or a passkey that verified its user.
         let second_done = flow.state.amr.iter().filter(|m| *m != "mfa").count() >= 2;
-        let mfa_due = flow.state.acr.as_deref() == Some(ACR_MFA)
-            || policy.mfa == MfaPolicy::Required
-            || (policy.mfa == MfaPolicy::Optional && has_totp)
-            || requirements.contains(&Requirement::EnrolMfa);
+        let asked = flow.state.acr.as_deref() == Some(ACR_MFA) || requirements.contains(&Requirement::EnrolMfa);
+        let by_policy = policy.mfa == MfaPolicy::Required || (policy.mfa == MfaPolicy::Optional && has_totp);
+        // A remembered browser skips what only the policy asks, never what a client asks.
+        let remembered = match context.device.as_deref() {
+            Some(device) if by_policy && has_totp && !asked && policy.remember_device_days > 0 => {
+                tx.device_remembered(user, &digest(device), self.clock.now()).await?
+            }
+            _ => false,
+        };
+        let mfa_due = asked || (by_policy && !remembered);
         let step = if mfa_due && !second_done {
             Some(if has_totp { FlowStep::SecondFactor } else { FlowStep::EnrolTotp })
         } else if flow.state.recovery
@@ -189,7 +194,7 @@ impl Services {
             flow.state.amr.push(method.to_owned());
         }
         flow.state.pending_user = Some(user);
-        if self.next_step(tx, tenant, &mut flow, user).await?.is_some() {
+        if self.next_step(tx, tenant, &mut flow, user, context).await?.is_some() {
             tx.flow_update(&flow).await?;
             return Ok(FlowProgress::next(flow));
         }
@@ -256,6 +261,15 @@ impl Services {
         if session.acr == ACR_MFA {
             tx.requirement_delete(user, Requirement::EnrolMfa).await?;
         }
+        let policy = self.auth_policy_in(tx, tenant).await?;
+        let device_secret = if flow.state.remember && policy.remember_device_days > 0 && session.acr == ACR_MFA {
+            let secret = context.device.clone().unwrap_or_else(|| random_secret(""));
+            let days = Duration::days(i64::from(policy.remember_device_days));
+            tx.device_remember(tenant.id, user, &digest(&secret), now, now + days).await?;
+            Some(secret)
+        } else {
+            None
+        };
         flow.user_id = Some(user);
         flow.session_id = Some(session.id.clone());
         flow.state.pending_user = None;
@@ -271,7 +285,7 @@ impl Services {
             after: Some(json!({"amr": session.amr, "acr": session.acr, "client_id": flow.request.client_id})),
         };
         self.record(tx, &Principal::user(Some(user), &tenant.name, context), change).await?;
-        Ok(FlowProgress { flow, session: Some(session), cookie_secret, recovery_codes: Vec::new() })
+        Ok(FlowProgress { flow, session: Some(session), cookie_secret, recovery_codes: Vec::new(), device_secret })
     }
 
     /// Counts a failed step of `flow` (ending it at the fifth) and audits it; returns the
@@ -328,6 +342,7 @@ impl Services {
         tenant: &str,
         flow: &FlowRecord,
         factor: SecondFactor,
+        remember: bool,
         context: &RequestContext,
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let mut tx = self.store.read().await?;
@@ -381,6 +396,8 @@ impl Services {
             self.key_failed(&record, &key, CODE_LIMIT).await?;
             return Ok(Err(refusal));
         }
+        let mut flow = flow;
+        flow.state.remember = remember;
         // A recovery code is a one-time password from a printed list: RFC 8176 `otp`.
         let progress = self.after_factor(&mut tx, &record, flow, user, "otp", context).await?;
         tx.commit().await?;
@@ -551,7 +568,7 @@ impl Services {
         self.record(&mut tx, &Principal::user(Some(user.id), &record.name, context), change).await?;
         let mut flow = flow;
         flow.state.recovery = false;
-        let progress = if self.next_step(&mut tx, &record, &mut flow, user.id).await?.is_some() {
+        let progress = if self.next_step(&mut tx, &record, &mut flow, user.id, context).await?.is_some() {
             tx.flow_update(&flow).await?;
             FlowProgress::next(flow)
         } else {

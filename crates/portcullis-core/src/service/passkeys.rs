@@ -174,7 +174,7 @@ impl Services {
         };
         self.record(&mut tx, &Principal::user(Some(user), &record.name, context), change).await?;
         tx.commit().await?;
-        Ok(Ok(FlowProgress { flow, session: None, cookie_secret: None, recovery_codes: Vec::new() }))
+        Ok(Ok(FlowProgress::next(flow)))
     }
 
     /// The options of a passkey sign-in for a login flow at its first step (a discoverable

@@ -12,6 +12,8 @@ use crate::model::token::Access;
 pub struct RequestContext {
     pub ip: Option<String>,
     pub request_id: Option<String>,
+    /// The browser's device cookie ("remember this device"), if it sent one.
+    pub device: Option<String>,
 }
 
 /// An authenticated caller of the admin services.

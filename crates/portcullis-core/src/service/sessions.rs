@@ -104,7 +104,8 @@ impl Services {
             // A session that passed a first factor goes straight to what is missing.
             state.step = FlowStep::SecondFactor;
             flow.state = state;
-            if self.next_step(&mut tx, &record, &mut flow, session.user_id).await?.is_none() {
+            let context = RequestContext::default();
+            if self.next_step(&mut tx, &record, &mut flow, session.user_id, &context).await?.is_none() {
                 // Nothing is missing after all (the policy changed): only consent remains.
                 flow.user_id = Some(session.user_id);
                 flow.session_id = Some(session.id.clone());

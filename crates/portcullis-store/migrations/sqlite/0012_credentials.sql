@@ -50,3 +50,14 @@ CREATE TABLE user_requirements (
     created_at BIGINT NOT NULL,
     CONSTRAINT user_requirements_pkey PRIMARY KEY (user_id, requirement)
 );
+
+-- Browsers a user let skip the second factor the tenant's policy asks for ("remember this
+-- device"): the digest of the browser's device cookie, per user, until it expires.
+CREATE TABLE remembered_devices (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    digest BLOB NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    CONSTRAINT remembered_devices_pkey PRIMARY KEY (user_id, digest)
+);

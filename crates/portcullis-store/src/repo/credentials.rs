@@ -118,6 +118,28 @@ macro_rules! credential_repo {
                 Ok(())
             }
 
+            async fn device_remember(&mut self, tenant: portcullis_types::TenantId, user: portcullis_types::UserId, digest: &[u8], at: time::OffsetDateTime, expires_at: time::OffsetDateTime) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO remembered_devices (tenant_id, user_id, digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, digest) DO UPDATE SET expires_at = excluded.expires_at")
+                    .bind(tenant.to_string()).bind(user.to_string()).bind(digest)
+                    .bind($crate::convert::micros(at)).bind($crate::convert::micros(expires_at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn device_remembered(&mut self, user: portcullis_types::UserId, digest: &[u8], now: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
+                let row: Option<(i64,)> = sqlx::query_as("SELECT expires_at FROM remembered_devices WHERE user_id = $1 AND digest = $2 AND expires_at > $3")
+                    .bind(user.to_string()).bind(digest).bind($crate::convert::micros(now))
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                Ok(row.is_some())
+            }
+
+            async fn devices_forget(&mut self, user: portcullis_types::UserId) -> Result<u64, portcullis_core::Error> {
+                let done = sqlx::query("DELETE FROM remembered_devices WHERE user_id = $1")
+                    .bind(user.to_string())
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected())
+            }
+
             async fn requirements_of_user(&mut self, user: portcullis_types::UserId) -> Result<Vec<portcullis_core::model::credential::Requirement>, portcullis_core::Error> {
                 let rows: Vec<(String,)> = sqlx::query_as("SELECT requirement FROM user_requirements WHERE user_id = $1 ORDER BY requirement")
                     .bind(user.to_string())

@@ -18,6 +18,10 @@ use crate::AppState;
 use crate::extract::{ApiPath, Context};
 use crate::pages;
 
+/// How long the device cookie lives: as long as the longest a tenant may remember a browser
+/// (each tenant's own limit is kept on the server).
+const DEVICE_COOKIE_AGE: i64 = 90 * 24 * 3600;
+
 #[derive(Debug, Deserialize)]
 pub(super) struct FlowQuery {
     pub(super) flow: String,
@@ -93,7 +97,12 @@ async fn step_page(
             let page = pages::render(status, "login.html", context);
             if scripted { pages::with_passkey_script(page) } else { page }
         }
-        FlowStep::SecondFactor => pages::render(status, "login_code.html", common),
+        FlowStep::SecondFactor => match state.services.remember_device_days(tenant).await {
+            Ok(remember_days) => {
+                pages::render(status, "login_code.html", minijinja::context! { remember_days, ..common })
+            }
+            Err(error) => error_page(tenant, &error.into()),
+        },
         FlowStep::EnrolTotp => match state.services.totp_enrolment(tenant, flow).await {
             Ok(enrolment) => {
                 let context = minijinja::context! { qr => pages::inline_svg(&enrolment.qr_svg), secret => enrolment.secret, ..common };
@@ -223,7 +232,8 @@ pub(super) async fn submit(
                 "recovery_code" => SecondFactor::RecoveryCode(field("recovery_code")),
                 _ => SecondFactor::Totp(field("code")),
             };
-            services.submit_second_factor(&tenant, &flow, factor, &context).await
+            let remember = field("remember") == "on";
+            services.submit_second_factor(&tenant, &flow, factor, remember, &context).await
         }
         FlowStep::EnrolTotp => services.confirm_totp(&tenant, &flow, &field("code"), &field("name"), &context).await,
         FlowStep::ChangePassword => {
@@ -283,6 +293,10 @@ async fn advance(
             recovery_codes_page(&tenant, &progress.recovery_codes, &next)
         }
     };
+    if let Some(secret) = &progress.device_secret {
+        let cookie = state.cookies.set(&state.cookies.device(), secret, DEVICE_COOKIE_AGE);
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     if let Some(secret) = &progress.cookie_secret {
         let cookie = state.cookies.set(&state.cookies.session(&tenant), secret, SESSION_LIFETIME.whole_seconds());
         response.headers_mut().append(header::SET_COOKIE, cookie);

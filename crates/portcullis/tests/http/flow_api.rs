@@ -78,7 +78,10 @@ on_every_engine!(a_native_app_logs_in_through_the_flow_api, |server| {
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
 
     let (flow_id, token, flow) = start(&server, &id).await;
-    assert_eq!((flow["step"].as_str(), flow["methods"].clone()), (Some("authenticate"), json!(["password", "email_code", "recovery"])));
+    assert_eq!(
+        (flow["step"].as_str(), flow["methods"].clone()),
+        (Some("authenticate"), json!(["password", "email_code", "recovery"]))
+    );
     assert_eq!(flow["client"]["client_name"], "Portal");
 
     // The flow answers only its token.

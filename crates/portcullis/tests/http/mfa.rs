@@ -135,3 +135,79 @@ on_every_engine!(totp_enrolment_step_up_and_recovery_codes_through_the_pages, |s
         assert!(actions.contains(&wanted), "{wanted} in {actions:?}");
     }
 });
+
+on_every_engine!(a_remembered_browser_skips_only_what_the_policy_asks, |server| {
+    let (id, _) = setup(&server, web_client()).await;
+    let policy = serde_json::json!({"mfa": "required", "remember_device_days": 30});
+    let (status, _) =
+        server.admin_json(reqwest::Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("put");
+    assert_eq!(status, StatusCode::OK);
+
+    // Required by policy: the first login enrols an authenticator.
+    let mut browser = Browser::new(&server.url);
+    let to_login = location(&browser.get(&authorize_url(&request(&id, &[]))).await);
+    let answer = post_step(&mut browser, &to_login, &[("username", "alice"), ("password", PASSWORD)]).await;
+    assert_eq!(location(&answer), to_login);
+    let html = browser.get(&to_login).await.text().await.expect("html");
+    assert!(html.contains(r#"value="enrol_totp""#), "{html}");
+    let key =
+        html.split(r#"<code id="totp-secret">"#).nth(1).and_then(|r| r.split('<').next()).expect("key").to_owned();
+    let uri = format!("otpauth://totp/Acme:alice?secret={key}&issuer=Acme");
+    let codes_page =
+        post_step(&mut browser, &to_login, &[("method", "enrol_totp"), ("code", &app_code(&uri, 0))]).await;
+    let html = codes_page.text().await.expect("html");
+    let next = html
+        .split(r#"<a class="button" href=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("continue")
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
+    let to_consent = location(&browser.get(&next).await);
+    crate::oidc::consent(&mut browser, &to_consent, "allow").await;
+
+    // The next login asks for the code and offers to remember the browser.
+    let login = |prompt: Option<&'static str>| {
+        authorize_url(&request(&id, &[("prompt", Some("login")), ("acr_values", prompt)]))
+    };
+    let to_login = location(&browser.get(&login(None)).await);
+    post_step(&mut browser, &to_login, &[("username", "alice"), ("password", PASSWORD)]).await;
+    let html = browser.get(&to_login).await.text().await.expect("html");
+    assert!(html.contains(r#"name="remember""#) && html.contains("30 days"), "{html}");
+    let remembered =
+        post_step(&mut browser, &to_login, &[("method", "totp"), ("code", &app_code(&uri, 1)), ("remember", "on")])
+            .await;
+    let cookies: Vec<&str> =
+        remembered.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("portcullis-device=") && c.contains("HttpOnly")), "{cookies:?}");
+    assert!(location(&remembered).starts_with(REDIRECT), "consent is remembered");
+
+    // This browser now skips the code; another browser does not; a client that asks for two
+    // factors is asked for them anyway.
+    let to_login = location(&browser.get(&login(None)).await);
+    let back = post_step(&mut browser, &to_login, &[("username", "alice"), ("password", PASSWORD)]).await;
+    assert!(location(&back).starts_with(REDIRECT), "remembered: {}", location(&back));
+    let mut other = Browser::new(&server.url);
+    let to_login = location(&other.get(&login(None)).await);
+    let asked = post_step(&mut other, &to_login, &[("username", "alice"), ("password", PASSWORD)]).await;
+    assert_eq!(location(&asked), to_login, "another browser is asked for the code");
+    let to_login = location(&browser.get(&login(Some("2"))).await);
+    let asked = post_step(&mut browser, &to_login, &[("username", "alice"), ("password", PASSWORD)]).await;
+    assert_eq!(location(&asked), to_login, "acr_values=2 is never skipped");
+
+    // Resetting MFA forgets the browser.
+    let (_, users) =
+        server.admin_json(reqwest::Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
+    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    server
+        .admin_json(
+            reqwest::Method::POST,
+            &format!("/tenants/acme/users/{alice}/mfa:reset"),
+            Some(serde_json::json!({})),
+        )
+        .await
+        .expect("reset");
+    let to_login = location(&browser.get(&login(None)).await);
+    let asked = post_step(&mut browser, &to_login, &[("username", "alice"), ("password", PASSWORD)]).await;
+    assert_eq!(location(&asked), to_login, "after a reset the policy asks again (to enrol)");
+});
