@@ -377,7 +377,7 @@ impl Services {
     /// the same argon2id work (DESIGN §6). A match on an old or imported format is re-hashed.
     pub async fn check_password(&self, tenant: &str, login: &str, password: String) -> Result<Option<UserId>> {
         let mut tx = self.store.read().await?;
-        let tenant_record = tx.tenant_by_name(tenant).await?.ok_or(Error::NotFound("tenant"))?;
+        let tenant_record = self.cached_tenant(&mut tx, tenant).await?;
         let user = tx.user_by_login(tenant_record.id, &login_key(login)).await?;
         let stored = match &user {
             Some(user) => tx.password_get(user.id).await?,

@@ -173,6 +173,25 @@ pub(super) async fn totp_page(
     }
 }
 
+/// A form posted to a settings flow of the signed-in user, its CSRF token checked: the browser,
+/// the session, the form and the flow; or the page to answer instead.
+async fn posted(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Browser, SessionRecord, portcullis_oidc::Params, FlowRecord), Response> {
+    let browser = Browser::of(state, headers);
+    let session = session_of(state, tenant, headers).await?;
+    let Some(params) = form(headers, body) else { return Err(flow_gone(tenant)) };
+    let flow_id = params.single("flow").ok().flatten().unwrap_or_default().to_owned();
+    let flow = settings_flow(state, tenant, &browser, &session, &flow_id).await?;
+    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
+        return Err(pages::error(StatusCode::FORBIDDEN, tenant, "error.form_expired", "error.reload", Some("csrf")));
+    }
+    Ok((browser, session, params, flow))
+}
+
 pub(super) async fn totp_submit(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
@@ -180,20 +199,11 @@ pub(super) async fn totp_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let browser = Browser::of(&state, &headers);
-    let session = match session_of(&state, &tenant, &headers).await {
-        Ok(session) => session,
+    let (browser, session, params, flow) = match posted(&state, &tenant, &headers, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
-    let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
     let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();
-    let flow = match settings_flow(&state, &tenant, &browser, &session, &field("flow")).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
-    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
-        return pages::error(StatusCode::FORBIDDEN, &tenant, "error.form_expired", "error.reload", Some("csrf"));
-    }
     let services = &state.services;
     match services.confirm_totp(&tenant, &flow, &field("code"), &field("name"), &context).await {
         Ok(Ok(progress)) if !progress.recovery_codes.is_empty() => {
@@ -256,20 +266,11 @@ pub(super) async fn passkey_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let browser = Browser::of(&state, &headers);
-    let session = match session_of(&state, &tenant, &headers).await {
-        Ok(session) => session,
+    let (browser, session, params, flow) = match posted(&state, &tenant, &headers, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
-    let Some(params) = form(&headers, &body) else { return flow_gone(&tenant) };
     let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();
-    let flow = match settings_flow(&state, &tenant, &browser, &session, &field("flow")).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
-    if !browser.csrf_ok(&flow.id, params.single("csrf_token").ok().flatten()) {
-        return pages::error(StatusCode::FORBIDDEN, &tenant, "error.form_expired", "error.reload", Some("csrf"));
-    }
     match state.services.confirm_passkey(&tenant, &flow, &field("credential"), &field("name"), &context).await {
         Ok(Ok(_)) => {
             let notice = Some(pages::i18n::text("security.passkey_added"));
