@@ -474,6 +474,23 @@ pub trait CredentialRepo {
     async fn device_remembered(&mut self, user: UserId, digest: &[u8], now: OffsetDateTime) -> Result<bool>;
     /// Forgets every browser remembered for `user`.
     async fn devices_forget(&mut self, user: UserId) -> Result<u64>;
+    /// A tenant's mail template for `purpose` in `language`: (subject, body).
+    async fn email_template_get(
+        &mut self,
+        tenant: TenantId,
+        purpose: &str,
+        language: &str,
+    ) -> Result<Option<(String, String)>>;
+    async fn email_template_put(
+        &mut self,
+        tenant: TenantId,
+        purpose: &str,
+        language: &str,
+        subject: &str,
+        body: &str,
+        at: OffsetDateTime,
+    ) -> Result<()>;
+    async fn email_template_delete(&mut self, tenant: TenantId, purpose: &str, language: &str) -> Result<bool>;
     async fn requirements_of_user(&mut self, user: UserId) -> Result<Vec<Requirement>>;
     async fn requirement_put(&mut self, user: UserId, requirement: Requirement, at: OffsetDateTime) -> Result<()>;
     async fn requirement_delete(&mut self, user: UserId, requirement: Requirement) -> Result<bool>;

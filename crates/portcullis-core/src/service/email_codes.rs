@@ -13,7 +13,7 @@ use time::Duration;
 use super::audit::Change;
 use super::claims::login_key;
 use super::flows::FlowProgress;
-use super::mail::{CodePurpose, code_mail, language};
+use super::mail::{CodePurpose, EmailTemplate, builtin, language, render};
 use super::sessions::LoginRefusal;
 use super::throttle::{mail_account_key, mail_source_key};
 use super::{Principal, RequestContext, Services};
@@ -89,11 +89,16 @@ impl Services {
             after: Some(json!({"purpose": purpose, "sent": user.is_some()})),
         };
         self.record(&mut tx, &Principal::user(user.as_ref().map(|u| u.id), &record.name, context), change).await?;
+        let language = language(flow.request.ui_locales.as_deref());
+        let template = match tx.email_template_get(record.id, purpose.as_str(), language).await? {
+            Some((subject, body)) => EmailTemplate { subject, body },
+            None => builtin(purpose, language),
+        };
         tx.commit().await?;
         if let Some(address) = user.and_then(|u| u.email) {
             let link = format!("{link}?flow={}&token={token}", flow.id);
-            let language = language(flow.request.ui_locales.as_deref());
-            self.send_later(code_mail(purpose, language, &record.display_name, &address, &code, &link));
+            let name = &record.display_name;
+            self.send_later(render(&template, language, name, &address, &code, &link));
         }
         Ok(Ok(FlowProgress::next(flow)))
     }

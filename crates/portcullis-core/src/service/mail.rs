@@ -8,7 +8,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::Services;
+use serde_json::json;
+
+use super::audit::Change;
+use super::{Principal, Services};
+use crate::error::{Error, FieldError, Result};
+use crate::model::token::Access;
 
 /// One message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +41,28 @@ pub enum CodePurpose {
     Recovery,
 }
 
+impl CodePurpose {
+    /// The name of its template (`…/email-templates/{purpose}/{language}`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login_code",
+            Self::Recovery => "password_reset",
+        }
+    }
+
+    /// Parses a template name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "login_code" => Some(Self::Login),
+            "password_reset" => Some(Self::Recovery),
+            _ => None,
+        }
+    }
+}
+
+/// The languages mail is written in.
+pub const LANGUAGES: &[&str] = &["en", "de"];
+
 /// The language of mail for a request that asked for `ui_locales` (`de` if it prefers German,
 /// else English).
 pub fn language(ui_locales: Option<&str>) -> &'static str {
@@ -43,43 +70,76 @@ pub fn language(ui_locales: Option<&str>) -> &'static str {
     if first.eq_ignore_ascii_case("de") || first.to_ascii_lowercase().starts_with("de-") { "de" } else { "en" }
 }
 
-/// The message with `code` and `link` for `purpose`, in `language`, from `tenant` (its display
+/// The text of a message: `{code}`, `{link}` and `{tenant}` are replaced when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTemplate {
+    /// One line, at most 200 characters.
+    pub subject: String,
+    /// Plain text, at most 10,000 characters; must hold `{code}` and `{link}`.
+    pub body: String,
+}
+
+/// A tenant's template as the admin API shows it: its own, or the built-in one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct EmailTemplateView {
+    pub subject: String,
+    pub body: String,
+    /// Whether the tenant set its own (else this is the built-in text).
+    pub custom: bool,
+}
+
+/// The built-in text for `purpose` in `language`.
+pub fn builtin(purpose: CodePurpose, language: &str) -> EmailTemplate {
+    let (subject, body) = match (purpose, language) {
+        (CodePurpose::Login, "de") => (
+            "Ihr Anmeldecode für {tenant}: {code}",
+            "Ihr Anmeldecode lautet {code}.\n\nOder öffnen Sie diesen Link in dem Browser, in dem Sie die Anmeldung begonnen haben:\n{link}\n\nDer Code gilt zehn Minuten. Wenn Sie sich nicht anmelden wollten, ignorieren Sie diese Nachricht.\n",
+        ),
+        (CodePurpose::Recovery, "de") => (
+            "Passwort zurücksetzen für {tenant}: {code}",
+            "Ihr Code zum Zurücksetzen des Passworts lautet {code}.\n\nOder öffnen Sie diesen Link in dem Browser, in dem Sie das Zurücksetzen begonnen haben:\n{link}\n\nDer Code gilt zehn Minuten. Wenn Sie Ihr Passwort nicht zurücksetzen wollten, ignorieren Sie diese Nachricht; Ihr Passwort bleibt, wie es ist.\n",
+        ),
+        (CodePurpose::Login, _) => (
+            "Your sign-in code for {tenant}: {code}",
+            "Your sign-in code is {code}.\n\nOr open this link in the browser where you started signing in:\n{link}\n\nThe code is valid for ten minutes. If you did not try to sign in, ignore this message.\n",
+        ),
+        (CodePurpose::Recovery, _) => (
+            "Reset your password for {tenant}: {code}",
+            "Your password reset code is {code}.\n\nOr open this link in the browser where you started the reset:\n{link}\n\nThe code is valid for ten minutes. If you did not ask to reset your password, ignore this message; your password stays as it is.\n",
+        ),
+    };
+    EmailTemplate { subject: subject.to_owned(), body: body.to_owned() }
+}
+
+/// Checks a tenant's template: a one-line subject, a body that carries the code and the link.
+pub fn check_template(template: &EmailTemplate) -> Result<()> {
+    let mut errors = Vec::new();
+    if template.subject.trim().is_empty()
+        || template.subject.chars().count() > 200
+        || template.subject.contains(['\r', '\n'])
+    {
+        errors.push(FieldError::new("subject", "one line of 1 to 200 characters"));
+    }
+    if template.body.chars().count() > 10_000 || !template.body.contains("{code}") || !template.body.contains("{link}")
+    {
+        errors.push(FieldError::new("body", "at most 10,000 characters, holding {code} and {link}"));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
+}
+
+/// The message `template` makes for `to` with `code` and `link`, from `tenant` (its display
 /// name).
-pub fn code_mail(
-    purpose: CodePurpose,
+pub fn render(
+    template: &EmailTemplate,
     language: &'static str,
     tenant: &str,
     to: &str,
     code: &str,
     link: &str,
 ) -> OutgoingMail {
-    let (subject, text) = match (purpose, language) {
-        (CodePurpose::Login, "de") => (
-            format!("Ihr Anmeldecode für {tenant}: {code}"),
-            format!(
-                "Ihr Anmeldecode lautet {code}.\n\nOder öffnen Sie diesen Link in dem Browser, in dem Sie die Anmeldung begonnen haben:\n{link}\n\nDer Code gilt zehn Minuten. Wenn Sie sich nicht anmelden wollten, ignorieren Sie diese Nachricht.\n"
-            ),
-        ),
-        (CodePurpose::Recovery, "de") => (
-            format!("Passwort zurücksetzen für {tenant}: {code}"),
-            format!(
-                "Ihr Code zum Zurücksetzen des Passworts lautet {code}.\n\nOder öffnen Sie diesen Link in dem Browser, in dem Sie das Zurücksetzen begonnen haben:\n{link}\n\nDer Code gilt zehn Minuten. Wenn Sie Ihr Passwort nicht zurücksetzen wollten, ignorieren Sie diese Nachricht; Ihr Passwort bleibt, wie es ist.\n"
-            ),
-        ),
-        (CodePurpose::Login, _) => (
-            format!("Your sign-in code for {tenant}: {code}"),
-            format!(
-                "Your sign-in code is {code}.\n\nOr open this link in the browser where you started signing in:\n{link}\n\nThe code is valid for ten minutes. If you did not try to sign in, ignore this message.\n"
-            ),
-        ),
-        (CodePurpose::Recovery, _) => (
-            format!("Reset your password for {tenant}: {code}"),
-            format!(
-                "Your password reset code is {code}.\n\nOr open this link in the browser where you started the reset:\n{link}\n\nThe code is valid for ten minutes. If you did not ask to reset your password, ignore this message; your password stays as it is.\n"
-            ),
-        ),
-    };
-    OutgoingMail { to: to.to_owned(), subject, text, language }
+    let fill = |text: &str| text.replace("{tenant}", tenant).replace("{code}", code).replace("{link}", link);
+    OutgoingMail { to: to.to_owned(), subject: fill(&template.subject), text: fill(&template.body), language }
 }
 
 impl Services {
@@ -109,9 +169,98 @@ impl Services {
     }
 }
 
+impl Services {
+    fn template_key(purpose: &str, language: &str) -> Result<(CodePurpose, &'static str)> {
+        let purpose = CodePurpose::parse(purpose)
+            .ok_or_else(|| Error::invalid("purpose", "must be login_code or password_reset"))?;
+        let language = LANGUAGES
+            .iter()
+            .copied()
+            .find(|l| *l == language)
+            .ok_or_else(|| Error::invalid("language", "must be en or de"))?;
+        Ok((purpose, language))
+    }
+
+    /// `GET …/email-templates/{purpose}/{language}`: the tenant's own text, or the built-in one.
+    pub async fn get_email_template(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        purpose: &str,
+        language: &str,
+    ) -> Result<EmailTemplateView> {
+        let (purpose, language) = Self::template_key(purpose, language)?;
+        let mut tx = self.store.read().await?;
+        let record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
+        Ok(match tx.email_template_get(record.id, purpose.as_str(), language).await? {
+            Some((subject, body)) => EmailTemplateView { subject, body, custom: true },
+            None => {
+                let EmailTemplate { subject, body } = builtin(purpose, language);
+                EmailTemplateView { subject, body, custom: false }
+            }
+        })
+    }
+
+    /// `PUT …/email-templates/{purpose}/{language}` (`template`), or `DELETE` (`None`: back to the
+    /// built-in text). Audited.
+    pub async fn set_email_template(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        purpose: &str,
+        language: &str,
+        template: Option<EmailTemplate>,
+    ) -> Result<()> {
+        let (purpose, language) = Self::template_key(purpose, language)?;
+        if let Some(template) = &template {
+            check_template(template)?;
+        }
+        let mut tx = self.store.write().await?;
+        let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let changed = match &template {
+            Some(t) => {
+                tx.email_template_put(record.id, purpose.as_str(), language, &t.subject, &t.body, self.clock.now())
+                    .await?;
+                true
+            }
+            None => tx.email_template_delete(record.id, purpose.as_str(), language).await?,
+        };
+        if !changed {
+            return Err(Error::NotFound("email template"));
+        }
+        let change = Change {
+            action: if template.is_some() { "email_template.put" } else { "email_template.delete" },
+            tenant: Some(tenant),
+            target_type: "email_template",
+            target_id: Some(format!("{}/{language}", purpose.as_str())),
+            before: None,
+            after: template.map(|t| json!(t)),
+        };
+        self.record(&mut tx, who, change).await?;
+        tx.commit().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenant_templates_must_carry_the_code_and_the_link() {
+        let good = EmailTemplate { subject: "Code: {code}".into(), body: "{code} {link}".into() };
+        assert!(check_template(&good).is_ok());
+        for (subject, body) in
+            [("", "{code} {link}"), ("a\nb", "{code} {link}"), ("s", "{code} only"), ("s", "{link} only")]
+        {
+            let bad = EmailTemplate { subject: subject.into(), body: body.into() };
+            assert!(check_template(&bad).is_err(), "{subject:?} {body:?}");
+        }
+        for language in LANGUAGES {
+            for purpose in [CodePurpose::Login, CodePurpose::Recovery] {
+                assert!(check_template(&builtin(purpose, language)).is_ok(), "the built-in texts pass their own rule");
+            }
+        }
+    }
 
     #[test]
     fn german_when_asked_first_else_english() {
@@ -126,7 +275,8 @@ mod tests {
     fn messages_carry_the_code_and_the_link() {
         for language in ["en", "de"] {
             for purpose in [CodePurpose::Login, CodePurpose::Recovery] {
-                let mail = code_mail(purpose, language, "Acme", "a@example.com", "123456", "https://x/link");
+                let mail =
+                    render(&builtin(purpose, language), language, "Acme", "a@example.com", "123456", "https://x/link");
                 assert!(mail.subject.contains("123456") && mail.subject.contains("Acme"), "{mail:?}");
                 assert!(mail.text.contains("123456") && mail.text.contains("https://x/link"), "{mail:?}");
             }

@@ -61,3 +61,15 @@ CREATE TABLE remembered_devices (
     expires_at BIGINT NOT NULL,
     CONSTRAINT remembered_devices_pkey PRIMARY KEY (user_id, digest)
 );
+
+-- A tenant's own texts for the mail it sends (per purpose and language); absent means the
+-- built-in text.
+CREATE TABLE email_templates (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    purpose TEXT NOT NULL,
+    language TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    CONSTRAINT email_templates_pkey PRIMARY KEY (tenant_id, purpose, language)
+);

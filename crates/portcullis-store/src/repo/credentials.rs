@@ -140,6 +140,27 @@ macro_rules! credential_repo {
                 Ok(done.rows_affected())
             }
 
+            async fn email_template_get(&mut self, tenant: portcullis_types::TenantId, purpose: &str, language: &str) -> Result<Option<(String, String)>, portcullis_core::Error> {
+                let row: Option<(String, String)> = sqlx::query_as("SELECT subject, body FROM email_templates WHERE tenant_id = $1 AND purpose = $2 AND language = $3")
+                    .bind(tenant.to_string()).bind(purpose).bind(language)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                Ok(row)
+            }
+
+            async fn email_template_put(&mut self, tenant: portcullis_types::TenantId, purpose: &str, language: &str, subject: &str, body: &str, at: time::OffsetDateTime) -> Result<(), portcullis_core::Error> {
+                sqlx::query("INSERT INTO email_templates (tenant_id, purpose, language, subject, body, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, purpose, language) DO UPDATE SET subject = excluded.subject, body = excluded.body, updated_at = excluded.updated_at")
+                    .bind(tenant.to_string()).bind(purpose).bind(language).bind(subject).bind(body).bind($crate::convert::micros(at))
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn email_template_delete(&mut self, tenant: portcullis_types::TenantId, purpose: &str, language: &str) -> Result<bool, portcullis_core::Error> {
+                let done = sqlx::query("DELETE FROM email_templates WHERE tenant_id = $1 AND purpose = $2 AND language = $3")
+                    .bind(tenant.to_string()).bind(purpose).bind(language)
+                    .execute(&mut *self.0).await.map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn requirements_of_user(&mut self, user: portcullis_types::UserId) -> Result<Vec<portcullis_core::model::credential::Requirement>, portcullis_core::Error> {
                 let rows: Vec<(String,)> = sqlx::query_as("SELECT requirement FROM user_requirements WHERE user_id = $1 ORDER BY requirement")
                     .bind(user.to_string())

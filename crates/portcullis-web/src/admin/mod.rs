@@ -5,6 +5,7 @@ mod audit;
 mod authz;
 mod clients;
 mod credentials;
+mod email_templates;
 mod groups;
 mod keys;
 mod password_policy;
@@ -151,6 +152,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(credentials::list_requirements))
         .routes(routes!(credentials::put_requirement, credentials::delete_requirement))
         .routes(routes!(credentials::get_auth_policy, credentials::put_auth_policy))
+        .routes(routes!(email_templates::get_template, email_templates::put_template, email_templates::delete_template))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .routes(routes!(tokens::list_tokens, tokens::create_token))

@@ -126,6 +126,17 @@ async fn api_flow(server: &portcullis_testkit::TestServer, id: &str, locales: &s
 
 on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |server| {
     let (id, _) = setup(&server, web_client()).await;
+    // The tenant's own German text for resets; the built-in one until then.
+    let path = "/tenants/acme/email-templates/password_reset/de";
+    let (_, shown) = server.admin_json(Method::GET, path, None).await.expect("get");
+    assert_eq!(shown["custom"], false, "{shown}");
+    assert!(shown["body"].as_str().is_some_and(|b| b.contains("{code}")));
+    let bad = json!({"subject": "Code", "body": "no placeholders"});
+    let (status, _) = server.admin_json(Method::PUT, path, Some(bad)).await.expect("put");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let own = json!({"subject": "ACME Konto: {code}", "body": "Code {code}\nLink {link}\n{tenant}"});
+    let (status, _) = server.admin_json(Method::PUT, path, Some(own)).await.expect("put");
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let (flow, token) = api_flow(&server, &id, "de").await;
     let (status, body) = api_step(&server, &flow, &token, json!({"method": "recovery", "identifier": "Alice"})).await;
     assert_eq!(
@@ -133,7 +144,8 @@ on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |s
         (StatusCode::OK, Some("email_code"), json!(["code"]))
     );
     let mail = server.mail.wait_for("alice@example.com", 1).await.expect("mail");
-    assert!(mail.subject.starts_with("Passwort zurücksetzen"), "{mail:?}");
+    assert!(mail.subject.starts_with("ACME Konto: "), "the tenant's template: {mail:?}");
+    assert!(mail.text.contains("Link http"), "{mail:?}");
     assert_eq!(mail.language.as_deref(), Some("de"));
     let (code, _) = code_and_link(&mail.text);
     let (status, body) = api_step(&server, &flow, &token, json!({"method": "code", "code": code})).await;
@@ -173,6 +185,12 @@ on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |s
     let (status, body) = api_step(&server, &flow, &token, json!({"method": "email_code", "identifier": "alice"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("throttled")), "{body}");
 
+    let (status, _) = server.admin_json(Method::DELETE, path, None).await.expect("delete");
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, shown) = server.admin_json(Method::GET, path, None).await.expect("get");
+    assert_eq!(shown["custom"], false, "back to the built-in text");
+    let (status, _) = server.admin_json(Method::DELETE, path, None).await.expect("delete");
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, audit) =
         server.admin_json(Method::GET, "/tenants/acme/audit?action=login.email_code", None).await.expect("audit");
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(5), "{audit}");

@@ -37,6 +37,9 @@ const ENDPOINTS: &[&str] = &[
     "DELETE /tenants/{tenant}/users/{id}/requirements/{requirement}",
     "GET /tenants/{tenant}/auth-policy",
     "PUT /tenants/{tenant}/auth-policy",
+    "GET /tenants/{tenant}/email-templates/{purpose}/{language}",
+    "PUT /tenants/{tenant}/email-templates/{purpose}/{language}",
+    "DELETE /tenants/{tenant}/email-templates/{purpose}/{language}",
     "GET /tenants/{tenant}/users/{id}/roles",
     "PUT /tenants/{tenant}/users/{id}/roles/{role}",
     "DELETE /tenants/{tenant}/users/{id}/roles/{role}",
@@ -139,7 +142,9 @@ on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
             .replace("{client_id}", "probe-client")
             .replace("{sid}", "probe-session")
             .replace("{credential}", "probe-credential")
-            .replace("{requirement}", "enrol_mfa");
+            .replace("{requirement}", "enrol_mfa")
+            .replace("{purpose}", "login_code")
+            .replace("{language}", "de");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = server.admin(method.clone(), &concrete);
         if concrete.ends_with("users:import") {
