@@ -261,10 +261,15 @@ impl Services {
         if session.acr == ACR_MFA {
             tx.requirement_delete(user, Requirement::EnrolMfa).await?;
         }
-        let policy = self.auth_policy_in(tx, tenant).await?;
-        let device_secret = if flow.state.remember && policy.remember_device_days > 0 && session.acr == ACR_MFA {
+        // The policy is read again only when the user asked to be remembered (rare on the login path).
+        let remember_days = if flow.state.remember && session.acr == ACR_MFA {
+            self.auth_policy_in(tx, tenant).await?.remember_device_days
+        } else {
+            0
+        };
+        let device_secret = if remember_days > 0 {
             let secret = context.device.clone().unwrap_or_else(|| random_secret(""));
-            let days = Duration::days(i64::from(policy.remember_device_days));
+            let days = Duration::days(i64::from(remember_days));
             tx.device_remember(tenant.id, user, &digest(&secret), now, now + days).await?;
             Some(secret)
         } else {

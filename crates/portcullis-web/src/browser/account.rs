@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use portcullis_core::service::PasswordChange;
 
-use super::authorize::current_session;
+use super::authorize::signed_in;
 use super::{Browser, error_page, form};
 use crate::AppState;
 use crate::extract::{ApiPath, Context};
@@ -28,8 +28,11 @@ fn password_form(tenant: &str, browser: &Browser, username: &str, done: bool, er
     browser.attach(pages::render(status, "account_password.html", context))
 }
 
+/// The page's title (key), also of its "sign in first" page.
+const TITLE: &str = "account.password_title";
+
 fn sign_in_first(tenant: &str) -> Response {
-    pages::error(StatusCode::UNAUTHORIZED, tenant, "account.password_title", "account.sign_in_first", None)
+    pages::error(StatusCode::UNAUTHORIZED, tenant, TITLE, "account.sign_in_first", None)
 }
 
 pub(super) async fn page(
@@ -38,17 +41,14 @@ pub(super) async fn page(
     headers: HeaderMap,
 ) -> Response {
     let browser = Browser::of(&state, &headers);
-    match current_session(&state, &tenant, &headers).await {
-        Ok(Some(session)) => {
-            let username = match state.services.user_for_claims(&tenant, "", session.user_id, false, None).await {
-                Ok(Some((user, _))) => user.username,
-                Ok(None) => return sign_in_first(&tenant),
-                Err(error) => return error_page(&tenant, &error.into()),
-            };
-            password_form(&tenant, &browser, &username, false, None)
-        }
+    let session = match signed_in(&state, &tenant, &headers, TITLE).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    match state.services.user_for_claims(&tenant, "", session.user_id, false, None).await {
+        Ok(Some((user, _))) => password_form(&tenant, &browser, &user.username, false, None),
         Ok(None) => sign_in_first(&tenant),
-        Err(error) => error_page(&tenant, &error),
+        Err(error) => error_page(&tenant, &error.into()),
     }
 }
 
@@ -60,10 +60,9 @@ pub(super) async fn submit(
     body: Bytes,
 ) -> Response {
     let browser = Browser::of(&state, &headers);
-    let session = match current_session(&state, &tenant, &headers).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return sign_in_first(&tenant),
-        Err(error) => return error_page(&tenant, &error),
+    let session = match signed_in(&state, &tenant, &headers, TITLE).await {
+        Ok(session) => session,
+        Err(response) => return response,
     };
     let Some(params) = form(&headers, &body) else { return sign_in_first(&tenant) };
     let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();

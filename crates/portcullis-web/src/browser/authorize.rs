@@ -47,6 +47,27 @@ pub(super) async fn current_session(
     }
 }
 
+/// The live SSO session of a signed-in user's own page (its title: `heading`); without one, the
+/// page saying to sign in first.
+pub(super) async fn signed_in(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    heading: &str,
+) -> Result<SessionRecord, Response> {
+    match current_session(state, tenant, headers).await {
+        Ok(Some(session)) => Ok(session),
+        Ok(None) => Err(crate::pages::error(
+            axum::http::StatusCode::UNAUTHORIZED,
+            tenant,
+            heading,
+            "account.sign_in_first",
+            None,
+        )),
+        Err(error) => Err(error_page(tenant, &error)),
+    }
+}
+
 async fn authorize(state: &AppState, tenant: &str, headers: &HeaderMap, params: &Params) -> Response {
     let issuer = state.issuer(tenant);
     let services = &state.services;

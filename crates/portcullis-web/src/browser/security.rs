@@ -9,7 +9,7 @@ use axum::response::Response;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::LoginRefusal;
 
-use super::authorize::current_session;
+use super::authorize::signed_in;
 use super::login::{FlowQuery, recovery_codes_page};
 use super::{Browser, error_page, flow_gone, form, see_other};
 use crate::AppState;
@@ -24,11 +24,7 @@ fn sign_in_first(tenant: &str) -> Response {
 }
 
 async fn session_of(state: &AppState, tenant: &str, headers: &HeaderMap) -> Result<SessionRecord, Response> {
-    match current_session(state, tenant, headers).await {
-        Ok(Some(session)) => Ok(session),
-        Ok(None) => Err(sign_in_first(tenant)),
-        Err(error) => Err(error_page(tenant, &error)),
-    }
+    signed_in(state, tenant, headers, "security.title").await
 }
 
 async fn overview(
