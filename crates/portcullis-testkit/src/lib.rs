@@ -6,8 +6,10 @@
 
 mod database;
 mod server;
+mod sms;
 mod smtp;
 
 pub use database::{Engine, TestDatabase, engines, skipped};
 pub use server::{TEST_TOKEN, TestServer};
+pub use sms::{ReceivedSms, SmsSink};
 pub use smtp::{MailSink, ReceivedMail};

@@ -18,6 +18,9 @@ pub struct TestServer {
     pub db: TestDatabase,
     /// The SMTP server the server sends its mail to.
     pub mail: crate::MailSink,
+    /// The SMS provider the server sends its text messages to (its webhook, unless the test
+    /// configured Twilio).
+    pub sms: crate::SmsSink,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -32,8 +35,19 @@ impl TestServer {
 
     /// Starts a server on `engine` known as `http://{host}:{port}` (`localhost` for passkeys).
     pub async fn start_as(engine: Engine, host: &str) -> anyhow::Result<Self> {
+        Self::start_with(engine, host, |_, _| {}).await
+    }
+
+    /// Starts a server as [`TestServer::start_as`] does, with its configuration changed by
+    /// `configure` first (given the SMS sink, to point another provider at it).
+    pub async fn start_with(
+        engine: Engine,
+        host: &str,
+        configure: impl FnOnce(&mut Config, &crate::SmsSink),
+    ) -> anyhow::Result<Self> {
         let db = TestDatabase::new(engine).await?;
         let mail = crate::MailSink::start()?;
+        let sms = crate::SmsSink::start().await?;
         let args = ServerArgs {
             smtp_url: Some(mail.url.clone()),
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -44,6 +58,11 @@ impl TestServer {
         };
         let mut config = Config::resolve(&args)?;
         config.bootstrap_token = Some(TEST_TOKEN.to_owned());
+        config.sms = Some(portcullis::config::SmsConfig::Webhook {
+            url: sms.webhook_url(),
+            secret: crate::SmsSink::WEBHOOK_SECRET.to_owned(),
+        });
+        configure(&mut config, &sms);
         let started = portcullis::startup::start(&config).await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let url = format!("http://{host}:{}", listener.local_addr()?.port());
@@ -63,6 +82,7 @@ impl TestServer {
             token: TEST_TOKEN.to_owned(),
             db,
             mail,
+            sms,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             task: Some(task),

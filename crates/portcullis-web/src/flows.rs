@@ -71,8 +71,8 @@ pub struct FlowView {
     pub id: String,
     /// `login`.
     pub kind: String,
-    /// `authenticate`, `email_code`, `second_factor`, `enrol_totp`, `change_password`,
-    /// `consent`, or `complete`.
+    /// `authenticate`, `email_code`, `sms_code`, `second_factor`, `enrol_totp`,
+    /// `change_password`, `consent`, or `complete`.
     pub step: String,
     /// What `POST {issuer}/flows/{id}` accepts as `method` at this step.
     pub methods: Vec<&'static str>,
@@ -119,7 +119,15 @@ pub enum FlowSubmission {
     EmailCode { identifier: String },
     /// Send a password reset code; after it (and any second factor due) comes `change_password`.
     Recovery { identifier: String },
-    /// The code from the e-mail.
+    /// Send a code by text message: at `second_factor` to the user's enrolled number (no
+    /// `identifier`); at `authenticate`, when the tenant allows passwordless texts, to the
+    /// number of the account `identifier` names (the flow moves to `sms_code` whether or not
+    /// there is one).
+    Sms {
+        #[serde(default)]
+        identifier: Option<String>,
+    },
+    /// The code from the e-mail or the text message.
     Code { code: String },
     /// A six-digit code of an authenticator app.
     Totp { code: String },
@@ -145,6 +153,7 @@ impl FlowSubmission {
             Self::Passkey { .. } => "passkey",
             Self::EmailCode { .. } => "email_code",
             Self::Recovery { .. } => "recovery",
+            Self::Sms { .. } => "sms",
             Self::Code { .. } => "code",
             Self::Totp { .. } => "totp",
             Self::RecoveryCode { .. } => "recovery_code",
@@ -155,9 +164,11 @@ impl FlowSubmission {
     }
 }
 
-/// What a step accepts, given whether passkeys and mail are on.
-fn methods(step: FlowStep, services: &portcullis_core::service::Services) -> Vec<&'static str> {
-    match step {
+/// What the flow accepts at its step: the first factors the node and the tenant's policy
+/// offer, the second factors its user has, or the one answer the step waits for.
+async fn methods(state: &AppState, tenant: &str, flow: &FlowRecord) -> Result<Vec<&'static str>, Response> {
+    let services = &state.services;
+    Ok(match flow.step() {
         FlowStep::Authenticate => {
             let mut methods = vec!["password"];
             if services.passkeys_enabled() {
@@ -166,15 +177,18 @@ fn methods(step: FlowStep, services: &portcullis_core::service::Services) -> Vec
             if services.mail_enabled() {
                 methods.extend(["email_code", "recovery"]);
             }
+            if services.sms_enabled() && services.login_policy(tenant).await.map_err(failure)?.passwordless_sms {
+                methods.push("sms");
+            }
             methods
         }
-        FlowStep::EmailCode => vec!["code"],
-        FlowStep::SecondFactor => vec!["totp", "recovery_code"],
+        FlowStep::EmailCode | FlowStep::SmsCode => vec!["code"],
+        FlowStep::SecondFactor => services.second_factor_methods(tenant, flow).await.map_err(failure)?,
         FlowStep::EnrolTotp => vec!["enrol_totp"],
         FlowStep::ChangePassword => vec!["new_password"],
         FlowStep::Consent => vec!["consent"],
         FlowStep::Settings => Vec::new(),
-    }
+    })
 }
 
 fn step_name(step: FlowStep) -> String {
@@ -229,7 +243,7 @@ async fn view(state: &AppState, tenant: &str, flow: &FlowRecord, client: &Client
         id: flow.id.clone(),
         kind: flow.kind.as_str().to_owned(),
         step: step_name(step),
-        methods: methods(step, &state.services),
+        methods: methods(state, tenant, flow).await?,
         expires_at: flow.expires_at,
         client: FlowClient { client_id: client.client_id.clone(), client_name: client.metadata.client_name.clone() },
         flow_token: None,
@@ -382,7 +396,11 @@ pub(crate) async fn submit(
         Err(error) => return error.into_response(),
     };
     let services = &state.services;
-    if !methods(flow.step(), services).contains(&submission.method()) {
+    let accepted = match methods(&state, &tenant, &flow).await {
+        Ok(accepted) => accepted,
+        Err(response) => return response,
+    };
+    if !accepted.contains(&submission.method()) {
         let shown = view(&state, &tenant, &flow, &client).await.ok();
         return problem(StatusCode::BAD_REQUEST, "invalid_method", "the flow does not accept this method now", shown);
     }
@@ -408,6 +426,22 @@ pub(crate) async fn submit(
                 if matches!(submission_kind, "recovery") { CodePurpose::Recovery } else { CodePurpose::Login };
             let link = format!("{}/login/link", state.issuer(&tenant));
             services.send_email_code(&tenant, &flow, &identifier, purpose, &link, &context).await
+        }
+        FlowSubmission::Sms { identifier } => {
+            let identifier = identifier.filter(|_| flow.step() == FlowStep::Authenticate);
+            if flow.step() == FlowStep::Authenticate && identifier.as_deref().is_none_or(|i| i.trim().is_empty()) {
+                let shown = view(&state, &tenant, &flow, &client).await.ok();
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_value",
+                    "identifier: give a username or an e-mail address",
+                    shown,
+                );
+            }
+            services.send_sms_code(&tenant, &flow, identifier.as_deref(), &context).await
+        }
+        FlowSubmission::Code { code } if flow.step() == FlowStep::SmsCode => {
+            services.submit_sms_code(&tenant, &flow, &code, false, &context).await
         }
         FlowSubmission::Code { code } => services.submit_email_code(&tenant, &flow, Some(&code), None, &context).await,
         FlowSubmission::Totp { code } => {

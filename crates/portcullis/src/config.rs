@@ -61,6 +61,21 @@ pub struct ServerArgs {
     /// The sender of mail [default: no-reply@{public host}]
     #[arg(long, env = "PORTCULLIS_SMTP_FROM", value_name = "ADDRESS")]
     pub smtp_from: Option<String>,
+    /// Send text messages as signed JSON POSTs to this URL; the secret they are signed with
+    /// comes from PORTCULLIS_SMS_WEBHOOK_SECRET [default: none; with no SMS provider, codes by
+    /// text message are not offered]
+    #[arg(long, env = "PORTCULLIS_SMS_WEBHOOK_URL", value_name = "URL")]
+    pub sms_webhook_url: Option<String>,
+    /// Send text messages through Twilio (or a compatible API) as this account; its auth token
+    /// comes from PORTCULLIS_SMS_TWILIO_AUTH_TOKEN
+    #[arg(long, env = "PORTCULLIS_SMS_TWILIO_ACCOUNT_SID", value_name = "SID")]
+    pub sms_twilio_account_sid: Option<String>,
+    /// The sender of Twilio messages: a number, or a messaging service (MG…)
+    #[arg(long, env = "PORTCULLIS_SMS_TWILIO_FROM", value_name = "FROM")]
+    pub sms_twilio_from: Option<String>,
+    /// The Twilio-compatible API's address [default: https://api.twilio.com]
+    #[arg(long, env = "PORTCULLIS_SMS_TWILIO_API_URL", value_name = "URL")]
+    pub sms_twilio_api_url: Option<String>,
 }
 
 /// The TOML file's shape: the same settings, and the two secrets that have no flag.
@@ -80,6 +95,32 @@ pub struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
+    sms_webhook_url: Option<String>,
+    sms_webhook_secret: Option<String>,
+    sms_twilio_account_sid: Option<String>,
+    sms_twilio_auth_token: Option<String>,
+    sms_twilio_from: Option<String>,
+    sms_twilio_api_url: Option<String>,
+}
+
+/// The provider text messages leave through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "provider", rename_all = "snake_case")]
+pub enum SmsConfig {
+    /// Signed JSON POSTs to the operator's URL.
+    Webhook {
+        url: String,
+        #[serde(serialize_with = "redact_str")]
+        secret: String,
+    },
+    /// Twilio's Messages API, or one that speaks it.
+    Twilio {
+        api_url: String,
+        account_sid: String,
+        #[serde(serialize_with = "redact_str")]
+        auth_token: String,
+        from: String,
+    },
 }
 
 /// The effective configuration.
@@ -101,6 +142,7 @@ pub struct Config {
     #[serde(serialize_with = "redact_password")]
     pub smtp_url: Option<String>,
     pub smtp_from: String,
+    pub sms: Option<SmsConfig>,
 }
 
 /// An SMTP URL without its password.
@@ -115,6 +157,10 @@ fn redact_password<S: serde::Serializer>(value: &Option<String>, serializer: S) 
         Some(Err(_)) => serializer.serialize_str("<invalid>"),
         None => serializer.serialize_str("<not set>"),
     }
+}
+
+fn redact_str<S: serde::Serializer>(_: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("<redacted>")
 }
 
 fn redact<S: serde::Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -140,6 +186,7 @@ impl Config {
             }
             None => FileConfig::default(),
         };
+        let sms = sms_config(args, &file)?;
         let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("portcullis-data"));
         let database_url = args
@@ -211,6 +258,7 @@ impl Config {
             trusted_proxies,
             smtp_url,
             smtp_from,
+            sms,
         })
     }
 
@@ -222,6 +270,42 @@ impl Config {
     /// Whether the database is the embedded SQLite file.
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// The SMS provider the flags, the environment and the file name, if any: its secret only from
+/// the environment or the file (never a flag, which other users of the machine can see).
+fn sms_config(args: &ServerArgs, file: &FileConfig) -> anyhow::Result<Option<SmsConfig>> {
+    let pick = |flag: &Option<String>, field: &Option<String>| flag.clone().or(field.clone()).filter(|v| !v.is_empty());
+    let webhook_url = pick(&args.sms_webhook_url, &file.sms_webhook_url);
+    let account_sid = pick(&args.sms_twilio_account_sid, &file.sms_twilio_account_sid);
+    match (webhook_url, account_sid) {
+        (Some(_), Some(_)) => bail!("give one SMS provider: sms_webhook_url or sms_twilio_account_sid, not both"),
+        (Some(url), None) => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                bail!("invalid value for sms_webhook_url: must be an http:// or https:// URL");
+            }
+            let secret = non_empty_env("PORTCULLIS_SMS_WEBHOOK_SECRET").or(file.sms_webhook_secret.clone());
+            let secret = secret.filter(|s| s.len() >= 16).ok_or_else(|| {
+                anyhow::anyhow!("sms_webhook_url needs PORTCULLIS_SMS_WEBHOOK_SECRET: at least 16 characters")
+            })?;
+            Ok(Some(SmsConfig::Webhook { url, secret }))
+        }
+        (None, Some(account_sid)) => {
+            let auth_token =
+                non_empty_env("PORTCULLIS_SMS_TWILIO_AUTH_TOKEN")
+                    .or(file.sms_twilio_auth_token.clone())
+                    .ok_or_else(|| anyhow::anyhow!("sms_twilio_account_sid needs PORTCULLIS_SMS_TWILIO_AUTH_TOKEN"))?;
+            let from = pick(&args.sms_twilio_from, &file.sms_twilio_from)
+                .ok_or_else(|| anyhow::anyhow!("sms_twilio_account_sid needs sms_twilio_from"))?;
+            let api_url = pick(&args.sms_twilio_api_url, &file.sms_twilio_api_url)
+                .unwrap_or_else(|| "https://api.twilio.com".to_owned());
+            if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+                bail!("invalid value for sms_twilio_api_url: must be an http:// or https:// URL");
+            }
+            Ok(Some(SmsConfig::Twilio { api_url, account_sid, auth_token, from }))
+        }
+        (None, None) => Ok(None),
     }
 }
 

@@ -7,4 +7,5 @@ pub mod cli;
 pub mod config;
 pub mod mailer;
 pub mod serve;
+pub mod sms;
 pub mod startup;

@@ -105,6 +105,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Started> {
         Some(url) => services.with_mailer(Arc::new(crate::mailer::SmtpMailer::new(url, &config.smtp_from)?)),
         None => services,
     };
+    let services = match &config.sms {
+        Some(crate::config::SmsConfig::Webhook { url, secret }) => {
+            services.with_sms(Arc::new(crate::sms::WebhookSms::new(url, secret)?))
+        }
+        Some(crate::config::SmsConfig::Twilio { api_url, account_sid, auth_token, from }) => {
+            services.with_sms(Arc::new(crate::sms::TwilioSms::new(api_url, account_sid, auth_token, from)?))
+        }
+        None => services,
+    };
     if !services.passkeys_enabled() {
         tracing::info!(
             public_url = %config.public_url,

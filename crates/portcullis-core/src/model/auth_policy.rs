@@ -1,5 +1,5 @@
-//! A tenant's authentication policy (issue 4 item 8): whether a second factor is asked, and
-//! what the authentication context classes (`acr`) mean.
+//! A tenant's authentication policy (issue 4 item 8): whether a second factor is asked, where
+//! text messages may go, and what the authentication context classes (`acr`) mean.
 
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,15 @@ pub struct AuthPolicy {
     /// this device" off. At most 90.
     #[serde(default)]
     pub remember_device_days: u32,
+    /// Whether a code by text message alone signs a user in (passwordless, customer
+    /// profile); when false a text message is only ever a second factor.
+    #[serde(default)]
+    pub passwordless_sms: bool,
+    /// The numbers text messages may go to, as international prefixes (`+49`, `+1`); empty
+    /// means any. Limiting them is the main defence against SMS pumping (fraudsters making a
+    /// service send texts to premium-rate numbers they are paid for).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sms_countries: Vec<String>,
 }
 
 impl AuthPolicy {
@@ -43,8 +52,31 @@ impl AuthPolicy {
     /// enrol at their next login.
     pub fn for_profile(profile: TenantProfile) -> Self {
         match profile {
-            TenantProfile::Workforce => Self { mfa: MfaPolicy::Optional, remember_device_days: 0 },
-            TenantProfile::Customer => Self { mfa: MfaPolicy::Optional, remember_device_days: 30 },
+            TenantProfile::Workforce => Self {
+                mfa: MfaPolicy::Optional,
+                remember_device_days: 0,
+                passwordless_sms: false,
+                sms_countries: Vec::new(),
+            },
+            TenantProfile::Customer => Self {
+                mfa: MfaPolicy::Optional,
+                remember_device_days: 30,
+                passwordless_sms: false,
+                sms_countries: Vec::new(),
+            },
         }
     }
+}
+
+impl AuthPolicy {
+    /// Whether a text message may go to the E.164 `number` under this policy.
+    pub fn sms_allowed_to(&self, number: &str) -> bool {
+        self.sms_countries.is_empty() || self.sms_countries.iter().any(|prefix| number.starts_with(prefix.as_str()))
+    }
+}
+
+/// Whether `prefix` is an international prefix: `+` and one to six digits, not starting with 0.
+pub fn valid_sms_prefix(prefix: &str) -> bool {
+    let digits = prefix.strip_prefix('+').unwrap_or_default();
+    (1..=6).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
 }

@@ -1,5 +1,5 @@
-//! What a user proves besides a password (DESIGN §2 "credential"): TOTP authenticators and
-//! recovery codes, as stored and as the admin API shows them.
+//! What a user proves besides a password (DESIGN §2 "credential"): TOTP authenticators,
+//! recovery codes, passkeys and numbers for text-message codes, as stored and as the admin API shows them.
 
 use portcullis_types::{TenantId, UserId};
 use serde::Serialize;
@@ -15,6 +15,8 @@ pub enum CredentialKind {
     RecoveryCodes,
     /// A WebAuthn credential (a passkey or security key) that verifies its user.
     Passkey,
+    /// A mobile number that receives codes by text message (sealed; the name shows its end).
+    Sms,
 }
 
 impl CredentialKind {
@@ -24,6 +26,7 @@ impl CredentialKind {
             Self::Totp => "totp",
             Self::RecoveryCodes => "recovery_codes",
             Self::Passkey => "passkey",
+            Self::Sms => "sms",
         }
     }
 
@@ -33,12 +36,14 @@ impl CredentialKind {
             "totp" => Some(Self::Totp),
             "recovery_codes" => Some(Self::RecoveryCodes),
             "passkey" => Some(Self::Passkey),
+            "sms" => Some(Self::Sms),
             _ => None,
         }
     }
 }
 
-/// A credential as stored. `secret` is sealed with the tenant key (a TOTP seed) or absent.
+/// A credential as stored. `secret` is sealed with the tenant key (a TOTP seed, a mobile
+/// number) or absent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CredentialRecord {
     pub id: String,

@@ -149,6 +149,9 @@ pub enum FlowStep {
     /// A code went out by e-mail (to the account's address, if there is such an account); the
     /// code or the link in the message is due.
     EmailCode,
+    /// A code went out by text message (to the account's number, if there is such an
+    /// account); the code is due.
+    SmsCode,
     /// The user must choose a new password: an administrator requires it, or the flow is a
     /// password reset.
     ChangePassword,
@@ -166,6 +169,19 @@ pub struct EmailCodeState {
     pub code_digest: String,
     pub link_digest: String,
     pub expires_at: i64,
+}
+
+/// A code sent by text message: its digest, when it stops counting (Unix seconds), and — while
+/// a number is being enrolled — that number, sealed with the tenant key (base64).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsCodeState {
+    pub code_digest: String,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolling: Option<String>,
+    /// The credential whose number the code went to (none when nothing was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// What a flow has established so far, beyond its user (stored as JSON).
@@ -191,6 +207,9 @@ pub struct FlowState {
     /// The code sent by e-mail, as digests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_code: Option<EmailCodeState>,
+    /// The code sent by text message, as a digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_code: Option<SmsCodeState>,
     /// The user asked to be remembered on this browser after the second factor.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub remember: bool,

@@ -37,7 +37,7 @@ impl Services {
         for record in tx.credentials_of_user(tenant.id, user).await? {
             let remaining = match record.kind {
                 CredentialKind::RecoveryCodes => Some(tx.recovery_codes_remaining(&record.id).await?),
-                CredentialKind::Totp | CredentialKind::Passkey => None,
+                CredentialKind::Totp | CredentialKind::Passkey | CredentialKind::Sms => None,
             };
             infos.push(info(&record, remaining));
         }
@@ -252,11 +252,11 @@ impl Services {
         tx.commit().await
     }
 
-    /// Days a browser may be remembered after a second factor (0: never), for the pages.
-    pub async fn remember_device_days(&self, tenant: &str) -> Result<u32> {
+    /// The tenant's authentication policy, for the login pages (what they offer).
+    pub async fn login_policy(&self, tenant: &str) -> Result<AuthPolicy> {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        Ok(self.auth_policy_in(&mut tx, &record).await?.remember_device_days)
+        self.auth_policy_in(&mut tx, &record).await
     }
 
     /// `GET …/auth-policy`.
@@ -270,6 +270,10 @@ impl Services {
     pub async fn put_auth_policy(&self, who: &Principal, tenant: &str, policy: AuthPolicy) -> Result<AuthPolicy> {
         if policy.remember_device_days > 90 {
             return Err(Error::Validation(vec![FieldError::new("remember_device_days", "at most 90")]));
+        }
+        if let Some(bad) = policy.sms_countries.iter().find(|p| !crate::model::auth_policy::valid_sms_prefix(p)) {
+            let reason = format!("{bad:?} is not an international prefix such as +49");
+            return Err(Error::Validation(vec![FieldError::new("sms_countries", reason)]));
         }
         let mut tx = self.store.write().await?;
         let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;

@@ -1,5 +1,6 @@
 //! The login flow's steps after the first factor (DESIGN §2; issue 4 items 1, 4, 8): which
-//! step comes next for the identified user, the second factor (TOTP or a recovery code),
+//! step comes next for the identified user, the second factor (TOTP or a recovery code; codes
+//! by text message are in `sms`),
 //! enrolling an authenticator during the login, a password change an administrator required,
 //! and the end of authentication — a new SSO session, or a stepped-up one.
 //!
@@ -134,6 +135,36 @@ impl Services {
         Ok(session.acr == ACR_MFA || !request_asks_mfa(client, request))
     }
 
+    /// The second factors a user with `credentials` can use after the methods `passed`:
+    /// `totp` and `recovery_code` with an authenticator app, `sms` with an enrolled number (not
+    /// twice in one login), as the flow API names them.
+    pub(crate) fn second_factors(&self, credentials: &[CredentialRecord], passed: &[String]) -> Vec<&'static str> {
+        let has = |kind| credentials.iter().any(|c: &CredentialRecord| c.kind == kind);
+        let mut methods = Vec::new();
+        if has(CredentialKind::Totp) {
+            methods.push("totp");
+        }
+        if has(CredentialKind::Sms) && self.sms_enabled() && !passed.iter().any(|m| m == "sms") {
+            methods.push("sms");
+        }
+        if has(CredentialKind::RecoveryCodes) {
+            methods.push("recovery_code");
+        }
+        methods
+    }
+
+    /// What a flow at [`FlowStep::SecondFactor`] accepts from its user (see
+    /// [`Services::second_factors`]); empty at any other step.
+    pub async fn second_factor_methods(&self, tenant: &str, flow: &FlowRecord) -> Result<Vec<&'static str>> {
+        let Some(user) = flow.state.pending_user.filter(|_| flow.step() == FlowStep::SecondFactor) else {
+            return Ok(Vec::new());
+        };
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let credentials = tx.credentials_of_user(record.id, user).await?;
+        Ok(self.second_factors(&credentials, &flow.state.amr))
+    }
+
     /// The step that follows a passed factor for `user`, and moves the flow there; or `None`
     /// when the user is authenticated.
     pub(crate) async fn next_step(
@@ -146,21 +177,24 @@ impl Services {
     ) -> Result<Option<FlowStep>> {
         let policy = self.auth_policy_in(tx, tenant).await?;
         let requirements = tx.requirements_of_user(user).await?;
-        let has_totp = tx.credentials_of_user(tenant.id, user).await?.iter().any(|c| c.kind == CredentialKind::Totp);
+        let credentials = tx.credentials_of_user(tenant.id, user).await?;
+        // A factor the user has and has not used in this login (a text message that was the
+        // first factor cannot be the second).
+        let usable = self.second_factors(&credentials, &flow.state.amr).iter().any(|m| *m != "recovery_code");
         // Two factors passed: a password and a code, or a passkey that verified its user.
         let second_done = flow.state.amr.iter().filter(|m| *m != "mfa").count() >= 2;
         let asked = flow.state.acr.as_deref() == Some(ACR_MFA) || requirements.contains(&Requirement::EnrolMfa);
-        let by_policy = policy.mfa == MfaPolicy::Required || (policy.mfa == MfaPolicy::Optional && has_totp);
+        let by_policy = policy.mfa == MfaPolicy::Required || (policy.mfa == MfaPolicy::Optional && usable);
         // A remembered browser skips what only the policy asks, never what a client asks.
         let remembered = match context.device.as_deref() {
-            Some(device) if by_policy && has_totp && !asked && policy.remember_device_days > 0 => {
+            Some(device) if by_policy && usable && !asked && policy.remember_device_days > 0 => {
                 tx.device_remembered(user, &digest(device), self.clock.now()).await?
             }
             _ => false,
         };
         let mfa_due = asked || (by_policy && !remembered);
         let step = if mfa_due && !second_done {
-            Some(if has_totp { FlowStep::SecondFactor } else { FlowStep::EnrolTotp })
+            Some(if usable { FlowStep::SecondFactor } else { FlowStep::EnrolTotp })
         } else if flow.state.recovery
             || (requirements.contains(&Requirement::ChangePassword) && flow.state.step_up.is_none())
         {

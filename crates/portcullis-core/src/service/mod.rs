@@ -31,6 +31,7 @@ mod roles;
 mod schema;
 mod scopes;
 mod sessions;
+pub mod sms;
 mod tenants;
 mod throttle;
 mod tokens;
@@ -93,6 +94,7 @@ pub struct Services {
     breaches: Option<Arc<dyn password_policy::BreachedPasswords>>,
     webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     mailer: Option<Arc<dyn mail::Mailer>>,
+    sms: Option<Arc<dyn sms::SmsSender>>,
 }
 
 impl Services {
@@ -110,6 +112,7 @@ impl Services {
             breaches: None,
             webauthn: None,
             mailer: None,
+            sms: None,
         }
     }
 

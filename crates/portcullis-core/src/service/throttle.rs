@@ -87,6 +87,21 @@ pub(crate) fn mail_source_key(source: Option<&str>) -> Vec<u8> {
     key(&["mail-source", source.unwrap_or("unknown")])
 }
 
+/// The key text messages to one number are counted under.
+pub(crate) fn sms_number_key(number: &str) -> Vec<u8> {
+    key(&["sms-number", number])
+}
+
+/// The key text messages asked for one typed account are counted under.
+pub(crate) fn sms_account_key(login: &str) -> Vec<u8> {
+    key(&["sms-account", login])
+}
+
+/// The key text messages asked for from one source are counted under.
+pub(crate) fn sms_source_key(source: Option<&str>) -> Vec<u8> {
+    key(&["sms-source", source.unwrap_or("unknown")])
+}
+
 /// How long the pair waits after `failures` in the window.
 fn pair_wait(failures: i64) -> Duration {
     let doublings = u32::try_from(failures - PAIR_LIMIT).unwrap_or(0).min(10);

@@ -85,24 +85,41 @@ async fn step_page(
         csrf => browser.csrf(&flow.id),
         error,
     };
+    let services = &state.services;
+    let policy = match flow.step() {
+        FlowStep::Authenticate | FlowStep::SecondFactor | FlowStep::SmsCode => {
+            match services.login_policy(tenant).await {
+                Ok(policy) => Some(policy),
+                Err(error) => return error_page(tenant, &error.into()),
+            }
+        }
+        _ => None,
+    };
+    let passwordless_sms = policy.as_ref().is_some_and(|p| p.passwordless_sms) && services.sms_enabled();
+    // "Remember this device" is offered with a second factor, never with a first.
+    let remember_days = policy.as_ref().map(|p| p.remember_device_days).filter(|_| flow.state.pending_user.is_some());
     match flow.step() {
         FlowStep::Authenticate => {
-            let passkey_options = match state.services.passkey_request(tenant, flow).await {
+            let passkey_options = match services.passkey_request(tenant, flow).await {
                 Ok(options) => options.map(|o| o.to_string()),
                 Err(error) => return error_page(tenant, &error.into()),
             };
             let scripted = passkey_options.is_some();
-            let mail = state.services.mail_enabled();
-            let context = minijinja::context! { username, passkey_options, mail, ..common };
+            let mail = services.mail_enabled();
+            let context = minijinja::context! { username, passkey_options, mail, sms => passwordless_sms, ..common };
             let page = pages::render(status, "login.html", context);
             if scripted { pages::with_passkey_script(page) } else { page }
         }
-        FlowStep::SecondFactor => match state.services.remember_device_days(tenant).await {
-            Ok(remember_days) => {
-                pages::render(status, "login_code.html", minijinja::context! { remember_days, ..common })
+        FlowStep::SecondFactor => match services.second_factor_methods(tenant, flow).await {
+            Ok(methods) => {
+                pages::render(status, "login_code.html", minijinja::context! { remember_days, methods, ..common })
             }
             Err(error) => error_page(tenant, &error.into()),
         },
+        FlowStep::SmsCode => {
+            let remember_days = remember_days.filter(|_| !flow.state.amr.is_empty());
+            pages::render(status, "login_sms_code.html", minijinja::context! { remember_days, ..common })
+        }
         FlowStep::EnrolTotp => match state.services.totp_enrolment(tenant, flow).await {
             Ok(enrolment) => {
                 let context = minijinja::context! { qr => pages::inline_svg(&enrolment.qr_svg), secret => enrolment.secret, ..common };
@@ -144,6 +161,7 @@ async fn load_login(
         FlowStep::SecondFactor,
         FlowStep::EnrolTotp,
         FlowStep::EmailCode,
+        FlowStep::SmsCode,
         FlowStep::ChangePassword,
     ] {
         match load(state, tenant, browser, flow_id, step).await {
@@ -208,6 +226,17 @@ pub(super) async fn submit(
             services.send_email_code(&tenant, &flow, &username, purpose, &link, &context).await
         }
         FlowStep::EmailCode => services.submit_email_code(&tenant, &flow, Some(&field("code")), None, &context).await,
+        FlowStep::Authenticate | FlowStep::SecondFactor if field("method") == "sms" => {
+            let identifier = (flow.step() == FlowStep::Authenticate).then_some(username.as_str());
+            if identifier.is_some_and(|u| u.trim().is_empty()) {
+                let message = Some(pages::i18n::text("login.missing_identifier"));
+                return step_page(&state, &tenant, &browser, &flow, &client, &username, message).await;
+            }
+            services.send_sms_code(&tenant, &flow, identifier, &context).await
+        }
+        FlowStep::SmsCode => {
+            services.submit_sms_code(&tenant, &flow, &field("code"), field("remember") == "on", &context).await
+        }
         FlowStep::Authenticate if field("method") == "passkey" => {
             services.login_with_passkey(&tenant, &flow, &field("credential"), &context).await
         }

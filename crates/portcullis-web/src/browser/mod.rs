@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/account/security", get(security::page).post(security::submit))
         .route("/t/{tenant}/account/totp", get(security::totp_page).post(security::totp_submit))
         .route("/t/{tenant}/account/passkey", get(security::passkey_page).post(security::passkey_submit))
+        .route("/t/{tenant}/account/sms", get(security::sms_page).post(security::sms_submit))
         .layer(axum::middleware::from_fn(pages::i18n::scope))
         .route("/assets/portcullis.css", get(pages::stylesheet))
         .route("/assets/form-post.js", get(pages::form_post_script))

@@ -1,6 +1,7 @@
 //! The signed-in user's second factors (`{issuer}/account/security`): list them, add an
-//! authenticator app through a settings flow (`{issuer}/account/totp`), remove one, renew the
-//! recovery codes. Removing and renewing need a recent sign-in.
+//! authenticator app, a passkey or a mobile number through a settings flow
+//! (`{issuer}/account/totp`, `…/passkey`, `…/sms`), remove one, renew the recovery codes.
+//! Removing and renewing need a recent sign-in.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -46,6 +47,7 @@ async fn overview(
         csrf => browser.csrf(PURPOSE),
         credentials,
         passkeys => state.services.passkeys_enabled(),
+        sms => state.services.sms_enabled(),
         notice,
         error,
     };
@@ -96,6 +98,20 @@ pub(super) async fn submit(
         },
         "add_passkey" => match services.start_passkey_settings(&tenant, &browser.secret, &session).await {
             Ok(flow) => see_other(&format!("/t/{tenant}/account/passkey?flow={}", flow.id)),
+            Err(error) => error_page(&tenant, &error.into()),
+        },
+        "add_sms" => match services
+            .start_sms_settings(&tenant, &browser.secret, &session, &field("number"), &context)
+            .await
+        {
+            Ok(Ok(flow)) => see_other(&format!("/t/{tenant}/account/sms?flow={}", flow.id)),
+            Ok(Err(_)) => {
+                pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.wait", Some("throttled"))
+            }
+            Err(portcullis_core::Error::Validation(errors)) => {
+                let message = errors.first().map(|e| e.reason.clone());
+                overview(&state, &tenant, &browser, &session, None, message).await
+            }
             Err(error) => error_page(&tenant, &error.into()),
         },
         "remove" => match services.remove_own_credential(&tenant, &session, &field("credential"), &context).await {
@@ -276,6 +292,66 @@ pub(super) async fn passkey_submit(
         Ok(Err(LoginRefusal::InvalidPasskey)) => {
             let error = Some(pages::i18n::text("login.passkey_failed"));
             overview(&state, &tenant, &browser, &session, None, error).await
+        }
+        Ok(Err(_)) => pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.start_again", None),
+        Err(portcullis_core::Error::NotFound(_)) => flow_gone(&tenant),
+        Err(error) => error_page(&tenant, &error.into()),
+    }
+}
+
+fn sms_form(tenant: &str, browser: &Browser, flow: &str, error: Option<String>) -> Response {
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let context = minijinja::context! {
+        tenant,
+        action => format!("/t/{tenant}/account/sms"),
+        flow,
+        csrf => browser.csrf(flow),
+        error,
+    };
+    pages::render(status, "account_sms.html", context)
+}
+
+/// `GET {issuer}/account/sms?flow=`: the code texted to the number being added.
+pub(super) async fn sms_page(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    Query(query): Query<FlowQuery>,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let session = match session_of(&state, &tenant, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    match settings_flow(&state, &tenant, &browser, &session, &query.flow).await {
+        Ok(flow) if flow.state.sms_code.is_some() => sms_form(&tenant, &browser, &flow.id, None),
+        Ok(_) => flow_gone(&tenant),
+        Err(response) => response,
+    }
+}
+
+pub(super) async fn sms_submit(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    Context(context): Context,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (browser, session, params, flow) = match posted(&state, &tenant, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let code = params.single("code").ok().flatten().unwrap_or_default().to_owned();
+    match state.services.confirm_sms(&tenant, &flow, &code, &context).await {
+        Ok(Ok(progress)) if !progress.recovery_codes.is_empty() => {
+            recovery_codes_page(&tenant, &progress.recovery_codes, &format!("/t/{tenant}/account/security"))
+        }
+        Ok(Ok(_)) => {
+            let notice = Some(pages::i18n::text("security.sms_added"));
+            overview(&state, &tenant, &browser, &session, notice, None).await
+        }
+        Ok(Err(LoginRefusal::InvalidCode)) => {
+            sms_form(&tenant, &browser, &flow.id, Some(pages::i18n::text("login.wrong_code")))
         }
         Ok(Err(_)) => pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.start_again", None),
         Err(portcullis_core::Error::NotFound(_)) => flow_gone(&tenant),

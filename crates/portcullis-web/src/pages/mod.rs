@@ -15,7 +15,7 @@ use serde::Serialize;
 /// The pages' policy: their own stylesheet and nothing else; never framed.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const TEMPLATE_SOURCES: [(&str, &str); 15] = [
+const TEMPLATE_SOURCES: [(&str, &str); 17] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("consent.html", include_str!("templates/consent.html")),
@@ -31,6 +31,8 @@ const TEMPLATE_SOURCES: [(&str, &str); 15] = [
     ("recovery_codes.html", include_str!("templates/recovery_codes.html")),
     ("account_security.html", include_str!("templates/account_security.html")),
     ("account_passkey.html", include_str!("templates/account_passkey.html")),
+    ("login_sms_code.html", include_str!("templates/login_sms_code.html")),
+    ("account_sms.html", include_str!("templates/account_sms.html")),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -24,7 +24,7 @@ fn authorization(client_id: &str) -> Value {
 }
 
 /// Starts a flow; returns its id and token.
-async fn start(server: &portcullis_testkit::TestServer, client_id: &str) -> (String, String, Value) {
+pub async fn start(server: &portcullis_testkit::TestServer, client_id: &str) -> (String, String, Value) {
     let answer =
         server.raw(Method::POST, "/t/acme/flows/login").json(&authorization(client_id)).send().await.expect("send");
     assert_eq!(answer.status(), StatusCode::CREATED);
@@ -34,7 +34,7 @@ async fn start(server: &portcullis_testkit::TestServer, client_id: &str) -> (Str
     (id, flow["flow_token"].as_str().expect("token").to_owned(), flow)
 }
 
-async fn step(
+pub async fn step(
     server: &portcullis_testkit::TestServer,
     id: &str,
     token: &str,

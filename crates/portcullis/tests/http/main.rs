@@ -30,6 +30,7 @@ mod ops;
 mod passkeys;
 mod password_policy;
 mod registration;
+mod sms;
 mod token;
 mod webdriver;
 

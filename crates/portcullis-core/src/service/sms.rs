@@ -1,0 +1,476 @@
+//! Codes by text message (issue 4 item 6): a mobile number enrolled on the account pages (a
+//! code proves it), then a second factor after a password, or — when the tenant's policy says
+//! so — a passwordless sign-in. The provider is the binary's (a signed webhook or a
+//! Twilio-compatible API) behind [`SmsSender`].
+//!
+//! Texts cost money and can be turned into money by fraudsters (SMS pumping), so each number,
+//! each typed account and each source may ask for only a few in the throttling window, and the
+//! tenant's policy may name the countries texts go to. Asking for a sign-in code answers alike
+//! whether or not the account exists or has a number.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use portcullis_crypto::secret::{digest, digests_equal, random_id};
+use rand::Rng;
+use serde_json::json;
+use time::Duration;
+
+use super::audit::Change;
+use super::claims::login_key;
+use super::flows::{CODE_LIMIT, FlowProgress};
+use super::sessions::{FLOW_LIFETIME, LoginRefusal};
+use super::throttle::{code_key, sms_account_key, sms_number_key, sms_source_key};
+use super::{Principal, RequestContext, Services};
+use crate::error::{Error, Result};
+use crate::model::credential::{CredentialKind, CredentialRecord};
+use crate::model::session::{FlowKind, FlowRecord, FlowState, FlowStep, SessionRecord, SmsCodeState};
+use crate::model::tenant::TenantRecord;
+use crate::model::user::UserStatus;
+
+/// How long a texted code counts.
+pub const SMS_CODE_LIFETIME: Duration = Duration::minutes(5);
+/// Texts to one number in the throttling window.
+pub const SMS_NUMBER_LIMIT: i64 = 3;
+/// Sign-in texts asked for one typed account in the throttling window.
+pub const SMS_ACCOUNT_LIMIT: i64 = 3;
+/// Texts asked for from one source in the throttling window.
+pub const SMS_SOURCE_LIMIT: i64 = 10;
+
+/// One text message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingSms {
+    /// E.164: `+` and up to 15 digits.
+    pub to: String,
+    pub text: String,
+    /// A BCP 47 tag (`en`, `de`).
+    pub language: &'static str,
+}
+
+/// Sends text messages: a provider's client in the binary.
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    async fn send(&self, sms: OutgoingSms) -> std::result::Result<(), String>;
+}
+
+/// A mobile number as typed, in E.164 form (`+4915123456789`): spaces, dashes, dots and
+/// brackets are dropped; a leading `00` counts as `+`. `None` if it is not an international
+/// number of 8 to 15 digits.
+pub fn normalise_number(typed: &str) -> Option<String> {
+    let kept: String = typed.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}')).collect();
+    let digits = kept.strip_prefix('+').or_else(|| kept.strip_prefix("00"))?;
+    let valid =
+        (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+    valid.then(|| format!("+{digits}"))
+}
+
+/// How a number is shown once enrolled: only its last four digits.
+pub fn masked(number: &str) -> String {
+    let tail: String = number.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("•••• {tail}")
+}
+
+/// The text of a code message.
+fn message(language: &str, tenant: &str, code: &str) -> String {
+    let minutes = SMS_CODE_LIFETIME.whole_minutes();
+    match language {
+        "de" => format!("{code} ist Ihr Code für {tenant}. Er gilt {minutes} Minuten. Geben Sie ihn niemandem weiter."),
+        _ => format!("{code} is your {tenant} code. It expires in {minutes} minutes. Do not share it."),
+    }
+}
+
+fn new_code() -> String {
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
+}
+
+fn code_digest(code: &str) -> String {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    hex::encode(digest(&code))
+}
+
+fn flow_aad(flow: &str) -> Vec<u8> {
+    format!("portcullis-flow-sms\0{flow}").into_bytes()
+}
+
+fn credential_aad(credential: &str) -> Vec<u8> {
+    format!("portcullis-sms\0{credential}").into_bytes()
+}
+
+impl Services {
+    /// Sends text messages through `sender`.
+    pub fn with_sms(mut self, sender: Arc<dyn SmsSender>) -> Self {
+        self.sms = Some(sender);
+        self
+    }
+
+    /// Whether text messages can be sent.
+    pub fn sms_enabled(&self) -> bool {
+        self.sms.is_some()
+    }
+
+    /// Sends `sms` in the background; a failure is logged and counted, never shown.
+    fn send_sms_later(&self, sms: OutgoingSms) {
+        let Some(sender) = self.sms.clone() else { return };
+        tokio::spawn(async move {
+            match sender.send(sms).await {
+                Ok(()) => metrics::counter!("portcullis_sms_sent_total").increment(1),
+                Err(error) => {
+                    metrics::counter!("portcullis_sms_failed_total").increment(1);
+                    tracing::warn!(%error, "text message could not be sent");
+                }
+            }
+        });
+    }
+
+    /// The enrolled number of `credential`, opened.
+    fn number_of(&self, tenant: &TenantRecord, credential: &CredentialRecord) -> Result<Option<String>> {
+        let Some(sealed) = &credential.secret else { return Ok(None) };
+        let opened = self.tenant_key(tenant)?.open(&credential_aad(&credential.id), sealed)?;
+        Ok(String::from_utf8(opened).ok())
+    }
+
+    /// Seconds the first of `keys` that waits must wait, or `None`.
+    async fn first_wait(&self, tenant: &TenantRecord, keys: &[Vec<u8>]) -> Result<Option<i64>> {
+        for key in keys {
+            if let Some(wait) = self.key_wait(tenant, key).await? {
+                return Ok(Some(wait));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sends a code by text message for a login flow, and moves it to [`FlowStep::SmsCode`]:
+    /// at [`FlowStep::SecondFactor`] to the identified user's number; at
+    /// [`FlowStep::Authenticate`] (only when the tenant allows passwordless texts) to the number
+    /// of the account `identifier` names — the flow moves on also when there is none.
+    pub async fn send_sms_code(
+        &self,
+        tenant: &str,
+        flow: &FlowRecord,
+        identifier: Option<&str>,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
+        if !self.sms_enabled() {
+            return Err(Error::NotFound("sms"));
+        }
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let policy = self.auth_policy_in(&mut tx, &record).await?;
+        let step = flow.step();
+        let mut keys = vec![(sms_source_key(context.ip.as_deref()), SMS_SOURCE_LIMIT)];
+        let user = match (step, identifier.map(str::trim)) {
+            (FlowStep::SecondFactor, _) => {
+                if flow.state.amr.iter().any(|m| m == "sms") {
+                    return Err(Error::invalid("method", "a text message was this login's first factor"));
+                }
+                flow.state.pending_user
+            }
+            (FlowStep::Authenticate, Some(identifier)) if policy.passwordless_sms => {
+                if identifier.is_empty() || identifier.len() > 320 {
+                    return Err(Error::invalid("identifier", "give a username or an e-mail address"));
+                }
+                let login = login_key(identifier);
+                keys.push((sms_account_key(&login), SMS_ACCOUNT_LIMIT));
+                tx.user_by_login(record.id, &login).await?.filter(|u| u.status == UserStatus::Active).map(|u| u.id)
+            }
+            (FlowStep::Authenticate, _) => {
+                return Err(Error::invalid("method", "text messages are only a second factor here"));
+            }
+            _ => return Err(Error::NotFound("flow")),
+        };
+        let mut target = None;
+        if let Some(user) = user {
+            let credentials = tx.credentials_of_user(record.id, user).await?;
+            if let Some(credential) = credentials.into_iter().find(|c| c.kind == CredentialKind::Sms) {
+                target = self.number_of(&record, &credential)?.map(|number| (credential.id, number));
+            }
+        }
+        drop(tx);
+        let first_factor = step == FlowStep::Authenticate;
+        let wanted: Vec<Vec<u8>> = keys.iter().map(|(key, _)| key.clone()).collect();
+        if let Some(retry_after) = self.first_wait(&record, &wanted).await? {
+            return Ok(Err(LoginRefusal::Throttled { retry_after }));
+        }
+        // Where the number itself must wait, a second factor says so; a first factor says
+        // nothing (it would tell that the account has a number) and sends nothing.
+        let mut refused = None;
+        if let Some((_, number)) = &target {
+            if !policy.sms_allowed_to(number) {
+                refused = Some("country");
+            } else if let Some(retry_after) = self.key_wait(&record, &sms_number_key(number)).await? {
+                if !first_factor {
+                    return Ok(Err(LoginRefusal::Throttled { retry_after }));
+                }
+                refused = Some("throttled");
+            } else {
+                keys.push((sms_number_key(number), SMS_NUMBER_LIMIT));
+            }
+        } else if !first_factor {
+            return Err(Error::invalid("method", "no number for text messages is enrolled"));
+        }
+        for (key, limit) in &keys {
+            self.key_failed(&record, key, *limit).await?;
+        }
+        let code = new_code();
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
+        let send_to = target.filter(|_| refused.is_none());
+        flow.state.sms_code = Some(SmsCodeState {
+            code_digest: code_digest(&code),
+            expires_at: (now + SMS_CODE_LIFETIME).unix_timestamp(),
+            enrolling: None,
+            credential: send_to.as_ref().map(|(id, _)| id.clone()),
+        });
+        if first_factor {
+            flow.state.pending_user = user;
+        }
+        flow.state.step = FlowStep::SmsCode;
+        tx.flow_update(&flow).await?;
+        let change = Change {
+            action: "login.sms_code",
+            tenant: Some(tenant),
+            target_type: "flow",
+            target_id: Some(flow.id.clone()),
+            before: None,
+            after: Some(json!({"first_factor": first_factor, "sent": send_to.is_some(), "refused": refused})),
+        };
+        self.record(&mut tx, &Principal::user(user, &record.name, context), change).await?;
+        tx.commit().await?;
+        if let Some((_, number)) = send_to {
+            let language = super::mail::language(flow.request.ui_locales.as_deref());
+            let text = message(language, &record.display_name, &code);
+            self.send_sms_later(OutgoingSms { to: number, text, language });
+        }
+        Ok(Ok(FlowProgress::next(flow)))
+    }
+
+    /// The texted code of a login flow at [`FlowStep::SmsCode`]: the user is proved (`amr`
+    /// `sms`; `remember` as for [`Services::submit_second_factor`]). Wrong and expired codes count against the flow and the user, and are audited.
+    pub async fn submit_sms_code(
+        &self,
+        tenant: &str,
+        flow: &FlowRecord,
+        code: &str,
+        remember: bool,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        drop(tx);
+        let key = flow.state.pending_user.map(code_key);
+        if let Some(key) = &key
+            && let Some(retry_after) = self.key_wait(&record, key).await?
+        {
+            return Ok(Err(LoginRefusal::Throttled { retry_after }));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::SmsCode).await?;
+        let sent = flow.state.sms_code.clone().ok_or(Error::NotFound("flow"))?;
+        let presented = digests_equal(code_digest(code).as_bytes(), sent.code_digest.as_bytes());
+        let fresh = now.unix_timestamp() < sent.expires_at;
+        let proved = flow.state.pending_user.zip(sent.credential.clone()).filter(|_| presented && fresh);
+        let Some((user, credential)) = proved else {
+            let reason = if presented { "expired" } else { "wrong" };
+            let refusal = self.step_failed(&mut tx, &record, flow, "sms", reason, context).await?;
+            tx.commit().await?;
+            if let Some(key) = &key {
+                self.key_failed(&record, key, CODE_LIMIT).await?;
+            }
+            return Ok(Err(refusal));
+        };
+        tx.credential_used(&credential, None, now).await?;
+        flow.state.sms_code = None;
+        flow.state.remember = remember;
+        let progress = self.after_factor(&mut tx, &record, flow, user, "sms", context).await?;
+        tx.commit().await?;
+        Ok(Ok(progress))
+    }
+
+    /// A signed-in user adds a mobile number: a settings flow of this browser is started and a
+    /// code texted to the number, which [`Services::confirm_sms`] checks.
+    pub async fn start_sms_settings(
+        &self,
+        tenant: &str,
+        browser_secret: &str,
+        session: &SessionRecord,
+        typed: &str,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<FlowRecord, LoginRefusal>> {
+        if !self.sms_enabled() {
+            return Err(Error::NotFound("sms"));
+        }
+        let number = normalise_number(typed).ok_or_else(|| {
+            Error::invalid("number", "give the number with its country code, such as +49 151 2345678")
+        })?;
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let policy = self.auth_policy_in(&mut tx, &record).await?;
+        if !policy.sms_allowed_to(&number) {
+            return Err(Error::invalid("number", "text messages cannot be sent to this country"));
+        }
+        for credential in tx.credentials_of_user(record.id, session.user_id).await? {
+            if credential.kind == CredentialKind::Sms && self.number_of(&record, &credential)?.as_ref() == Some(&number)
+            {
+                return Err(Error::invalid("number", "this number is already enrolled"));
+            }
+        }
+        drop(tx);
+        let keys = [
+            (sms_source_key(context.ip.as_deref()), SMS_SOURCE_LIMIT),
+            (sms_number_key(&number), SMS_NUMBER_LIMIT),
+            (code_key(session.user_id), CODE_LIMIT),
+        ];
+        let wanted: Vec<Vec<u8>> = keys.iter().map(|(key, _)| key.clone()).collect();
+        if let Some(retry_after) = self.first_wait(&record, &wanted).await? {
+            return Ok(Err(LoginRefusal::Throttled { retry_after }));
+        }
+        for (key, limit) in &keys[..2] {
+            self.key_failed(&record, key, *limit).await?;
+        }
+        let now = self.clock.now();
+        let code = new_code();
+        let id = random_id();
+        let sealed = self.tenant_key(&record)?.seal(&flow_aad(&id), number.as_bytes())?;
+        let flow = FlowRecord {
+            id,
+            tenant_id: record.id,
+            kind: FlowKind::Settings,
+            browser_digest: digest(browser_secret).to_vec(),
+            request: Default::default(),
+            user_id: Some(session.user_id),
+            session_id: Some(session.id.clone()),
+            failures: 0,
+            state: FlowState {
+                sms_code: Some(SmsCodeState {
+                    code_digest: code_digest(&code),
+                    expires_at: (now + SMS_CODE_LIFETIME).unix_timestamp(),
+                    enrolling: Some(STANDARD.encode(sealed)),
+                    credential: None,
+                }),
+                ..FlowState::default()
+            },
+            created_at: now,
+            expires_at: now + FLOW_LIFETIME,
+        };
+        let mut tx = self.store.write().await?;
+        tx.flow_insert(&flow).await?;
+        tx.commit().await?;
+        let language = "en";
+        let text = message(language, &record.display_name, &code);
+        self.send_sms_later(OutgoingSms { to: number, text, language });
+        Ok(Ok(flow))
+    }
+
+    /// Confirms the number of a settings flow with the code texted to it: the number is kept
+    /// (sealed) as a credential and — for a user without them — ten recovery codes are made
+    /// and returned once. A wrong code counts like a wrong second factor.
+    pub async fn confirm_sms(
+        &self,
+        tenant: &str,
+        flow: &FlowRecord,
+        code: &str,
+        context: &RequestContext,
+    ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
+        let mut tx = self.store.read().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        drop(tx);
+        let user = flow.user_id.ok_or(Error::NotFound("flow"))?;
+        let key = code_key(user);
+        if let Some(retry_after) = self.key_wait(&record, &key).await? {
+            return Ok(Err(LoginRefusal::Throttled { retry_after }));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Settings).await?;
+        let sent = flow.state.sms_code.clone().ok_or(Error::NotFound("flow"))?;
+        let sealed = sent.enrolling.as_deref().ok_or(Error::NotFound("flow"))?;
+        let presented = digests_equal(code_digest(code).as_bytes(), sent.code_digest.as_bytes());
+        if !presented || now.unix_timestamp() >= sent.expires_at {
+            let reason = if presented { "expired" } else { "wrong" };
+            let refusal = self.step_failed(&mut tx, &record, flow, "sms", reason, context).await?;
+            tx.commit().await?;
+            self.key_failed(&record, &key, CODE_LIMIT).await?;
+            return Ok(Err(refusal));
+        }
+        let tenant_key = self.tenant_key(&record)?;
+        let number = tenant_key.open(&flow_aad(&flow.id), &STANDARD.decode(sealed).map_err(Error::internal)?)?;
+        let number = String::from_utf8(number).map_err(Error::internal)?;
+        let id = random_id();
+        let credential = CredentialRecord {
+            id: id.clone(),
+            tenant_id: record.id,
+            user_id: user,
+            kind: CredentialKind::Sms,
+            name: masked(&number),
+            secret: Some(tenant_key.seal(&credential_aad(&id), number.as_bytes())?),
+            lookup: None,
+            data: None,
+            counter: 0,
+            created_at: now,
+            last_used_at: Some(now),
+        };
+        tx.credential_insert(&credential).await?;
+        let existing = tx.credentials_of_user(record.id, user).await?;
+        let recovery_codes = if existing.iter().any(|c| c.kind == CredentialKind::RecoveryCodes) {
+            Vec::new()
+        } else {
+            self.recovery_codes_in(&mut tx, &record, user).await?
+        };
+        let change = Change {
+            action: "credential.enrol",
+            tenant: Some(tenant),
+            target_type: "credential",
+            target_id: Some(id),
+            before: None,
+            after: Some(json!({"user": user, "kind": "sms", "name": credential.name, "flow": "settings"})),
+        };
+        self.record(&mut tx, &Principal::user(Some(user), &record.name, context), change).await?;
+        tx.flow_delete(record.id, &flow.id).await?;
+        tx.commit().await?;
+        let mut progress = FlowProgress::next(flow);
+        progress.recovery_codes = recovery_codes;
+        Ok(Ok(progress))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_normalised_to_e164_or_refused() {
+        assert_eq!(normalise_number("+49 151 2345-6789").as_deref(), Some("+4915123456789"));
+        assert_eq!(normalise_number("0049 (151) 23.45.67.89").as_deref(), Some("+4915123456789"));
+        assert_eq!(normalise_number("+1 415 555 0100").as_deref(), Some("+14155550100"));
+        for bad in [
+            "",
+            "+",
+            "0151 2345678",
+            "+0151234567",
+            "+49 151",
+            "+49151234567890123",
+            "+49 15a 2345678",
+            "++4915123456789",
+        ] {
+            assert_eq!(normalise_number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_number_is_shown_by_its_last_four_digits() {
+        assert_eq!(masked("+4915123456789"), "•••• 6789");
+    }
+
+    #[test]
+    fn messages_carry_the_code_in_each_language() {
+        for language in ["en", "de"] {
+            let text = message(language, "Acme", "123456");
+            assert!(text.contains("123456") && text.contains("Acme"), "{text}");
+            assert!(text.chars().count() <= 160, "one SMS segment: {text}");
+        }
+    }
+}
