@@ -22,6 +22,9 @@ pub struct TestServer {
     /// configured Twilio).
     pub sms: crate::SmsSink,
     pub client: reqwest::Client,
+    /// The mutual-TLS listener's URL, when the test configured one.
+    pub certificate_url: Option<String>,
+    mtls_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -70,7 +73,17 @@ impl TestServer {
         let follower = tokio::spawn(started.services.clone().follow_changes(portcullis::serve::CHANGE_POLL));
         let decision_log = tokio::spawn(started.services.clone().follow_decision_log());
         let services = started.services.with_passkeys(portcullis_core::service::relying_party(&url)?);
-        let state = AppState::new(services, portcullis_web::ops::prometheus(), &url);
+        let mut state = AppState::new(services, portcullis_web::ops::prometheus(), &url);
+        let (mut certificate_url, mut mtls_task) = (None, None);
+        if let Some(mtls) = &config.mtls {
+            let acceptor = portcullis::mtls::Mtls::load(mtls)?;
+            let listener = tokio::net::TcpListener::bind(mtls.listen).await?;
+            let mtls_url = portcullis::mtls::public_url(mtls, &url, listener.local_addr()?.port());
+            state = state.with_certificate_url(&mtls_url);
+            let serving = portcullis::mtls::serve_mtls(listener, acceptor, state.clone(), std::future::pending());
+            mtls_task = Some(tokio::spawn(serving));
+            certificate_url = Some(mtls_url);
+        }
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(portcullis::serve::serve_on(listener, state, async move {
             let _ = stop.await;
@@ -84,6 +97,8 @@ impl TestServer {
             mail,
             sms,
             client: reqwest::Client::new(),
+            certificate_url,
+            mtls_task,
             shutdown: Some(shutdown),
             task: Some(task),
         })
@@ -120,6 +135,9 @@ impl TestServer {
 
     /// Asks the server to stop, as SIGTERM does: no new connections, in-flight requests go on.
     pub fn begin_shutdown(&mut self) {
+        if let Some(task) = self.mtls_task.take() {
+            task.abort();
+        }
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

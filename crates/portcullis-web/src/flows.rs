@@ -12,7 +12,8 @@
 //!   code, redeemed at the token endpoint as usual (with PKCE).
 //!
 //! Refusals are problem+json with a stable `code` (`invalid_credentials`, `invalid_code`,
-//! `flow_expired`, `too_many_attempts`, `throttled`, …) and, where the flow goes on, the flow.
+//! `invalid_certificate`, `flow_expired`, `too_many_attempts`, `throttled`, …) and, where the
+//! flow goes on, the flow.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -22,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
+use portcullis_core::service::certificates::{CertificateProblem, PresentedCertificate};
 use portcullis_core::service::mail::CodePurpose;
 use portcullis_core::service::totp::TotpEnrolment;
 use portcullis_core::service::{FlowProgress, LoginRefusal, SESSION_LIFETIME, SecondFactor};
@@ -127,6 +129,9 @@ pub enum FlowSubmission {
         #[serde(default)]
         identifier: Option<String>,
     },
+    /// The client certificate of this request's TLS connection (sent to the mutual-TLS
+    /// listener, at `authenticate`).
+    Certificate {},
     /// The code from the e-mail or the text message.
     Code { code: String },
     /// A six-digit code of an authenticator app.
@@ -154,6 +159,7 @@ impl FlowSubmission {
             Self::EmailCode { .. } => "email_code",
             Self::Recovery { .. } => "recovery",
             Self::Sms { .. } => "sms",
+            Self::Certificate {} => "certificate",
             Self::Code { .. } => "code",
             Self::Totp { .. } => "totp",
             Self::RecoveryCode { .. } => "recovery_code",
@@ -179,6 +185,9 @@ async fn methods(state: &AppState, tenant: &str, flow: &FlowRecord) -> Result<Ve
             }
             if services.sms_enabled() && services.login_policy(tenant).await.map_err(failure)?.passwordless_sms {
                 methods.push("sms");
+            }
+            if state.certificate_url.is_some() {
+                methods.push("certificate");
             }
             methods
         }
@@ -379,12 +388,13 @@ pub(crate) async fn show(
 
 /// Submit one method at the flow's step; the answer is the flow at its next step, ending at
 /// `complete` with `redirect_to`.
-#[utoipa::path(post, path = "/t/{tenant}/flows/{id}", tag = "flows", security(()), params(("tenant" = String, Path), ("id" = String, Path), ("Portcullis-Flow-Token" = String, Header)), request_body = FlowSubmission, responses((status = 200, body = FlowView), (status = 400, description = "`invalid_credentials`, `invalid_code`, `invalid_method`, `invalid_value`, with the flow"), (status = 401, description = "No flow token"), (status = 410, description = "`flow_expired` or `too_many_attempts`"), (status = 429, description = "`throttled`, with Retry-After")))]
+#[utoipa::path(post, path = "/t/{tenant}/flows/{id}", tag = "flows", security(()), params(("tenant" = String, Path), ("id" = String, Path), ("Portcullis-Flow-Token" = String, Header)), request_body = FlowSubmission, responses((status = 200, body = FlowView), (status = 400, description = "`invalid_credentials`, `invalid_code`, `invalid_passkey`, `invalid_certificate` (the title says why: `expired`, `revoked`, `unknown_ca`, `unmapped`, `no_certificate`, `invalid`), `invalid_method`, `invalid_value`, with the flow"), (status = 401, description = "No flow token"), (status = 410, description = "`flow_expired` or `too_many_attempts`"), (status = 429, description = "`throttled`, with Retry-After")))]
 pub(crate) async fn submit(
     State(state): State<AppState>,
     ApiPath((tenant, id)): ApiPath<(String, String)>,
     Context(context): Context,
     headers: HeaderMap,
+    presented: Option<axum::Extension<PresentedCertificate>>,
     body: Bytes,
 ) -> Response {
     let (flow, client) = match held(&state, &tenant, &headers, &id).await {
@@ -440,6 +450,12 @@ pub(crate) async fn submit(
             }
             services.send_sms_code(&tenant, &flow, identifier.as_deref(), &context).await
         }
+        FlowSubmission::Certificate {} => {
+            let presented = presented
+                .map(|axum::Extension(p)| p)
+                .unwrap_or(PresentedCertificate { der: Vec::new(), problem: Some(CertificateProblem::Missing) });
+            services.login_with_certificate(&tenant, &flow, &presented, &context).await
+        }
         FlowSubmission::Code { code } if flow.step() == FlowStep::SmsCode => {
             services.submit_sms_code(&tenant, &flow, &code, false, &context).await
         }
@@ -491,6 +507,10 @@ async fn refused(
         }
         LoginRefusal::FlowEnded => {
             problem(StatusCode::GONE, "too_many_attempts", "too many wrong attempts: the flow has ended", None)
+        }
+        LoginRefusal::InvalidCertificate(reason) => {
+            let shown = view(state, tenant, flow, client).await.ok();
+            problem(StatusCode::BAD_REQUEST, "invalid_certificate", reason.as_str(), shown)
         }
         LoginRefusal::InvalidCredentials | LoginRefusal::InvalidCode | LoginRefusal::InvalidPasskey => {
             let (code, detail) = match refusal {

@@ -39,6 +39,9 @@ pub struct AppState {
     pub discovery: Arc<std::sync::RwLock<std::collections::HashMap<(String, bool), bytes::Bytes>>>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (see [`extract::client_address`]).
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// Where the mutual-TLS listener is reached (same host, its own port), when there is one:
+    /// the sign-in page links there for certificates.
+    pub certificate_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -51,7 +54,22 @@ impl AppState {
             .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { services, metrics, public_url, cookies, http, discovery: Arc::default(), trusted_proxies: Arc::from([]) }
+        Self {
+            services,
+            metrics,
+            public_url,
+            cookies,
+            http,
+            discovery: Arc::default(),
+            trusted_proxies: Arc::from([]),
+            certificate_url: None,
+        }
+    }
+
+    /// Offers sign-in with client certificates at `url`, the mutual-TLS listener's address.
+    pub fn with_certificate_url(mut self, url: &str) -> Self {
+        self.certificate_url = Some(Arc::from(url.trim_end_matches('/')));
+        self
     }
 
     /// Believes `X-Forwarded-For` from these proxies (addresses or networks).

@@ -76,6 +76,26 @@ pub struct ServerArgs {
     /// The Twilio-compatible API's address [default: https://api.twilio.com]
     #[arg(long, env = "PORTCULLIS_SMS_TWILIO_API_URL", value_name = "URL")]
     pub sms_twilio_api_url: Option<String>,
+    /// Also serve over mutual TLS here, for sign-in with client certificates (smart cards,
+    /// device certificates); needs --mtls-cert, --mtls-key and --mtls-client-ca [default: none]
+    #[arg(long, env = "PORTCULLIS_MTLS_LISTEN", value_name = "ADDR")]
+    pub mtls_listen: Option<SocketAddr>,
+    /// The mutual-TLS listener's certificate chain (PEM)
+    #[arg(long, env = "PORTCULLIS_MTLS_CERT", value_name = "FILE")]
+    pub mtls_cert: Option<PathBuf>,
+    /// The mutual-TLS listener's private key (PEM)
+    #[arg(long, env = "PORTCULLIS_MTLS_KEY", value_name = "FILE")]
+    pub mtls_key: Option<PathBuf>,
+    /// The CAs whose client certificates are accepted (PEM bundle)
+    #[arg(long, env = "PORTCULLIS_MTLS_CLIENT_CA", value_name = "FILE")]
+    pub mtls_client_ca: Option<PathBuf>,
+    /// Certificate revocation lists (PEM or DER files, comma-separated) [default: none]
+    #[arg(long, env = "PORTCULLIS_MTLS_CRL", value_name = "FILES", value_delimiter = ',')]
+    pub mtls_crl: Option<Vec<PathBuf>>,
+    /// The URL the mutual-TLS listener is reached at; its host must be the public URL's, so
+    /// that the browser's cookies go there too [default: https://{public host}:{mtls port}]
+    #[arg(long, env = "PORTCULLIS_MTLS_PUBLIC_URL", value_name = "URL")]
+    pub mtls_public_url: Option<String>,
 }
 
 /// The TOML file's shape: the same settings, and the two secrets that have no flag.
@@ -101,6 +121,12 @@ pub struct FileConfig {
     sms_twilio_auth_token: Option<String>,
     sms_twilio_from: Option<String>,
     sms_twilio_api_url: Option<String>,
+    mtls_listen: Option<SocketAddr>,
+    mtls_cert: Option<PathBuf>,
+    mtls_key: Option<PathBuf>,
+    mtls_client_ca: Option<PathBuf>,
+    mtls_crl: Option<Vec<PathBuf>>,
+    mtls_public_url: Option<String>,
 }
 
 /// The provider text messages leave through.
@@ -143,6 +169,7 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub smtp_from: String,
     pub sms: Option<SmsConfig>,
+    pub mtls: Option<crate::mtls::MtlsConfig>,
 }
 
 /// An SMTP URL without its password.
@@ -187,6 +214,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let sms = sms_config(args, &file)?;
+        let mtls = mtls_config(args, &file)?;
         let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("portcullis-data"));
         let database_url = args
@@ -259,6 +287,7 @@ impl Config {
             smtp_url,
             smtp_from,
             sms,
+            mtls,
         })
     }
 
@@ -307,6 +336,26 @@ fn sms_config(args: &ServerArgs, file: &FileConfig) -> anyhow::Result<Option<Sms
         }
         (None, None) => Ok(None),
     }
+}
+
+/// The mutual-TLS listener the flags, the environment and the file ask for, if any.
+fn mtls_config(args: &ServerArgs, file: &FileConfig) -> anyhow::Result<Option<crate::mtls::MtlsConfig>> {
+    let Some(listen) = args.mtls_listen.or(file.mtls_listen) else { return Ok(None) };
+    let needed = |flag: &Option<PathBuf>, field: &Option<PathBuf>, name: &str| {
+        flag.clone().or(field.clone()).ok_or_else(|| anyhow::anyhow!("mtls_listen needs {name}"))
+    };
+    let public_url = args.mtls_public_url.clone().or(file.mtls_public_url.clone()).filter(|u| !u.is_empty());
+    if public_url.as_deref().is_some_and(|u| !u.starts_with("https://")) {
+        bail!("invalid value for mtls_public_url: must be an https:// URL");
+    }
+    Ok(Some(crate::mtls::MtlsConfig {
+        listen,
+        cert: needed(&args.mtls_cert, &file.mtls_cert, "mtls_cert")?,
+        key: needed(&args.mtls_key, &file.mtls_key, "mtls_key")?,
+        client_ca: needed(&args.mtls_client_ca, &file.mtls_client_ca, "mtls_client_ca")?,
+        crls: args.mtls_crl.clone().or(file.mtls_crl.clone()).unwrap_or_default(),
+        public_url,
+    }))
 }
 
 /// Writes `contents` to a new file readable by the owner only (0600).

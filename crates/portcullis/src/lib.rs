@@ -6,6 +6,7 @@ pub mod breached;
 pub mod cli;
 pub mod config;
 pub mod mailer;
+pub mod mtls;
 pub mod serve;
 pub mod sms;
 pub mod startup;

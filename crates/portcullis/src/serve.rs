@@ -87,8 +87,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "the public URL is plain http: session cookies go without Secure and the __Host- prefix; use https outside development"
         );
     }
-    let state = AppState::new(started.services, portcullis_web::ops::prometheus(), &config.public_url)
+    let mut state = AppState::new(started.services, portcullis_web::ops::prometheus(), &config.public_url)
         .with_trusted_proxies(&config.trusted_proxies);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut mtls_server = None;
+    if let Some(mtls) = &config.mtls {
+        let acceptor = crate::mtls::Mtls::load(mtls)?;
+        let listener =
+            TcpListener::bind(mtls.listen).await.with_context(|| format!("cannot listen on {}", mtls.listen))?;
+        let url = crate::mtls::public_url(mtls, &config.public_url, listener.local_addr()?.port());
+        tracing::info!(listen = %mtls.listen, url, "serving mutual TLS for client certificates");
+        state = state.with_certificate_url(&url);
+        let mut stopped = stopped.clone();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        mtls_server = Some(tokio::spawn(crate::mtls::serve_mtls(listener, acceptor, state.clone(), shutdown)));
+    }
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,
@@ -96,7 +111,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         startup_ms = started_at.elapsed().as_millis() as u64,
         "portcullis is ready"
     );
-    let result = serve_on(listener, state, shutdown_signal()).await;
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    let result = serve_on(listener, state, shutdown).await;
+    if let Some(server) = mtls_server {
+        let _ = server.await;
+    }
     follower.abort();
     jobs.abort();
     decision_log.abort();

@@ -44,6 +44,30 @@ pub struct AuthPolicy {
     /// service send texts to premium-rate numbers they are paid for).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sms_countries: Vec<String>,
+    /// How a client certificate names its user, tried in this order (with the mutual-TLS
+    /// listener): `email` (a SAN e-mail address, matched to a verified address), `upn` (a
+    /// SAN user principal name, matched to a username), `subject_dn` (the subject, matched to
+    /// one an administrator bound to the user).
+    #[serde(default = "default_certificate_mapping")]
+    pub certificate_mapping: Vec<CertificateMapping>,
+    /// Whether a certificate counts as two factors (`amr` `sc`, `pin`, `mfa`): true where every
+    /// certificate sits on a smart card that asks its PIN (PIV, national ID cards); false
+    /// where device or software certificates are used too.
+    #[serde(default)]
+    pub certificate_is_mfa: bool,
+}
+
+/// Where in a client certificate its user is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateMapping {
+    Email,
+    Upn,
+    SubjectDn,
+}
+
+fn default_certificate_mapping() -> Vec<CertificateMapping> {
+    vec![CertificateMapping::Email, CertificateMapping::Upn, CertificateMapping::SubjectDn]
 }
 
 impl AuthPolicy {
@@ -57,12 +81,16 @@ impl AuthPolicy {
                 remember_device_days: 0,
                 passwordless_sms: false,
                 sms_countries: Vec::new(),
+                certificate_mapping: default_certificate_mapping(),
+                certificate_is_mfa: false,
             },
             TenantProfile::Customer => Self {
                 mfa: MfaPolicy::Optional,
                 remember_device_days: 30,
                 passwordless_sms: false,
                 sms_countries: Vec::new(),
+                certificate_mapping: default_certificate_mapping(),
+                certificate_is_mfa: false,
             },
         }
     }

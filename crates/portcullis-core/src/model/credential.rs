@@ -17,6 +17,9 @@ pub enum CredentialKind {
     Passkey,
     /// A mobile number that receives codes by text message (sealed; the name shows its end).
     Sms,
+    /// A client certificate's subject an administrator bound to the user (the name is the
+    /// subject; the lookup its digest).
+    Certificate,
 }
 
 impl CredentialKind {
@@ -27,6 +30,7 @@ impl CredentialKind {
             Self::RecoveryCodes => "recovery_codes",
             Self::Passkey => "passkey",
             Self::Sms => "sms",
+            Self::Certificate => "certificate",
         }
     }
 
@@ -37,6 +41,7 @@ impl CredentialKind {
             "recovery_codes" => Some(Self::RecoveryCodes),
             "passkey" => Some(Self::Passkey),
             "sms" => Some(Self::Sms),
+            "certificate" => Some(Self::Certificate),
             _ => None,
         }
     }

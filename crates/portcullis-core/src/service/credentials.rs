@@ -37,7 +37,7 @@ impl Services {
         for record in tx.credentials_of_user(tenant.id, user).await? {
             let remaining = match record.kind {
                 CredentialKind::RecoveryCodes => Some(tx.recovery_codes_remaining(&record.id).await?),
-                CredentialKind::Totp | CredentialKind::Passkey | CredentialKind::Sms => None,
+                _ => None,
             };
             infos.push(info(&record, remaining));
         }
@@ -294,7 +294,7 @@ impl Services {
     }
 }
 
-fn info(record: &CredentialRecord, remaining: Option<u32>) -> CredentialInfo {
+pub(crate) fn info(record: &CredentialRecord, remaining: Option<u32>) -> CredentialInfo {
     CredentialInfo {
         id: record.id.clone(),
         kind: record.kind,

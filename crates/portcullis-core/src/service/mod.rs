@@ -6,6 +6,7 @@ mod account;
 mod audit;
 mod authz;
 mod bootstrap;
+pub mod certificates;
 mod changes;
 mod claims;
 mod clients;

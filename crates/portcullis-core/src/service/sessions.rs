@@ -40,6 +40,8 @@ pub enum LoginRefusal {
     /// A passkey answer that does not verify (origin, RP id, challenge, signature, counter), or
     /// a passkey this tenant does not know.
     InvalidPasskey,
+    /// A client certificate that does not verify, or names no user; why.
+    InvalidCertificate(super::certificates::CertificateProblem),
     /// Too many failures: the flow is over.
     FlowEnded,
     /// Too many failures for this account or from this source: wait this many seconds.

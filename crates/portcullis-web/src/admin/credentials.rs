@@ -35,6 +35,28 @@ pub(crate) async fn delete_credential(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A certificate subject to bind to a user.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CertificateBinding {
+    /// The subject distinguished name, most specific first: `CN=Alice Liddell,OU=Staff,O=Acme`.
+    subject_dn: String,
+}
+
+/// Bind a client certificate's subject to the user: certificates with that subject (from the
+/// configured CAs) then sign them in, when the policy's `certificate_mapping` holds
+/// `subject_dn`. A subject bound to anyone in the tenant is a conflict.
+#[utoipa::path(post, path = "/tenants/{tenant}/users/{id}/certificates", tag = "users", params(("tenant" = String, Path), ("id" = UserId, Path)), request_body = CertificateBinding, responses((status = 201, body = CredentialInfo), Problems))]
+pub(crate) async fn bind_certificate(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    ApiPath((tenant, id)): ApiPath<(String, UserId)>,
+    ApiJson(body): ApiJson<CertificateBinding>,
+) -> Result<(StatusCode, Json<CredentialInfo>), WebError> {
+    let bound = state.services.bind_certificate(&who, &tenant, id, &body.subject_dn).await?;
+    Ok((StatusCode::CREATED, Json(bound)))
+}
+
 /// What `mfa:reset` does besides removing every second factor.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

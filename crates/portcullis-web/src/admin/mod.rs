@@ -149,6 +149,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(credentials::list_credentials))
         .routes(routes!(credentials::delete_credential))
         .routes(routes!(credentials::reset_mfa))
+        .routes(routes!(credentials::bind_certificate))
         .routes(routes!(credentials::list_requirements))
         .routes(routes!(credentials::put_requirement, credentials::delete_requirement))
         .routes(routes!(credentials::get_auth_policy, credentials::put_auth_policy))

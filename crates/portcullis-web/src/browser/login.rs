@@ -106,7 +106,11 @@ async fn step_page(
             };
             let scripted = passkey_options.is_some();
             let mail = services.mail_enabled();
-            let context = minijinja::context! { username, passkey_options, mail, sms => passwordless_sms, ..common };
+            let certificate_url = state
+                .certificate_url
+                .as_ref()
+                .map(|url| format!("{url}/t/{tenant}/login/certificate?flow={}", flow.id));
+            let context = minijinja::context! { username, passkey_options, mail, sms => passwordless_sms, certificate_url, ..common };
             let page = pages::render(status, "login.html", context);
             if scripted { pages::with_passkey_script(page) } else { page }
         }
@@ -174,7 +178,7 @@ async fn load_login(
 }
 
 /// The page for a refused step.
-fn refused(tenant: &str, refusal: LoginRefusal) -> Option<Response> {
+pub(super) fn refused(tenant: &str, refusal: LoginRefusal) -> Option<Response> {
     match refusal {
         LoginRefusal::Throttled { retry_after } => {
             let mut page =
@@ -191,7 +195,10 @@ fn refused(tenant: &str, refusal: LoginRefusal) -> Option<Response> {
             "error.start_again",
             Some("too_many_attempts"),
         )),
-        LoginRefusal::InvalidCredentials | LoginRefusal::InvalidCode | LoginRefusal::InvalidPasskey => None,
+        LoginRefusal::InvalidCredentials
+        | LoginRefusal::InvalidCode
+        | LoginRefusal::InvalidPasskey
+        | LoginRefusal::InvalidCertificate(_) => None,
     }
 }
 
@@ -302,7 +309,7 @@ pub(super) async fn submit(
 /// The answer to a step that went through: the flow's next page (after a redirect, so a
 /// reload does not post again), the recovery codes just made, or — authenticated — consent or
 /// the client; with the session cookie when the session is new.
-async fn advance(
+pub(super) async fn advance(
     state: &AppState,
     tenant: &str,
     client: &ClientRecord,

@@ -4,6 +4,7 @@
 
 mod account;
 mod authorize;
+mod certificate;
 mod consent;
 mod device;
 mod login;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/login", get(login::page).post(login::submit))
         .route("/t/{tenant}/login/continue", get(login::resume))
         .route("/t/{tenant}/login/link", get(login::link))
+        .route("/t/{tenant}/login/certificate", get(certificate::page).post(certificate::submit))
         .route("/t/{tenant}/consent", get(consent::page).post(consent::submit))
         .route("/t/{tenant}/logout", get(logout::get).post(logout::post))
         .route("/t/{tenant}/device", get(device::page).post(device::submit))

@@ -177,6 +177,12 @@ pub(super) enum UserCmd {
         #[arg(long)]
         require_enrolment: bool,
     },
+    /// Bind a client certificate's subject (`CN=…,O=…`) to the user, for sign-in by certificate
+    BindCertificate {
+        tenant: String,
+        id: String,
+        subject_dn: String,
+    },
     /// Require `enrol_mfa` or `change_password` at the user's next login (`--lift` to remove)
     Require {
         tenant: String,

@@ -170,6 +170,10 @@ pub(super) fn call_for(resource: Resource) -> anyhow::Result<Call> {
                 Call::new(M::POST, format!("/tenants/{tenant}/users/{id}/mfa:reset"), &[])
                     .json(json!({"require_enrolment": require_enrolment}))
             }
+            UserCmd::BindCertificate { tenant, id, subject_dn } => {
+                Call::new(M::POST, format!("/tenants/{tenant}/users/{id}/certificates"), &["id", "kind", "name"])
+                    .json(json!({"subject_dn": subject_dn}))
+            }
             UserCmd::Require { tenant, id, requirement, lift } => Call::new(
                 if lift { M::DELETE } else { M::PUT },
                 format!("/tenants/{tenant}/users/{id}/requirements/{requirement}"),

@@ -13,6 +13,7 @@ mod bad_input;
 mod binary;
 mod browser;
 mod browser_journey;
+mod certificates;
 mod client_auth;
 mod client_roles;
 mod device_par;

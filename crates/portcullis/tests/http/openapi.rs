@@ -32,6 +32,7 @@ const ENDPOINTS: &[&str] = &[
     "GET /tenants/{tenant}/users/{id}/credentials",
     "DELETE /tenants/{tenant}/users/{id}/credentials/{credential}",
     "POST /tenants/{tenant}/users/{id}/mfa:reset",
+    "POST /tenants/{tenant}/users/{id}/certificates",
     "GET /tenants/{tenant}/users/{id}/requirements",
     "PUT /tenants/{tenant}/users/{id}/requirements/{requirement}",
     "DELETE /tenants/{tenant}/users/{id}/requirements/{requirement}",
