@@ -29,4 +29,4 @@ pub use par::push;
 pub use params::Params;
 pub use revoke::revoke;
 pub use token::{TokenRequest, TokenResponse, token};
-pub use userinfo::{BearerError, userinfo};
+pub use userinfo::{BearerError, bearer_grant, userinfo};

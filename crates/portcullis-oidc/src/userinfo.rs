@@ -74,3 +74,27 @@ pub async fn userinfo(
     };
     Ok(user_claims(&user, &access, scope, grant.details.claims.as_ref(), Target::Userinfo, &custom))
 }
+
+/// The live grant an access token of this issuer belongs to (the user's own token, for the
+/// account APIs): a valid, unexpired token of a grant not revoked, whose user may still log in
+/// is the caller's business. Tokens of the client credentials grant have no user: refused.
+pub async fn bearer_grant(
+    services: &Services,
+    tenant: &str,
+    issuer: &str,
+    token: Option<&str>,
+) -> Result<portcullis_core::model::session::GrantRecord, BearerError> {
+    let Some(token) = token else {
+        return Err(BearerError { error: "invalid_request", description: "send an access token", status: 401 });
+    };
+    let Some(claims) = live_access_token(services, tenant, issuer, token).await? else {
+        return Err(BearerError::invalid_token("the access token is invalid, expired or revoked"));
+    };
+    let Some(grant_id) = claims.get("grant_id").and_then(Value::as_str) else {
+        return Err(BearerError::invalid_token("the access token speaks for no user"));
+    };
+    services
+        .live_grant(tenant, grant_id)
+        .await?
+        .ok_or_else(|| BearerError::invalid_token("the access token is revoked"))
+}

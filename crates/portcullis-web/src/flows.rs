@@ -42,8 +42,23 @@ pub const FLOW_TOKEN_HEADER: &str = "portcullis-flow-token";
 
 /// The flow API's part of the OpenAPI document: served from the issuer, not under `/admin/v1`.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(start, show, submit), components(schemas(FlowView, FlowClient, FlowSubmission, TotpEnrolment)))]
+#[openapi(modifiers(&AccessToken), paths(start, start_settings, show, submit), components(schemas(FlowView, FlowClient, FlowSubmission, TotpEnrolment)))]
 struct FlowDoc;
+
+struct AccessToken;
+
+impl utoipa::Modify for AccessToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some("An access token the issuer gave a first-party app for the user."))
+            .build();
+        components.add_security_scheme("access_token", SecurityScheme::Http(scheme));
+    }
+}
 
 /// The flow API's operations, each with the server root as its server.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -57,7 +72,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The routes of the flow API.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/t/{tenant}/flows/login", post(start)).route("/t/{tenant}/flows/{id}", get(show).post(submit))
+    Router::new()
+        .route("/t/{tenant}/flows/login", post(start))
+        .route("/t/{tenant}/flows/settings", post(start_settings))
+        .route("/t/{tenant}/flows/{id}", get(show).post(submit))
 }
 
 /// The client a flow is for.
@@ -71,10 +89,10 @@ pub struct FlowClient {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FlowView {
     pub id: String,
-    /// `login`.
+    /// `login` or `settings`.
     pub kind: String,
     /// `authenticate`, `email_code`, `sms_code`, `second_factor`, `enrol_totp`,
-    /// `change_password`, `consent`, or `complete`.
+    /// `change_password`, `consent`, `settings`, or `complete`.
     pub step: String,
     /// What `POST {issuer}/flows/{id}` accepts as `method` at this step.
     pub methods: Vec<&'static str>,
@@ -84,11 +102,12 @@ pub struct FlowView {
     /// Only in the answer that starts the flow: send it as `Portcullis-Flow-Token`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_token: Option<String>,
-    /// At `enrol_totp`: what the authenticator app needs.
+    /// At `enrol_totp` and `settings`: what the authenticator app needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub totp: Option<TotpEnrolment>,
     /// At `authenticate`, when passkeys are on: the options for `navigator.credentials.get()`
-    /// (a discoverable request: any passkey of the tenant's users may answer).
+    /// (a discoverable request: any passkey of the tenant's users may answer); at `settings`,
+    /// the options for `navigator.credentials.create()`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub passkey: Option<Value>,
@@ -115,7 +134,13 @@ pub enum FlowSubmission {
     Passkey {
         #[schema(value_type = Object)]
         credential: Value,
+        /// At `settings`: a name for the passkey being registered.
+        #[serde(default)]
+        name: String,
     },
+    /// At `settings`: text a code to this mobile number (international form), then send it
+    /// as `code`.
+    AddSms { number: String },
     /// Send a sign-in code (and link) to the account's e-mail address; the flow moves to
     /// `email_code` whether or not there is such an account.
     EmailCode { identifier: String },
@@ -156,6 +181,7 @@ impl FlowSubmission {
         match self {
             Self::Password { .. } => "password",
             Self::Passkey { .. } => "passkey",
+            Self::AddSms { .. } => "add_sms",
             Self::EmailCode { .. } => "email_code",
             Self::Recovery { .. } => "recovery",
             Self::Sms { .. } => "sms",
@@ -196,7 +222,19 @@ async fn methods(state: &AppState, tenant: &str, flow: &FlowRecord) -> Result<Ve
         FlowStep::EnrolTotp => vec!["enrol_totp"],
         FlowStep::ChangePassword => vec!["new_password"],
         FlowStep::Consent => vec!["consent"],
-        FlowStep::Settings => Vec::new(),
+        FlowStep::Settings => {
+            let mut methods = vec!["enrol_totp"];
+            if flow.state.webauthn_options.is_some() {
+                methods.push("passkey");
+            }
+            if services.sms_enabled() {
+                methods.push("add_sms");
+            }
+            if flow.state.sms_code.is_some() {
+                methods.push("code");
+            }
+            methods
+        }
     })
 }
 
@@ -244,10 +282,15 @@ fn no_store(mut response: Response) -> Response {
 async fn view(state: &AppState, tenant: &str, flow: &FlowRecord, client: &ClientRecord) -> Result<FlowView, Response> {
     let step = flow.step();
     let totp = match step {
-        FlowStep::EnrolTotp => Some(state.services.totp_enrolment(tenant, flow).await.map_err(failure)?),
+        FlowStep::EnrolTotp | FlowStep::Settings => {
+            Some(state.services.totp_enrolment(tenant, flow).await.map_err(failure)?)
+        }
         _ => None,
     };
-    let passkey = state.services.passkey_request(tenant, flow).await.map_err(failure)?;
+    let passkey = match step {
+        FlowStep::Settings => flow.state.webauthn_options.clone(),
+        _ => state.services.passkey_request(tenant, flow).await.map_err(failure)?,
+    };
     Ok(FlowView {
         id: flow.id.clone(),
         kind: flow.kind.as_str().to_owned(),
@@ -341,6 +384,57 @@ pub(crate) async fn start(
     }
 }
 
+/// Start a settings flow: the signed-in user of a first-party app adds a second factor (an
+/// authenticator app, a passkey, a mobile number). The app authenticates as the user with the
+/// access token it holds (`Authorization: Bearer`); third-party clients may not, whatever their
+/// scope. The answer carries the `flow_token`, the authenticator's enrolment (`totp`) and, with
+/// passkeys on, the options for `navigator.credentials.create()` (`passkey`).
+#[utoipa::path(post, path = "/t/{tenant}/flows/settings", tag = "flows", security(("access_token" = [])), params(("tenant" = String, Path)), responses((status = 201, body = FlowView), (status = 401, description = "No valid access token (`WWW-Authenticate: Bearer`)"), (status = 403, description = "`first_party_only`: the token's client is not first-party")))]
+pub(crate) async fn start_settings(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let issuer = state.issuer(&tenant);
+    let token = crate::issuer::bearer(&headers);
+    let grant = match portcullis_oidc::bearer_grant(&state.services, &tenant, &issuer, token.as_deref()).await {
+        Ok(grant) => grant,
+        Err(error) => return crate::issuer::bearer_refused(&error),
+    };
+    let client = match state.services.client(&tenant, &grant.client_id).await {
+        Ok(Some(client)) if client.metadata.first_party => client,
+        Ok(_) => {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "first_party_only",
+                "only first-party clients may change a user's second factors",
+                None,
+            );
+        }
+        Err(error) => return failure(error),
+    };
+    let secret = random_secret("pcf_");
+    let started = state
+        .services
+        .start_settings(&tenant, &secret, grant.user_id, grant.session_id.clone(), Some(client.client_id.clone()))
+        .await;
+    let flow = match started {
+        Ok(flow) => flow,
+        Err(error) => return failure(error),
+    };
+    match view(&state, &tenant, &flow, &client).await {
+        Ok(mut shown) => {
+            shown.flow_token = Some(secret);
+            let mut response = no_store((StatusCode::CREATED, axum::Json(shown)).into_response());
+            if let Ok(location) = HeaderValue::from_str(&format!("/t/{tenant}/flows/{}", flow.id)) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        Err(response) => response,
+    }
+}
+
 /// The flow `id` held by the caller's token, with its client.
 async fn held(
     state: &AppState,
@@ -358,8 +452,7 @@ async fn held(
         ));
     }
     let flow = match state.services.login_flow(tenant, id, token).await {
-        Ok(flow) if flow.kind == portcullis_core::model::session::FlowKind::Login => flow,
-        Ok(_) => return Err(gone()),
+        Ok(flow) => flow,
         Err(error) => return Err(failure(error)),
     };
     match state.services.client(tenant, &flow.request.client_id).await {
@@ -415,6 +508,7 @@ pub(crate) async fn submit(
         return problem(StatusCode::BAD_REQUEST, "invalid_method", "the flow does not accept this method now", shown);
     }
     let submission_kind = submission.method();
+    let flow_step = flow.step();
     let outcome = match submission {
         FlowSubmission::Password { identifier, password } => {
             if identifier.is_empty() || password.is_empty() {
@@ -428,8 +522,20 @@ pub(crate) async fn submit(
             }
             services.login_with_password(&tenant, &flow, &identifier, password, &context).await
         }
-        FlowSubmission::Passkey { credential } => {
+        FlowSubmission::Passkey { credential, name } if flow.step() == FlowStep::Settings => {
+            services.confirm_passkey(&tenant, &flow, &credential.to_string(), &name, &context).await
+        }
+        FlowSubmission::Passkey { credential, .. } => {
             services.login_with_passkey(&tenant, &flow, &credential.to_string(), &context).await
+        }
+        FlowSubmission::AddSms { number } => match services.send_sms_enrolment(&tenant, &flow, &number, &context).await
+        {
+            Ok(Ok(flow)) => Ok(Ok(FlowProgress::next(flow))),
+            Ok(Err(refusal)) => Ok(Err(refusal)),
+            Err(error) => Err(error),
+        },
+        FlowSubmission::Code { code } if flow.step() == FlowStep::Settings => {
+            services.confirm_sms(&tenant, &flow, &code, &context).await
         }
         FlowSubmission::EmailCode { identifier } | FlowSubmission::Recovery { identifier } => {
             let purpose =
@@ -487,7 +593,8 @@ pub(crate) async fn submit(
         }
         Err(error) => return failure(error),
     };
-    advanced(&state, &tenant, &client, progress).await
+    let settings_done = flow_step == FlowStep::Settings && submission_kind != "add_sms";
+    advanced(&state, &tenant, &client, progress, settings_done).await
 }
 
 async fn refused(
@@ -529,13 +636,26 @@ async fn refused(
 /// The answer to a step that went through: the flow at its next step — consent, or complete
 /// with the redirect — with the session cookie for a new session (a single-page app on the
 /// issuer's site keeps the SSO session).
-async fn advanced(state: &AppState, tenant: &str, client: &ClientRecord, progress: FlowProgress) -> Response {
+async fn advanced(
+    state: &AppState,
+    tenant: &str,
+    client: &ClientRecord,
+    progress: FlowProgress,
+    settings_done: bool,
+) -> Response {
     let FlowProgress { flow, session, cookie_secret, recovery_codes, .. } = progress;
     let mut shown = match view(state, tenant, &flow, client).await {
         Ok(shown) => shown,
         Err(response) => return response,
     };
     shown.recovery_codes = recovery_codes;
+    // A settings flow ends with the factor it added (its record is gone by now).
+    if settings_done {
+        shown.step = "complete".to_owned();
+        shown.methods = Vec::new();
+        shown.totp = None;
+        shown.passkey = None;
+    }
     if let Some(session) = &session {
         match crate::browser::needs_consent(state, tenant, &flow, client, session).await {
             Ok(true) => {}

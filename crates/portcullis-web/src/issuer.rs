@@ -238,23 +238,23 @@ async fn userinfo(state: &AppState, tenant: &str, token: Option<String>) -> Resp
     let answer = portcullis_oidc::userinfo(&state.services, tenant, &state.issuer(tenant), token.as_deref()).await;
     match answer {
         Ok(claims) => no_store(claims),
-        Err(error) => {
-            let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::UNAUTHORIZED);
-            let challenge = if error.error == "invalid_request" && error.status == 401 {
-                "Bearer realm=\"portcullis\"".to_owned()
-            } else {
-                format!(
-                    "Bearer realm=\"portcullis\", error=\"{}\", error_description=\"{}\"",
-                    error.error, error.description
-                )
-            };
-            let mut response = status.into_response();
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-            }
-            response
-        }
+        Err(error) => bearer_refused(&error),
     }
+}
+
+/// A refused bearer token: its status with a `WWW-Authenticate: Bearer` challenge (RFC 6750 §3).
+pub(crate) fn bearer_refused(error: &portcullis_oidc::BearerError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::UNAUTHORIZED);
+    let challenge = if error.error == "invalid_request" && error.status == 401 {
+        "Bearer realm=\"portcullis\"".to_owned()
+    } else {
+        format!("Bearer realm=\"portcullis\", error=\"{}\", error_description=\"{}\"", error.error, error.description)
+    };
+    let mut response = status.into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// `GET {issuer}/userinfo` (OIDC Core §5.3.1).

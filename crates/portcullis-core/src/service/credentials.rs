@@ -51,29 +51,47 @@ impl Services {
         self.infos(&mut tx, &record, session.user_id).await
     }
 
-    /// Starts a settings flow in which the user of `session` enrols an authenticator app: a
-    /// fresh seed, sealed in the flow until a code confirms it.
-    pub async fn start_totp_settings(
+    /// Starts a settings flow in which `user` adds a second factor, held by whoever holds
+    /// `holder_secret` (a browser, or an app through the flow API): a fresh TOTP seed, sealed in
+    /// the flow until a code confirms it, and — with passkeys on — a passkey registration.
+    /// `session` is the SSO session it was started from; `client` the app's, for the flow API.
+    pub async fn start_settings(
         &self,
         tenant: &str,
-        browser_secret: &str,
-        session: &SessionRecord,
+        holder_secret: &str,
+        user: UserId,
+        session: Option<String>,
+        client: Option<String>,
     ) -> Result<FlowRecord> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
+        let account = tx.user_get(record.id, user).await?.ok_or(Error::NotFound("user"))?;
         let id = random_id();
         let sealed = self.tenant_key(&record)?.seal(&super::flows::sealed_aad(&id), &totp::new_seed())?;
+        let passkey = self.passkey_registration(&mut tx, &record, &account).await?;
+        let (webauthn, webauthn_options) = match passkey {
+            Some((state, options)) => (Some(state), Some(options)),
+            None => (None, None),
+        };
         let flow = FlowRecord {
             id,
             tenant_id: record.id,
             kind: FlowKind::Settings,
-            browser_digest: digest(browser_secret).to_vec(),
-            request: Default::default(),
-            user_id: Some(session.user_id),
-            session_id: Some(session.id.clone()),
+            browser_digest: digest(holder_secret).to_vec(),
+            request: crate::model::session::AuthorizationRequest {
+                client_id: client.unwrap_or_default(),
+                ..Default::default()
+            },
+            user_id: Some(user),
+            session_id: session,
             failures: 0,
-            state: FlowState { totp_secret: Some(STANDARD.encode(sealed)), ..FlowState::default() },
+            state: FlowState {
+                totp_secret: Some(STANDARD.encode(sealed)),
+                webauthn,
+                webauthn_options,
+                ..FlowState::default()
+            },
             created_at: now,
             expires_at: now + FLOW_LIFETIME,
         };

@@ -49,7 +49,8 @@ pub struct FlowProgress {
 }
 
 impl FlowProgress {
-    pub(crate) fn next(flow: FlowRecord) -> Self {
+    /// The flow at its next step, nothing more.
+    pub fn next(flow: FlowRecord) -> Self {
         Self { flow, session: None, cookie_secret: None, recovery_codes: Vec::new(), device_secret: None }
     }
 }

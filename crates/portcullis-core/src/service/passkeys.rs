@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use portcullis_crypto::secret::{digest, random_id};
+use portcullis_crypto::secret::random_id;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url,
@@ -20,11 +20,11 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use super::audit::Change;
 use super::flows::FlowProgress;
-use super::sessions::{FLOW_LIFETIME, LoginRefusal};
+use super::sessions::LoginRefusal;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
 use crate::model::credential::{CredentialKind, CredentialRecord};
-use crate::model::session::{FlowKind, FlowRecord, FlowState, FlowStep, SessionRecord};
+use crate::model::session::{FlowRecord, FlowStep};
 use crate::model::user::UserStatus;
 
 /// The relying party of the site at `public_url`, or `None` when its host cannot be one.
@@ -68,20 +68,18 @@ impl Services {
         self.webauthn.as_deref().ok_or(Error::NotFound("passkeys"))
     }
 
-    /// Starts a settings flow in which the user of `session` registers a passkey.
-    pub async fn start_passkey_settings(
+    /// A passkey registration for `user` (its state for the flow, and the options for
+    /// `navigator.credentials.create()`), or `None` with passkeys off. The user's passkeys are
+    /// excluded, so an authenticator is not registered twice.
+    pub(crate) async fn passkey_registration(
         &self,
-        tenant: &str,
-        browser_secret: &str,
-        session: &SessionRecord,
-    ) -> Result<FlowRecord> {
-        let webauthn = self.relying()?;
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        let record = self.cached_tenant(&mut tx, tenant).await?;
-        let user = tx.user_get(record.id, session.user_id).await?.ok_or(Error::NotFound("user"))?;
+        tx: &mut Box<dyn crate::store::StoreTx>,
+        tenant: &crate::model::tenant::TenantRecord,
+        user: &crate::model::user::UserRecord,
+    ) -> Result<Option<(String, Value)>> {
+        let Some(webauthn) = self.webauthn.as_deref() else { return Ok(None) };
         let existing: Vec<_> = tx
-            .credentials_of_user(record.id, user.id)
+            .credentials_of_user(tenant.id, user.id)
             .await?
             .into_iter()
             .filter(|c| c.kind == CredentialKind::Passkey)
@@ -91,26 +89,8 @@ impl Services {
         let (options, registration) = webauthn
             .start_passkey_registration(user.id.as_uuid(), &user.username, &display, Some(existing))
             .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
-        let flow = FlowRecord {
-            id: random_id(),
-            tenant_id: record.id,
-            kind: FlowKind::Settings,
-            browser_digest: digest(browser_secret).to_vec(),
-            request: Default::default(),
-            user_id: Some(user.id),
-            session_id: Some(session.id.clone()),
-            failures: 0,
-            state: FlowState {
-                webauthn: Some(state_json(&registration)?),
-                webauthn_options: Some(discoverable(serde_json::to_value(options).map_err(Error::internal)?)),
-                ..FlowState::default()
-            },
-            created_at: now,
-            expires_at: now + FLOW_LIFETIME,
-        };
-        tx.flow_insert(&flow).await?;
-        tx.commit().await?;
-        Ok(flow)
+        let options = discoverable(serde_json::to_value(options).map_err(Error::internal)?);
+        Ok(Some((state_json(&registration)?, options)))
     }
 
     /// Finishes registering the passkey of a settings flow with the browser's answer (JSON of

@@ -21,12 +21,12 @@ use time::Duration;
 use super::audit::Change;
 use super::claims::login_key;
 use super::flows::{CODE_LIMIT, FlowProgress};
-use super::sessions::{FLOW_LIFETIME, LoginRefusal};
+use super::sessions::LoginRefusal;
 use super::throttle::{code_key, sms_account_key, sms_number_key, sms_source_key};
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
 use crate::model::credential::{CredentialKind, CredentialRecord};
-use crate::model::session::{FlowKind, FlowRecord, FlowState, FlowStep, SessionRecord, SmsCodeState};
+use crate::model::session::{FlowRecord, FlowStep, SmsCodeState};
 use crate::model::tenant::TenantRecord;
 use crate::model::user::UserStatus;
 
@@ -290,19 +290,19 @@ impl Services {
         Ok(Ok(progress))
     }
 
-    /// A signed-in user adds a mobile number: a settings flow of this browser is started and a
-    /// code texted to the number, which [`Services::confirm_sms`] checks.
-    pub async fn start_sms_settings(
+    /// The user of a settings flow adds a mobile number: a code is texted to it, which
+    /// [`Services::confirm_sms`] checks. A second number replaces the first in the flow.
+    pub async fn send_sms_enrolment(
         &self,
         tenant: &str,
-        browser_secret: &str,
-        session: &SessionRecord,
+        flow: &FlowRecord,
         typed: &str,
         context: &RequestContext,
     ) -> Result<std::result::Result<FlowRecord, LoginRefusal>> {
         if !self.sms_enabled() {
             return Err(Error::NotFound("sms"));
         }
+        let user = flow.user_id.ok_or(Error::NotFound("flow"))?;
         let number = normalise_number(typed).ok_or_else(|| {
             Error::invalid("number", "give the number with its country code, such as +49 151 2345678")
         })?;
@@ -312,7 +312,7 @@ impl Services {
         if !policy.sms_allowed_to(&number) {
             return Err(Error::invalid("number", "text messages cannot be sent to this country"));
         }
-        for credential in tx.credentials_of_user(record.id, session.user_id).await? {
+        for credential in tx.credentials_of_user(record.id, user).await? {
             if credential.kind == CredentialKind::Sms && self.number_of(&record, &credential)?.as_ref() == Some(&number)
             {
                 return Err(Error::invalid("number", "this number is already enrolled"));
@@ -322,7 +322,7 @@ impl Services {
         let keys = [
             (sms_source_key(context.ip.as_deref()), SMS_SOURCE_LIMIT),
             (sms_number_key(&number), SMS_NUMBER_LIMIT),
-            (code_key(session.user_id), CODE_LIMIT),
+            (code_key(user), CODE_LIMIT),
         ];
         let wanted: Vec<Vec<u8>> = keys.iter().map(|(key, _)| key.clone()).collect();
         if let Some(retry_after) = self.first_wait(&record, &wanted).await? {
@@ -333,31 +333,16 @@ impl Services {
         }
         let now = self.clock.now();
         let code = new_code();
-        let id = random_id();
-        let sealed = self.tenant_key(&record)?.seal(&flow_aad(&id), number.as_bytes())?;
-        let flow = FlowRecord {
-            id,
-            tenant_id: record.id,
-            kind: FlowKind::Settings,
-            browser_digest: digest(browser_secret).to_vec(),
-            request: Default::default(),
-            user_id: Some(session.user_id),
-            session_id: Some(session.id.clone()),
-            failures: 0,
-            state: FlowState {
-                sms_code: Some(SmsCodeState {
-                    code_digest: code_digest(&code),
-                    expires_at: (now + SMS_CODE_LIFETIME).unix_timestamp(),
-                    enrolling: Some(STANDARD.encode(sealed)),
-                    credential: None,
-                }),
-                ..FlowState::default()
-            },
-            created_at: now,
-            expires_at: now + FLOW_LIFETIME,
-        };
         let mut tx = self.store.write().await?;
-        tx.flow_insert(&flow).await?;
+        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Settings).await?;
+        let sealed = self.tenant_key(&record)?.seal(&flow_aad(&flow.id), number.as_bytes())?;
+        flow.state.sms_code = Some(SmsCodeState {
+            code_digest: code_digest(&code),
+            expires_at: (now + SMS_CODE_LIFETIME).unix_timestamp(),
+            enrolling: Some(STANDARD.encode(sealed)),
+            credential: None,
+        });
+        tx.flow_update(&flow).await?;
         tx.commit().await?;
         let language = "en";
         let text = message(language, &record.display_name, &code);

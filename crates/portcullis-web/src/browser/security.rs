@@ -92,28 +92,37 @@ pub(super) async fn submit(
         _ => None,
     };
     match field("action").as_str() {
-        "add_totp" => match services.start_totp_settings(&tenant, &browser.secret, &session).await {
-            Ok(flow) => see_other(&format!("/t/{tenant}/account/totp?flow={}", flow.id)),
-            Err(error) => error_page(&tenant, &error.into()),
-        },
-        "add_passkey" => match services.start_passkey_settings(&tenant, &browser.secret, &session).await {
-            Ok(flow) => see_other(&format!("/t/{tenant}/account/passkey?flow={}", flow.id)),
-            Err(error) => error_page(&tenant, &error.into()),
-        },
-        "add_sms" => match services
-            .start_sms_settings(&tenant, &browser.secret, &session, &field("number"), &context)
-            .await
-        {
-            Ok(Ok(flow)) => see_other(&format!("/t/{tenant}/account/sms?flow={}", flow.id)),
-            Ok(Err(_)) => {
-                pages::error(StatusCode::TOO_MANY_REQUESTS, &tenant, "error.too_many", "error.wait", Some("throttled"))
+        "add_totp" | "add_passkey" | "add_sms" => {
+            let flow = match services
+                .start_settings(&tenant, &browser.secret, session.user_id, Some(session.id.clone()), None)
+                .await
+            {
+                Ok(flow) => flow,
+                Err(error) => return error_page(&tenant, &error.into()),
+            };
+            match field("action").as_str() {
+                "add_totp" => see_other(&format!("/t/{tenant}/account/totp?flow={}", flow.id)),
+                "add_passkey" if flow.state.webauthn_options.is_some() => {
+                    see_other(&format!("/t/{tenant}/account/passkey?flow={}", flow.id))
+                }
+                "add_passkey" => error_page(&tenant, &portcullis_core::Error::NotFound("passkeys").into()),
+                _ => match services.send_sms_enrolment(&tenant, &flow, &field("number"), &context).await {
+                    Ok(Ok(flow)) => see_other(&format!("/t/{tenant}/account/sms?flow={}", flow.id)),
+                    Ok(Err(_)) => pages::error(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &tenant,
+                        "error.too_many",
+                        "error.wait",
+                        Some("throttled"),
+                    ),
+                    Err(portcullis_core::Error::Validation(errors)) => {
+                        let message = errors.first().map(|e| e.reason.clone());
+                        overview(&state, &tenant, &browser, &session, None, message).await
+                    }
+                    Err(error) => error_page(&tenant, &error.into()),
+                },
             }
-            Err(portcullis_core::Error::Validation(errors)) => {
-                let message = errors.first().map(|e| e.reason.clone());
-                overview(&state, &tenant, &browser, &session, None, message).await
-            }
-            Err(error) => error_page(&tenant, &error.into()),
-        },
+        }
         "remove" => match services.remove_own_credential(&tenant, &session, &field("credential"), &context).await {
             Ok(()) => {
                 let notice = Some(pages::i18n::text("security.removed"));

@@ -241,3 +241,100 @@ on_every_engine!(an_administrator_requires_a_new_password_and_mfa_by_policy, |se
     .await;
     assert_eq!(body["step"], "enrol_totp", "{body}");
 });
+
+/// Signs alice in through the flow API with her password; returns the access token.
+async fn access_token_of(server: &portcullis_testkit::TestServer, id: &str, secret: &str) -> String {
+    let (flow_id, token, _) = start(server, id).await;
+    let (_, mut body, _) =
+        step(server, &flow_id, &token, json!({"method": "password", "identifier": "alice", "password": PASSWORD}))
+            .await;
+    if body["step"] == "consent" {
+        body = step(server, &flow_id, &token, json!({"method": "consent", "decision": "allow"})).await.1;
+    }
+    let redirect = body["redirect_to"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let params = query(&redirect);
+    let form = [("code", params["code"].as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
+    let (status, tokens) = exchange(server, id, secret, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens["access_token"].as_str().expect("access token").to_owned()
+}
+
+async fn start_settings(server: &portcullis_testkit::TestServer, access_token: Option<&str>) -> reqwest::Response {
+    let mut request = server.raw(Method::POST, "/t/acme/flows/settings");
+    if let Some(access_token) = access_token {
+        request = request.bearer_auth(access_token);
+    }
+    request.send().await.expect("send")
+}
+
+on_every_engine!(a_first_party_app_adds_second_factors_through_the_settings_api, |server| {
+    let mut first_party = web_client();
+    first_party["first_party"] = json!(true);
+    let (id, secret) = setup(&server, first_party).await;
+    let (other, other_secret) = {
+        let answer: Value = server
+            .admin(Method::POST, "/tenants/acme/clients")
+            .json(&web_client())
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        (answer["client_id"].as_str().expect("id").to_owned(), answer["client_secret"].as_str().expect("s").to_owned())
+    };
+
+    // Only the user's own token of a first-party app opens a settings flow.
+    let anonymous = start_settings(&server, None).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers()["www-authenticate"].to_str().expect("ascii").starts_with("Bearer"));
+    assert_eq!(start_settings(&server, Some("not-a-token")).await.status(), StatusCode::UNAUTHORIZED);
+    let third_party = access_token_of(&server, &other, &other_secret).await;
+    let refused = start_settings(&server, Some(&third_party)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.json::<Value>().await.expect("json")["code"], "first_party_only");
+
+    // An authenticator app: the enrolment is in the flow; a wrong code counts; the right one
+    // ends the flow with the recovery codes.
+    let access = access_token_of(&server, &id, &secret).await;
+    let answer = start_settings(&server, Some(&access)).await;
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let flow: Value = answer.json().await.expect("json");
+    assert_eq!((flow["kind"].as_str(), flow["step"].as_str()), (Some("settings"), Some("settings")), "{flow}");
+    assert_eq!(flow["methods"], json!(["enrol_totp", "add_sms"]), "no passkeys on an IP address");
+    let (flow_id, token) = (flow["id"].as_str().expect("id"), flow["flow_token"].as_str().expect("token"));
+    let uri = flow["totp"]["otpauth_uri"].as_str().expect("uri").to_owned();
+    let (status, body, _) = step(&server, flow_id, token, json!({"method": "enrol_totp", "code": "000000"})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_code")), "{body}");
+    let (status, body, _) =
+        step(&server, flow_id, token, json!({"method": "enrol_totp", "code": app_code(&uri, 0), "name": "App"})).await;
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
+    assert_eq!(body["recovery_codes"].as_array().map(Vec::len), Some(10));
+    let (status, _, _) =
+        step(&server, flow_id, token, json!({"method": "enrol_totp", "code": app_code(&uri, 1)})).await;
+    assert_eq!(status, StatusCode::GONE, "the flow ended with the enrolment");
+
+    // A mobile number: texted a code, confirmed with it.
+    let flow: Value = start_settings(&server, Some(&access)).await.json().await.expect("json");
+    let (flow_id, token) = (flow["id"].as_str().expect("id"), flow["flow_token"].as_str().expect("token"));
+    let (status, body, _) = step(&server, flow_id, token, json!({"method": "add_sms", "number": "12345"})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_value")), "{body}");
+    let (status, body, _) =
+        step(&server, flow_id, token, json!({"method": "add_sms", "number": "+1 415 555 0100"})).await;
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("settings")), "{body}");
+    assert!(body["methods"].as_array().expect("methods").contains(&json!("code")), "{body}");
+    let sms = server.sms.wait_for("+14155550100", 1).await.expect("the code arrives");
+    let (status, body, _) = step(&server, flow_id, token, json!({"method": "code", "code": sms.code()})).await;
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
+    assert!(body.get("recovery_codes").is_none(), "she has them already: {body}");
+
+    // The next login offers both.
+    let (flow_id, token, _) = start(&server, &id).await;
+    let (_, body, _) =
+        step(&server, &flow_id, &token, json!({"method": "password", "identifier": "alice", "password": PASSWORD}))
+            .await;
+    assert_eq!(
+        (body["step"].as_str(), body["methods"].clone()),
+        (Some("second_factor"), json!(["totp", "sms", "recovery_code"]))
+    );
+});

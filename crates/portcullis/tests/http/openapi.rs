@@ -96,8 +96,12 @@ const ENDPOINTS: &[&str] = &[
 
 /// The flow API: in the same document, served from the issuer (each path names `/` as its
 /// server) and authenticated by a flow token, not an admin token.
-const FLOW_ENDPOINTS: &[&str] =
-    &["POST /t/{tenant}/flows/login", "GET /t/{tenant}/flows/{id}", "POST /t/{tenant}/flows/{id}"];
+const FLOW_ENDPOINTS: &[&str] = &[
+    "POST /t/{tenant}/flows/login",
+    "POST /t/{tenant}/flows/settings",
+    "GET /t/{tenant}/flows/{id}",
+    "POST /t/{tenant}/flows/{id}",
+];
 
 on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
     let doc: Value =
