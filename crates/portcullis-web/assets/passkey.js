@@ -1,7 +1,8 @@
 // Passkeys on the hosted pages (WebAuthn Level 3). The server puts the ceremony's options in
 // the form's data-options attribute; the browser's answer goes back in the form's `credential`
-// field. Sign-in also starts a conditional request (passkey autofill on the username field,
-// whose autocomplete is "username webauthn"); the button asks in a dialog instead.
+// field. Sign-in ("get") also starts a conditional request (passkey autofill on the username
+// field, whose autocomplete is "username webauthn"); the button asks in a dialog instead. As a
+// second factor ("second"), only the button asks.
 (function () {
   "use strict";
   var form = document.getElementById("passkey-form");
@@ -83,7 +84,8 @@
     });
   } else {
     var pending = null;
-    if (PublicKeyCredential.isConditionalMediationAvailable) {
+    // A second factor asks in a dialog only: there is no username field to autofill.
+    if (form.dataset.ceremony === "get" && PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
         if (available) {
           pending = new AbortController();

@@ -137,8 +137,8 @@ impl Services {
     }
 
     /// The second factors a user with `credentials` can use after the methods `passed`:
-    /// `totp` and `recovery_code` with an authenticator app, `sms` with an enrolled number (not
-    /// twice in one login), as the flow API names them.
+    /// `totp` and `recovery_code` with an authenticator app, `sms` with an enrolled number,
+    /// `passkey` with a passkey (neither twice in one login), as the flow API names them.
     pub(crate) fn second_factors(&self, credentials: &[CredentialRecord], passed: &[String]) -> Vec<&'static str> {
         let has = |kind| credentials.iter().any(|c: &CredentialRecord| c.kind == kind);
         let mut methods = Vec::new();
@@ -147,6 +147,9 @@ impl Services {
         }
         if has(CredentialKind::Sms) && self.sms_enabled() && !passed.iter().any(|m| m == "sms") {
             methods.push("sms");
+        }
+        if has(CredentialKind::Passkey) && self.passkeys_enabled() && !passed.iter().any(|m| m == "hwk" || m == "swk") {
+            methods.push("passkey");
         }
         if has(CredentialKind::RecoveryCodes) {
             methods.push("recovery_code");
@@ -209,6 +212,11 @@ impl Services {
             flow.state.totp_secret = Some(STANDARD.encode(sealed));
         }
         if let Some(step) = step {
+            if flow.state.step != step {
+                // A passkey request belongs to the step that made it.
+                flow.state.webauthn = None;
+                flow.state.webauthn_options = None;
+            }
             flow.state.step = step;
         }
         Ok(step)

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use portcullis_crypto::secret::random_id;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url,
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Url,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -157,33 +158,72 @@ impl Services {
         Ok(Ok(FlowProgress::next(flow)))
     }
 
-    /// The options of a passkey sign-in for a login flow at its first step (a discoverable
-    /// request: any of the tenant's passkeys may answer); made once per challenge and kept in the
-    /// flow. `None` when passkeys are off.
+    /// The options of a passkey ceremony for a login flow, made once per challenge and kept in
+    /// the flow: at its first step a discoverable request (any of the tenant's passkeys may
+    /// answer); at its second factor a request for the identified user's own passkeys. `None`
+    /// when passkeys are off, or the user has none.
     pub async fn passkey_request(&self, tenant: &str, flow: &FlowRecord) -> Result<Option<Value>> {
         let Some(webauthn) = self.webauthn.as_deref() else { return Ok(None) };
-        if flow.step() != FlowStep::Authenticate {
+        let step = flow.step();
+        if !matches!(step, FlowStep::Authenticate | FlowStep::SecondFactor) {
             return Ok(None);
         }
         if let Some(options) = &flow.state.webauthn_options {
             return Ok(Some(options.clone()));
         }
-        let (options, state) =
-            webauthn.start_discoverable_authentication().map_err(|e| Error::internal(format!("webauthn: {e}")))?;
-        let options = serde_json::to_value(options).map_err(Error::internal)?;
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
-        flow.state.webauthn = Some(state_json(&state)?);
+        let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
+        let (options, state) = match (step, flow.state.pending_user) {
+            (FlowStep::SecondFactor, Some(user)) => {
+                let passkeys = self.passkeys_of(&mut tx, &record, user).await?;
+                if passkeys.is_empty() {
+                    return Ok(None);
+                }
+                let passkeys: Vec<Passkey> = passkeys.into_iter().map(|(_, passkey)| passkey).collect();
+                let (options, state) = webauthn
+                    .start_passkey_authentication(&passkeys)
+                    .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+                (serde_json::to_value(options).map_err(Error::internal)?, state_json(&state)?)
+            }
+            (FlowStep::Authenticate, _) => {
+                let (options, state) = webauthn
+                    .start_discoverable_authentication()
+                    .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+                (serde_json::to_value(options).map_err(Error::internal)?, state_json(&state)?)
+            }
+            _ => return Ok(None),
+        };
+        flow.state.webauthn = Some(state);
         flow.state.webauthn_options = Some(options.clone());
         tx.flow_update(&flow).await?;
         tx.commit().await?;
         Ok(Some(options))
     }
 
-    /// Signs in with a passkey at a login flow's first step, from the browser's answer (JSON of
-    /// `navigator.credentials.get()`): the user is the one the passkey names (usernameless), the
-    /// signature, origin, RP id, challenge, user verification and signature counter are checked.
+    /// The passkeys of `user`, with their credential records.
+    async fn passkeys_of(
+        &self,
+        tx: &mut Box<dyn crate::store::StoreTx>,
+        tenant: &crate::model::tenant::TenantRecord,
+        user: portcullis_types::UserId,
+    ) -> Result<Vec<(CredentialRecord, Passkey)>> {
+        let mut passkeys = Vec::new();
+        for credential in tx.credentials_of_user(tenant.id, user).await? {
+            if credential.kind == CredentialKind::Passkey {
+                let passkey =
+                    serde_json::from_str(credential.data.as_deref().unwrap_or_default()).map_err(Error::internal)?;
+                passkeys.push((credential, passkey));
+            }
+        }
+        Ok(passkeys)
+    }
+
+    /// Signs in with a passkey, from the browser's answer (JSON of `navigator.credentials.get()`)
+    /// to the flow's request: at the first step the user is the one the passkey names
+    /// (usernameless); at the second factor it must be one of the identified user's passkeys.
+    /// The signature, origin, RP id, challenge, user verification and signature counter are
+    /// checked.
     pub async fn login_with_passkey(
         &self,
         tenant: &str,
@@ -193,35 +233,60 @@ impl Services {
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let webauthn = self.relying()?;
         let now = self.clock.now();
+        let step = flow.step();
+        if !matches!(step, FlowStep::Authenticate | FlowStep::SecondFactor) {
+            return Err(Error::NotFound("flow"));
+        }
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
+        let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
         // The challenge answers once, right or wrong; the next attempt gets a new one.
         let state = flow.state.webauthn.take();
         flow.state.webauthn_options = None;
         let Some(state) = state else { return self.passkey_failed(tx, &record, flow, "no challenge", context).await };
-        let state: DiscoverableAuthentication = serde_json::from_str(&state).map_err(Error::internal)?;
         let answer: PublicKeyCredential = match serde_json::from_str(response) {
             Ok(answer) => answer,
             Err(e) => return self.passkey_failed(tx, &record, flow, &format!("malformed: {e}"), context).await,
         };
-        let Ok((user_handle, credential_id)) = webauthn.identify_discoverable_authentication(&answer) else {
-            return self.passkey_failed(tx, &record, flow, "no user handle", context).await;
+        let (stored, mut passkey, result) = match (step, flow.state.pending_user) {
+            (FlowStep::SecondFactor, Some(user)) => {
+                let state: PasskeyAuthentication = serde_json::from_str(&state).map_err(Error::internal)?;
+                let result = match webauthn.finish_passkey_authentication(&answer, &state) {
+                    Ok(result) => result,
+                    Err(e) => return self.passkey_failed(tx, &record, flow, &e.to_string(), context).await,
+                };
+                let mine = self.passkeys_of(&mut tx, &record, user).await?;
+                let Some((stored, passkey)) = mine
+                    .into_iter()
+                    .find(|(c, _)| c.lookup.as_deref() == Some(AsRef::<[u8]>::as_ref(result.cred_id())))
+                else {
+                    return self.passkey_failed(tx, &record, flow, "not this user's passkey", context).await;
+                };
+                (stored, passkey, result)
+            }
+            _ => {
+                let state: DiscoverableAuthentication = serde_json::from_str(&state).map_err(Error::internal)?;
+                let Ok((user_handle, credential_id)) = webauthn.identify_discoverable_authentication(&answer) else {
+                    return self.passkey_failed(tx, &record, flow, "no user handle", context).await;
+                };
+                let stored = tx.credential_by_lookup(credential_id).await?.filter(|c| {
+                    c.tenant_id == record.id && c.kind == CredentialKind::Passkey && c.user_id.as_uuid() == user_handle
+                });
+                let Some(stored) = stored else {
+                    return self.passkey_failed(tx, &record, flow, "unknown passkey", context).await;
+                };
+                let passkey: Passkey =
+                    serde_json::from_str(stored.data.as_deref().unwrap_or_default()).map_err(Error::internal)?;
+                let result = match webauthn.finish_discoverable_authentication_v2(&answer, state, &passkey) {
+                    Ok(result) => result,
+                    Err(e) => return self.passkey_failed(tx, &record, flow, &e.to_string(), context).await,
+                };
+                (stored, passkey, result)
+            }
         };
-        let stored = tx.credential_by_lookup(credential_id).await?.filter(|c| {
-            c.tenant_id == record.id && c.kind == CredentialKind::Passkey && c.user_id.as_uuid() == user_handle
-        });
-        let Some(stored) = stored else {
-            return self.passkey_failed(tx, &record, flow, "unknown passkey", context).await;
-        };
-        let active = tx.user_get(record.id, stored.user_id).await?.is_some_and(|u| u.status == UserStatus::Active);
-        let mut passkey: Passkey =
-            serde_json::from_str(stored.data.as_deref().unwrap_or_default()).map_err(Error::internal)?;
-        let result = match webauthn.finish_discoverable_authentication_v2(&answer, state, &passkey) {
-            Ok(result) if active => result,
-            Ok(_) => return self.passkey_failed(tx, &record, flow, "account not active", context).await,
-            Err(e) => return self.passkey_failed(tx, &record, flow, &e.to_string(), context).await,
-        };
+        if !tx.user_get(record.id, stored.user_id).await?.is_some_and(|u| u.status == UserStatus::Active) {
+            return self.passkey_failed(tx, &record, flow, "account not active", context).await;
+        }
         let data = match passkey.update_credential(&result) {
             Some(true) => Some(state_json(&passkey)?),
             _ => None,

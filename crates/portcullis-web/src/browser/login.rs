@@ -114,12 +114,23 @@ async fn step_page(
             let page = pages::render(status, "login.html", context);
             if scripted { pages::with_passkey_script(page) } else { page }
         }
-        FlowStep::SecondFactor => match services.second_factor_methods(tenant, flow).await {
-            Ok(methods) => {
-                pages::render(status, "login_code.html", minijinja::context! { remember_days, methods, ..common })
-            }
-            Err(error) => error_page(tenant, &error.into()),
-        },
+        FlowStep::SecondFactor => {
+            let methods = match services.second_factor_methods(tenant, flow).await {
+                Ok(methods) => methods,
+                Err(error) => return error_page(tenant, &error.into()),
+            };
+            let passkey_options = match methods.contains(&"passkey") {
+                true => match services.passkey_request(tenant, flow).await {
+                    Ok(options) => options.map(|o| o.to_string()),
+                    Err(error) => return error_page(tenant, &error.into()),
+                },
+                false => None,
+            };
+            let scripted = passkey_options.is_some();
+            let context = minijinja::context! { remember_days, methods, passkey_options, ..common };
+            let page = pages::render(status, "login_code.html", context);
+            if scripted { pages::with_passkey_script(page) } else { page }
+        }
         FlowStep::SmsCode => {
             let remember_days = remember_days.filter(|_| !flow.state.amr.is_empty());
             pages::render(status, "login_sms_code.html", minijinja::context! { remember_days, ..common })
@@ -244,7 +255,7 @@ pub(super) async fn submit(
         FlowStep::SmsCode => {
             services.submit_sms_code(&tenant, &flow, &field("code"), field("remember") == "on", &context).await
         }
-        FlowStep::Authenticate if field("method") == "passkey" => {
+        FlowStep::Authenticate | FlowStep::SecondFactor if field("method") == "passkey" => {
             services.login_with_passkey(&tenant, &flow, &field("credential"), &context).await
         }
         FlowStep::Authenticate => {

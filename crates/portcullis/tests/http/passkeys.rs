@@ -112,6 +112,52 @@ async fn journey(server: &portcullis_testkit::TestServer, browser: &Browser) {
 
     let held = browser.authenticator_credentials(&authenticator).await;
     attacks(server, &id, &callback, &held[0]).await;
+    second_factor(server, &id, &secret, &callback, &held[0]).await;
+}
+
+/// After a password, the user's passkey is the second factor (the tenant asks it of everyone
+/// who has one): the flow's request names only her passkeys; a spent challenge is refused.
+async fn second_factor(
+    server: &portcullis_testkit::TestServer,
+    client_id: &str,
+    client_secret: &str,
+    callback: &str,
+    credential: &Value,
+) {
+    let counter = u32::try_from(credential["signCount"].as_u64().expect("sign count")).expect("u32") + 30;
+    let (flow, token) = api_flow(server, client_id, callback).await;
+    let answer = server
+        .raw(Method::POST, &format!("/t/acme/flows/{flow}"))
+        .header("Portcullis-Flow-Token", &token)
+        .json(&json!({"method": "password", "identifier": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("send");
+    let body: Value = answer.json().await.expect("json");
+    assert_eq!((body["step"].as_str(), body["methods"].clone()), (Some("second_factor"), json!(["passkey"])), "{body}");
+    let allowed = body["passkey"]["publicKey"]["allowCredentials"].as_array().expect("allowCredentials").clone();
+    assert_eq!(allowed.len(), 1, "only her passkeys: {body}");
+    assert_eq!(allowed[0]["id"], credential["credentialId"]);
+    let first = challenge(server, &flow, &token).await;
+    let origin = server.url.clone();
+    let sign = |challenge: &str, counter: u32| {
+        Assertion { credential, rp_id: "localhost", origin: &origin, challenge, counter, user_handle: None }.json()
+    };
+    let (status, body) = submit(server, &flow, &token, sign("c3BlbnQ", counter)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_passkey")), "{body}");
+    assert_eq!(body["flow"]["step"], "second_factor");
+    let now = challenge(server, &flow, &token).await;
+    assert_ne!(now, first, "a refused assertion spends the challenge");
+    let (status, body) = submit(server, &flow, &token, sign(&now, counter + 1)).await;
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
+    let redirect = body["redirect_to"].as_str().expect("redirect");
+    let params: std::collections::BTreeMap<String, String> =
+        url::Url::parse(redirect).expect("url").query_pairs().into_owned().collect();
+    let form = [("code", params["code"].as_str()), ("redirect_uri", callback), ("code_verifier", VERIFIER)];
+    let (status, tokens) = exchange(server, client_id, client_secret, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let claims = payload(tokens["id_token"].as_str().expect("id token"));
+    assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("2"), json!(["pwd", "hwk", "user", "mfa"])));
 }
 
 fn b64(bytes: &[u8]) -> String {
