@@ -155,6 +155,67 @@ on_every_engine!(a_real_browser_enrols_an_authenticator_and_uses_it, |server| {
     browser.quit().await;
 });
 
+on_every_engine!(a_real_browser_adds_a_mobile_number_and_signs_in_with_a_texted_code, |server| {
+    let Some(browser) = Browser::start().await else { return };
+    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (id, _) = setup(
+        &server,
+        json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
+    )
+    .await;
+    let authorize = format!(
+        "{}/t/acme/authorize?{}",
+        server.url,
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", id.as_str()),
+                ("redirect_uri", callback.as_str()),
+                ("scope", "openid"),
+                ("prompt", "login"),
+                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish()
+    );
+    browser.go(&authorize).await;
+    browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+    sign_in(&browser).await;
+    browser.wait_for_url(&callback).await;
+
+    // Add a number on the account pages; the texted code confirms it.
+    browser.go(&format!("{}/t/acme/account/security", server.url)).await;
+    let number = browser.find("#number").await;
+    assert_eq!(browser.attribute(&number, "autocomplete").await.as_deref(), Some("tel"));
+    browser.type_into(&number, "+49 151 2345 6789").await;
+    browser.click(&browser.find("button[value=add_sms]").await).await;
+    browser.wait_for_text("Confirm your number").await;
+    let sms = server.sms.wait_for("+4915123456789", 1).await.expect("the code arrives");
+    browser.type_into(&browser.find("#code").await, &sms.code()).await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_text("Your recovery codes").await;
+
+    // The next login asks for a second factor after the password: a text.
+    browser.go(&authorize).await;
+    browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+    sign_in(&browser).await;
+    browser.wait_for_text("Two-step verification").await;
+    browser.click(&browser.find("form:has(input[value=sms]) button").await).await;
+    browser.wait_for_text("Check your phone").await;
+    let sms = server.sms.wait_for("+4915123456789", 2).await.expect("the code arrives");
+    let code = browser.find("#code").await;
+    assert_eq!(browser.attribute(&code, "autocomplete").await.as_deref(), Some("one-time-code"));
+    browser.type_into(&code, &sms.code()).await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_url(&callback).await;
+    let console = browser.console().await;
+    assert!(console.iter().all(|m| !m.contains("Content Security Policy")), "{console:?}");
+    browser.quit().await;
+});
+
 async fn sign_in(browser: &Browser) {
     browser.type_into(&browser.find("#username").await, "alice").await;
     browser.type_into(&browser.find("#password").await, PASSWORD).await;
