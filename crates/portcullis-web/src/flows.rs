@@ -25,6 +25,7 @@ use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::certificates::{CertificateProblem, PresentedCertificate};
 use portcullis_core::service::mail::CodePurpose;
+use portcullis_core::service::signup::SignUp;
 use portcullis_core::service::totp::TotpEnrolment;
 use portcullis_core::service::{FlowProgress, LoginRefusal, SESSION_LIFETIME, SecondFactor};
 use portcullis_crypto::secret::random_secret;
@@ -146,6 +147,15 @@ pub enum FlowSubmission {
     EmailCode { identifier: String },
     /// Send a password reset code; after it (and any second factor due) comes `change_password`.
     Recovery { identifier: String },
+    /// Create an account (where the tenant lets visitors): with mail, a code goes to `email`
+    /// and the flow moves to `email_code` — the same answer when the address has an account
+    /// already (its owner gets a sign-in code instead); without mail, the account is made.
+    Register {
+        email: String,
+        password: String,
+        #[serde(default)]
+        name: Option<String>,
+    },
     /// Send a code by text message: at `second_factor` to the user's enrolled number (no
     /// `identifier`); at `authenticate`, when the tenant allows passwordless texts, to the
     /// number of the account `identifier` names (the flow moves to `sms_code` whether or not
@@ -184,6 +194,7 @@ impl FlowSubmission {
             Self::AddSms { .. } => "add_sms",
             Self::EmailCode { .. } => "email_code",
             Self::Recovery { .. } => "recovery",
+            Self::Register { .. } => "register",
             Self::Sms { .. } => "sms",
             Self::Certificate {} => "certificate",
             Self::Code { .. } => "code",
@@ -209,8 +220,12 @@ async fn methods(state: &AppState, tenant: &str, flow: &FlowRecord) -> Result<Ve
             if services.mail_enabled() {
                 methods.extend(["email_code", "recovery"]);
             }
-            if services.sms_enabled() && services.login_policy(tenant).await.map_err(failure)?.passwordless_sms {
+            let policy = services.login_policy(tenant).await.map_err(failure)?;
+            if services.sms_enabled() && policy.passwordless_sms {
                 methods.push("sms");
+            }
+            if policy.self_registration {
+                methods.push("register");
             }
             if state.certificate_url.is_some() {
                 methods.push("certificate");
@@ -542,6 +557,10 @@ pub(crate) async fn submit(
                 if matches!(submission_kind, "recovery") { CodePurpose::Recovery } else { CodePurpose::Login };
             let link = format!("{}/login/link", state.issuer(&tenant));
             services.send_email_code(&tenant, &flow, &identifier, purpose, &link, &context).await
+        }
+        FlowSubmission::Register { email, password, name } => {
+            let link = format!("{}/login/link", state.issuer(&tenant));
+            services.sign_up(&tenant, &flow, SignUp { email, password, name }, &link, &context).await
         }
         FlowSubmission::Sms { identifier } => {
             let identifier = identifier.filter(|_| flow.step() == FlowStep::Authenticate);

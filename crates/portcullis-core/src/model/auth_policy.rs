@@ -35,6 +35,10 @@ pub struct AuthPolicy {
     /// this device" off. At most 90.
     #[serde(default)]
     pub remember_device_days: u32,
+    /// Whether visitors may create their own accounts on the sign-in page and through the
+    /// flow API (customers: yes; workforce: no, accounts come from administrators and HR).
+    #[serde(default)]
+    pub self_registration: bool,
     /// Whether a code by text message alone signs a user in (passwordless, customer
     /// profile); when false a text message is only ever a second factor.
     #[serde(default)]
@@ -79,6 +83,7 @@ impl AuthPolicy {
             TenantProfile::Workforce => Self {
                 mfa: MfaPolicy::Optional,
                 remember_device_days: 0,
+                self_registration: false,
                 passwordless_sms: false,
                 sms_countries: Vec::new(),
                 certificate_mapping: default_certificate_mapping(),
@@ -87,6 +92,7 @@ impl AuthPolicy {
             TenantProfile::Customer => Self {
                 mfa: MfaPolicy::Optional,
                 remember_device_days: 30,
+                self_registration: true,
                 passwordless_sms: false,
                 sms_countries: Vec::new(),
                 certificate_mapping: default_certificate_mapping(),

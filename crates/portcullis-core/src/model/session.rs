@@ -166,6 +166,9 @@ pub enum FlowStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailCodeState {
     pub recovery: bool,
+    /// A sign-up's confirmation (whether or not the address had an account already).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signup: bool,
     pub code_digest: String,
     pub link_digest: String,
     pub expires_at: i64,
@@ -182,6 +185,16 @@ pub struct SmsCodeState {
     /// The credential whose number the code went to (none when nothing was sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+}
+
+/// An account being created (self-registration), kept until the code sent to its address
+/// confirms it: the address, the name, and the password's argon2id hash (never the password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationState {
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub password_hash: String,
 }
 
 /// What a flow has established so far, beyond its user (stored as JSON).
@@ -207,6 +220,9 @@ pub struct FlowState {
     /// The code sent by e-mail, as digests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_code: Option<EmailCodeState>,
+    /// An account to create once its address is confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<RegistrationState>,
     /// The code sent by text message, as a digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_code: Option<SmsCodeState>,

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::session::{EmailCodeState, FlowRecord, FlowStep};
 use crate::model::user::UserStatus;
 
-/// How long an e-mailed code counts.
+/// How long an e-mailed code counts (also a sign-up's confirmation code).
 pub const EMAIL_CODE_LIFETIME: Duration = Duration::minutes(10);
 /// Messages to one account in the throttling window.
 pub const MAIL_ACCOUNT_LIMIT: i64 = 5;
@@ -73,6 +73,7 @@ impl Services {
             tx.user_by_login(record.id, &login).await?.filter(|u| u.status == UserStatus::Active && u.email.is_some());
         flow.state.email_code = Some(EmailCodeState {
             recovery: purpose == CodePurpose::Recovery,
+            signup: false,
             code_digest: hex::encode(digest(&code)),
             link_digest: hex::encode(digest(&token)),
             expires_at: (now + EMAIL_CODE_LIFETIME).unix_timestamp(),
@@ -128,6 +129,17 @@ impl Services {
             (None, None) => false,
         };
         let fresh = now.unix_timestamp() < sent.expires_at;
+        if presented
+            && fresh
+            && let Some(registration) = flow.state.registration.take()
+        {
+            // A sign-up: the address is confirmed, the account made.
+            let user = self.create_registered(&mut tx, &record, &registration, true, context).await?;
+            flow.state.email_code = None;
+            let progress = self.after_factor(&mut tx, &record, flow, user, "pwd", context).await?;
+            tx.commit().await?;
+            return Ok(Ok(progress));
+        }
         let user = flow.state.pending_user;
         let Some(user) = user.filter(|_| presented && fresh) else {
             let reason = if presented { "expired" } else { "wrong" };
@@ -137,6 +149,12 @@ impl Services {
         };
         flow.state.email_code = None;
         flow.state.recovery = sent.recovery;
+        // The code reached the account's address: the address is proved.
+        if let Some(mut account) = tx.user_get(record.id, user).await?.filter(|u| !u.email_verified) {
+            account.email_verified = true;
+            account.updated_at = now;
+            tx.user_update(&account).await?;
+        }
         let progress = self.after_factor(&mut tx, &record, flow, user, "email", context).await?;
         tx.commit().await?;
         Ok(Ok(progress))

@@ -39,6 +39,8 @@ pub enum CodePurpose {
     Login,
     /// Choosing a new password (a forgotten one).
     Recovery,
+    /// Confirming the address of a new account (self-registration).
+    Verification,
 }
 
 impl CodePurpose {
@@ -47,6 +49,7 @@ impl CodePurpose {
         match self {
             Self::Login => "login_code",
             Self::Recovery => "password_reset",
+            Self::Verification => "email_verification",
         }
     }
 
@@ -55,6 +58,7 @@ impl CodePurpose {
         match text {
             "login_code" => Some(Self::Login),
             "password_reset" => Some(Self::Recovery),
+            "email_verification" => Some(Self::Verification),
             _ => None,
         }
     }
@@ -99,6 +103,14 @@ pub fn builtin(purpose: CodePurpose, language: &str) -> EmailTemplate {
         (CodePurpose::Recovery, "de") => (
             "Passwort zurücksetzen für {tenant}: {code}",
             "Ihr Code zum Zurücksetzen des Passworts lautet {code}.\n\nOder öffnen Sie diesen Link in dem Browser, in dem Sie das Zurücksetzen begonnen haben:\n{link}\n\nDer Code gilt zehn Minuten. Wenn Sie Ihr Passwort nicht zurücksetzen wollten, ignorieren Sie diese Nachricht; Ihr Passwort bleibt, wie es ist.\n",
+        ),
+        (CodePurpose::Verification, "de") => (
+            "Bestätigen Sie Ihre E-Mail-Adresse für {tenant}: {code}",
+            "Ihr Bestätigungscode lautet {code}.\n\nOder öffnen Sie diesen Link in dem Browser, in dem Sie sich registriert haben:\n{link}\n\nDer Code gilt zehn Minuten. Wenn Sie kein Konto anlegen wollten, ignorieren Sie diese Nachricht; es wird keines angelegt.\n",
+        ),
+        (CodePurpose::Verification, _) => (
+            "Confirm your e-mail address for {tenant}: {code}",
+            "Your confirmation code is {code}.\n\nOr open this link in the browser where you signed up:\n{link}\n\nThe code is valid for ten minutes. If you did not sign up, ignore this message; no account is made.\n",
         ),
         (CodePurpose::Login, _) => (
             "Your sign-in code for {tenant}: {code}",
@@ -172,7 +184,7 @@ impl Services {
 impl Services {
     fn template_key(purpose: &str, language: &str) -> Result<(CodePurpose, &'static str)> {
         let purpose = CodePurpose::parse(purpose)
-            .ok_or_else(|| Error::invalid("purpose", "must be login_code or password_reset"))?;
+            .ok_or_else(|| Error::invalid("purpose", "must be login_code, password_reset or email_verification"))?;
         let language = LANGUAGES
             .iter()
             .copied()
@@ -256,7 +268,7 @@ mod tests {
             assert!(check_template(&bad).is_err(), "{subject:?} {body:?}");
         }
         for language in LANGUAGES {
-            for purpose in [CodePurpose::Login, CodePurpose::Recovery] {
+            for purpose in [CodePurpose::Login, CodePurpose::Recovery, CodePurpose::Verification] {
                 assert!(check_template(&builtin(purpose, language)).is_ok(), "the built-in texts pass their own rule");
             }
         }
@@ -274,7 +286,7 @@ mod tests {
     #[test]
     fn messages_carry_the_code_and_the_link() {
         for language in ["en", "de"] {
-            for purpose in [CodePurpose::Login, CodePurpose::Recovery] {
+            for purpose in [CodePurpose::Login, CodePurpose::Recovery, CodePurpose::Verification] {
                 let mail =
                     render(&builtin(purpose, language), language, "Acme", "a@example.com", "123456", "https://x/link");
                 assert!(mail.subject.contains("123456") && mail.subject.contains("Acme"), "{mail:?}");

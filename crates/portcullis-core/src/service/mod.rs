@@ -32,6 +32,7 @@ mod roles;
 mod schema;
 mod scopes;
 mod sessions;
+pub mod signup;
 pub mod sms;
 mod tenants;
 mod throttle;

@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::error::WebError;
 use crate::extract::{Admin, ApiJson, ApiPath};
 
-/// The text of `login_code` or `password_reset` mail in `en` or `de`: the tenant's, or the
+/// The text of `login_code`, `password_reset` or `email_verification` mail in `en` or `de`: the tenant's, or the
 /// built-in one (`custom: false`).
 #[utoipa::path(get, path = "/tenants/{tenant}/email-templates/{purpose}/{language}", tag = "tenants", params(("tenant" = String, Path), ("purpose" = String, Path), ("language" = String, Path)), responses((status = 200, body = EmailTemplateView), Problems))]
 pub(crate) async fn get_template(

@@ -8,6 +8,7 @@ use axum::response::Response;
 use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::mail::CodePurpose;
+use portcullis_core::service::signup::SignUp;
 use portcullis_core::service::{LoginRefusal, SESSION_LIFETIME, SecondFactor};
 use portcullis_oidc::OAuthError;
 use portcullis_oidc::authorize;
@@ -110,7 +111,11 @@ async fn step_page(
                 .certificate_url
                 .as_ref()
                 .map(|url| format!("{url}/t/{tenant}/login/certificate?flow={}", flow.id));
-            let context = minijinja::context! { username, passkey_options, mail, sms => passwordless_sms, certificate_url, ..common };
+            let signup = policy
+                .as_ref()
+                .is_some_and(|p| p.self_registration)
+                .then(|| format!("/t/{tenant}/login/register?flow={}", flow.id));
+            let context = minijinja::context! { username, passkey_options, mail, sms => passwordless_sms, certificate_url, signup, ..common };
             let page = pages::render(status, "login.html", context);
             if scripted { pages::with_passkey_script(page) } else { page }
         }
@@ -143,7 +148,10 @@ async fn step_page(
             Err(error) => error_page(tenant, &error.into()),
         },
         FlowStep::ChangePassword => pages::render(status, "login_new_password.html", common),
-        FlowStep::EmailCode => pages::render(status, "login_email_code.html", common),
+        FlowStep::EmailCode => {
+            let signup = flow.state.email_code.as_ref().is_some_and(|sent| sent.signup);
+            pages::render(status, "login_email_code.html", minijinja::context! { signup, ..common })
+        }
         FlowStep::Consent | FlowStep::Settings => flow_gone(tenant),
     }
 }
@@ -242,6 +250,21 @@ pub(super) async fn submit(
             let purpose = if field("method") == "recovery" { CodePurpose::Recovery } else { CodePurpose::Login };
             let link = format!("{}/login/link", state.issuer(&tenant));
             services.send_email_code(&tenant, &flow, &username, purpose, &link, &context).await
+        }
+        FlowStep::Authenticate if field("method") == "register" => {
+            let sign_up = SignUp { email: field("email"), password: field("new_password"), name: Some(field("name")) };
+            let link = format!("{}/login/link", state.issuer(&tenant));
+            match services.sign_up(&tenant, &flow, sign_up, &link, &context).await {
+                Err(portcullis_core::Error::Validation(errors)) => {
+                    let message = errors.first().map(|e| e.reason.clone());
+                    return register_form(&tenant, &browser, &flow, &client, &field("email"), &field("name"), message);
+                }
+                Err(portcullis_core::Error::Conflict { .. }) => {
+                    let message = Some(pages::i18n::text("login.register_exists"));
+                    return register_form(&tenant, &browser, &flow, &client, &field("email"), &field("name"), message);
+                }
+                other => other,
+            }
         }
         FlowStep::EmailCode => services.submit_email_code(&tenant, &flow, Some(&field("code")), None, &context).await,
         FlowStep::Authenticate | FlowStep::SecondFactor if field("method") == "sms" => {
@@ -466,5 +489,52 @@ async fn proceed(
     match authorize::complete(&state.services, tenant, &issuer, client, request, Some(flow), session, false).await {
         Ok(response) => respond(&response),
         Err(error) => authorize_error(tenant, error),
+    }
+}
+
+/// The sign-up form of a login flow at its first step, with `error` shown.
+fn register_form(
+    tenant: &str,
+    browser: &Browser,
+    flow: &FlowRecord,
+    client: &ClientRecord,
+    email: &str,
+    name: &str,
+    error: Option<String>,
+) -> Response {
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let context = minijinja::context! {
+        tenant,
+        client_name => client.metadata.client_name,
+        action => format!("/t/{tenant}/login"),
+        back => format!("/t/{tenant}/login?flow={}", flow.id),
+        flow => flow.id,
+        csrf => browser.csrf(&flow.id),
+        email,
+        name,
+        error,
+    };
+    pages::render(status, "login_register.html", context)
+}
+
+/// `GET /t/{tenant}/login/register?flow=`: the sign-up form, where the tenant lets visitors
+/// create accounts.
+pub(super) async fn register_page(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+    Query(query): Query<FlowQuery>,
+) -> Response {
+    let browser = Browser::of(&state, &headers);
+    let (flow, client) = match load(&state, &tenant, &browser, &query.flow, FlowStep::Authenticate).await {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    match state.services.self_registration_open(&tenant).await {
+        Ok(true) => browser.attach(register_form(&tenant, &browser, &flow, &client, "", "", None)),
+        Ok(false) => {
+            pages::error(StatusCode::NOT_FOUND, &tenant, "error.cannot_complete", "login.register_closed", None)
+        }
+        Err(error) => error_page(&tenant, &error.into()),
     }
 }

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/login", get(login::page).post(login::submit))
         .route("/t/{tenant}/login/continue", get(login::resume))
         .route("/t/{tenant}/login/link", get(login::link))
+        .route("/t/{tenant}/login/register", get(login::register_page))
         .route("/t/{tenant}/login/certificate", get(certificate::page).post(certificate::submit))
         .route("/t/{tenant}/consent", get(consent::page).post(consent::submit))
         .route("/t/{tenant}/logout", get(logout::get).post(logout::post))

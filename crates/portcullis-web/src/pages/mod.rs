@@ -15,7 +15,7 @@ use serde::Serialize;
 /// The pages' policy: their own stylesheet and nothing else; never framed.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const TEMPLATE_SOURCES: [(&str, &str); 18] = [
+const TEMPLATE_SOURCES: [(&str, &str); 19] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("consent.html", include_str!("templates/consent.html")),
@@ -34,6 +34,7 @@ const TEMPLATE_SOURCES: [(&str, &str); 18] = [
     ("login_sms_code.html", include_str!("templates/login_sms_code.html")),
     ("account_sms.html", include_str!("templates/account_sms.html")),
     ("login_certificate.html", include_str!("templates/login_certificate.html")),
+    ("login_register.html", include_str!("templates/login_register.html")),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {

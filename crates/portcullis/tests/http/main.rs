@@ -31,6 +31,7 @@ mod ops;
 mod passkeys;
 mod password_policy;
 mod registration;
+mod signup;
 mod sms;
 mod token;
 mod webdriver;
