@@ -72,7 +72,8 @@ impl TestServer {
         started.services.sync_changes().await?;
         let follower = tokio::spawn(started.services.clone().follow_changes(portcullis::serve::CHANGE_POLL));
         let decision_log = tokio::spawn(started.services.clone().follow_decision_log());
-        let services = started.services.with_passkeys(portcullis_core::service::relying_party(&url)?);
+        let services =
+            started.services.with_passkeys(portcullis_core::service::relying_party(&url, &config.passkey_origins)?);
         let mut state = AppState::new(services, portcullis_web::ops::prometheus(), &url);
         let (mut certificate_url, mut mtls_task) = (None, None);
         if let Some(mtls) = &config.mtls {

@@ -76,6 +76,11 @@ pub struct ServerArgs {
     /// The Twilio-compatible API's address [default: https://api.twilio.com]
     #[arg(long, env = "PORTCULLIS_SMS_TWILIO_API_URL", value_name = "URL")]
     pub sms_twilio_api_url: Option<String>,
+    /// Origins besides the public URL's that passkey ceremonies may come from, comma-separated:
+    /// Android apps (`android:apk-key-hash:…`) or other sites under the same domain
+    /// [default: none]
+    #[arg(long, env = "PORTCULLIS_PASSKEY_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
+    pub passkey_origins: Option<Vec<String>>,
     /// Also serve over mutual TLS here, for sign-in with client certificates (smart cards,
     /// device certificates); needs --mtls-cert, --mtls-key and --mtls-client-ca [default: none]
     #[arg(long, env = "PORTCULLIS_MTLS_LISTEN", value_name = "ADDR")]
@@ -121,6 +126,7 @@ pub struct FileConfig {
     sms_twilio_auth_token: Option<String>,
     sms_twilio_from: Option<String>,
     sms_twilio_api_url: Option<String>,
+    passkey_origins: Option<Vec<String>>,
     mtls_listen: Option<SocketAddr>,
     mtls_cert: Option<PathBuf>,
     mtls_key: Option<PathBuf>,
@@ -169,6 +175,7 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub smtp_from: String,
     pub sms: Option<SmsConfig>,
+    pub passkey_origins: Vec<String>,
     pub mtls: Option<crate::mtls::MtlsConfig>,
 }
 
@@ -287,6 +294,7 @@ impl Config {
             smtp_url,
             smtp_from,
             sms,
+            passkey_origins: args.passkey_origins.clone().or(file.passkey_origins).unwrap_or_default(),
             mtls,
         })
     }

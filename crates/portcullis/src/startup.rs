@@ -100,7 +100,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Started> {
         HashPool::new(config.hash_workers, config.hash_workers * 32),
     )
     .with_breach_check(Arc::new(crate::breached::HttpRanges::new()?))
-    .with_passkeys(portcullis_core::service::relying_party(&config.public_url)?);
+    .with_passkeys(portcullis_core::service::relying_party(&config.public_url, &config.passkey_origins)?);
     let services = match &config.smtp_url {
         Some(url) => services.with_mailer(Arc::new(crate::mailer::SmtpMailer::new(url, &config.smtp_from)?)),
         None => services,

@@ -29,13 +29,19 @@ use crate::model::session::{FlowRecord, FlowStep};
 use crate::model::user::UserStatus;
 
 /// The relying party of the site at `public_url`, or `None` when its host cannot be one.
-pub fn relying_party(public_url: &str) -> Result<Option<Webauthn>> {
+/// `other_origins` are accepted besides the site's own: native apps (Android's
+/// `android:apk-key-hash:{base64url SHA-256 of the app's signing certificate}`) or other sites
+/// under the same domain; each is matched exactly.
+pub fn relying_party(public_url: &str, other_origins: &[String]) -> Result<Option<Webauthn>> {
     let origin = Url::parse(public_url).map_err(|e| Error::internal(format!("public URL: {e}")))?;
     let Some(url::Host::Domain(host)) = origin.host() else { return Ok(None) };
     let host = host.to_owned();
-    let webauthn = WebauthnBuilder::new(&host, &origin)
-        .and_then(|b| b.rp_name("Portcullis").build())
-        .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+    let mut builder = WebauthnBuilder::new(&host, &origin).map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+    for other in other_origins {
+        let other = Url::parse(other).map_err(|e| Error::invalid("passkey_origins", format!("{other:?}: {e}")))?;
+        builder = builder.append_allowed_origin(&other);
+    }
+    let webauthn = builder.rp_name("Portcullis").build().map_err(|e| Error::internal(format!("webauthn: {e}")))?;
     Ok(Some(webauthn))
 }
 
@@ -328,10 +334,13 @@ mod tests {
 
     #[test]
     fn a_domain_is_a_relying_party_and_an_address_is_not() {
-        assert!(relying_party("https://id.example.com").ok().flatten().is_some());
-        assert!(relying_party("http://localhost:8080").ok().flatten().is_some());
-        assert!(relying_party("http://127.0.0.1:8080").ok().flatten().is_none());
-        assert!(relying_party("http://[::1]:8080").ok().flatten().is_none());
+        assert!(relying_party("https://id.example.com", &[]).ok().flatten().is_some());
+        assert!(relying_party("http://localhost:8080", &[]).ok().flatten().is_some());
+        assert!(relying_party("http://127.0.0.1:8080", &[]).ok().flatten().is_none());
+        assert!(relying_party("http://[::1]:8080", &[]).ok().flatten().is_none());
+        let android = ["android:apk-key-hash:a1b2c3".to_owned()];
+        assert!(relying_party("https://id.example.com", &android).ok().flatten().is_some());
+        assert!(relying_party("https://id.example.com", &["not a url".to_owned()]).is_err());
     }
 
     #[test]

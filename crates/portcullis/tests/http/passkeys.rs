@@ -18,10 +18,17 @@ use crate::oidc::{PASSWORD, setup};
 use crate::oidc_errors::{VERIFIER, exchange};
 use crate::webdriver::Browser;
 
+/// A native Android app the relying party names as one of its origins (`--passkey-origins`).
+const ANDROID_APP: &str = "android:apk-key-hash:Pm7K9bLd2XQfV4nR8sT1uW3yZ6aC0eG5hJ-kM_oNpQs";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_browser_registers_a_passkey_and_signs_in_with_it() {
     for engine in portcullis_testkit::engines() {
-        let server = portcullis_testkit::TestServer::start_as(engine, "localhost").await.expect("server starts");
+        let server = portcullis_testkit::TestServer::start_with(engine, "localhost", |config, _| {
+            config.passkey_origins = vec![ANDROID_APP.to_owned()];
+        })
+        .await
+        .expect("server starts");
         eprintln!("passkeys on {engine:?}");
         let Some(browser) = Browser::start().await else { return };
         journey(&server, &browser).await;
@@ -113,6 +120,27 @@ async fn journey(server: &portcullis_testkit::TestServer, browser: &Browser) {
     let held = browser.authenticator_credentials(&authenticator).await;
     attacks(server, &id, &callback, &held[0]).await;
     second_factor(server, &id, &secret, &callback, &held[0]).await;
+    native_app(server, &id, &callback, &held[0]).await;
+}
+
+/// A passkey answer from the Android app the relying party names is accepted (a native app
+/// drives the flow API with the platform's passkey API); one from another app is not.
+async fn native_app(server: &portcullis_testkit::TestServer, client_id: &str, callback: &str, credential: &Value) {
+    let counter = u32::try_from(credential["signCount"].as_u64().expect("sign count")).expect("u32") + 50;
+    for (origin, accepted) in
+        [("android:apk-key-hash:AnotherAppsSigningKeyHash0123456789abcdefgh", false), (ANDROID_APP, true)]
+    {
+        let (flow, token) = api_flow(server, client_id, callback).await;
+        let now = challenge(server, &flow, &token).await;
+        let assertion =
+            Assertion { credential, rp_id: "localhost", origin, challenge: &now, counter, user_handle: None }.json();
+        let (status, body) = submit(server, &flow, &token, assertion).await;
+        if accepted {
+            assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("complete")), "{origin}: {body}");
+        } else {
+            assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_passkey")), "{body}");
+        }
+    }
 }
 
 /// After a password, the user's passkey is the second factor (the tenant asks it of everyone
