@@ -613,7 +613,16 @@ impl Services {
             before: None,
             after: Some(json!({"reason": if flow.state.recovery { "reset" } else { "required" }, "flow": flow.id})),
         };
-        self.record(&mut tx, &Principal::user(Some(user.id), &record.name, context), change).await?;
+        let who = Principal::user(Some(user.id), &record.name, context);
+        self.record(&mut tx, &who, change).await?;
+        if flow.state.recovery {
+            // Whoever knew the old password is signed out everywhere (OWASP: a reset ends the
+            // account's sessions); the reset's own session begins after this.
+            let now = self.clock.now();
+            for session in tx.sessions_of_user(record.id, user.id).await?.into_iter().filter(|s| s.live(now)) {
+                self.end_in(&mut tx, &record, &session, &who, "session.revoke.password_reset").await?;
+            }
+        }
         let mut flow = flow;
         flow.state.recovery = false;
         let progress = if self.next_step(&mut tx, &record, &mut flow, user.id, context).await?.is_some() {

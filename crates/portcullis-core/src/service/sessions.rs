@@ -223,7 +223,7 @@ impl Services {
 
     /// Ends `session` inside `tx`, audited as `action` by `who`; returns its grants (none if
     /// it had already ended).
-    async fn end_in(
+    pub(crate) async fn end_in(
         &self,
         tx: &mut Box<dyn crate::store::StoreTx>,
         tenant: &TenantRecord,

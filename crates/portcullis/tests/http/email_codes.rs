@@ -137,6 +137,16 @@ on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |s
     let own = json!({"subject": "ACME Konto: {code}", "body": "Code {code}\nLink {link}\n{tenant}"});
     let (status, _) = server.admin_json(Method::PUT, path, Some(own)).await.expect("put");
     assert_eq!(status, StatusCode::NO_CONTENT);
+    // A session from before the reset (someone who knew the old password, say).
+    let mut before = Browser::new(&server.url);
+    crate::oidc_errors::code_for(&mut before, &id, &[]).await;
+    let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
+    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    let sessions_path = format!("/tenants/acme/users/{alice}/sessions");
+    let (_, sessions) = server.admin_json(Method::GET, &sessions_path, None).await.expect("sessions");
+    let old_session = sessions[0]["id"].clone();
+    assert!(old_session.is_string(), "{sessions}");
+
     let (flow, token) = api_flow(&server, &id, "de").await;
     let (status, body) = api_step(&server, &flow, &token, json!({"method": "recovery", "identifier": "Alice"})).await;
     assert_eq!(
@@ -156,7 +166,11 @@ on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |s
     let (status, body) =
         api_step(&server, &flow, &token, json!({"method": "new_password", "password": "saffron lighthouse wanders"}))
             .await;
-    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("consent")), "{body}");
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("complete")), "consent given before: {body}");
+    let (_, sessions) = server.admin_json(Method::GET, &sessions_path, None).await.expect("sessions");
+    let live: Vec<&Value> = sessions.as_array().expect("list").iter().map(|s| &s["id"]).collect();
+    assert_eq!(live.len(), 1, "only the reset's own session: {sessions}");
+    assert_ne!(live[0], &old_session, "the session from before the reset has ended");
 
     // The old password is gone, the new one works.
     let (flow, token) = api_flow(&server, &id, "en").await;
@@ -171,7 +185,7 @@ on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |s
         json!({"method": "password", "identifier": "alice", "password": "saffron lighthouse wanders"}),
     )
     .await;
-    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("consent")), "{body}");
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("complete")), "consent given before: {body}");
 
     // Five messages for one identifier (case-folded) in fifteen minutes; the sixth waits.
     for n in 2..=5 {
