@@ -48,6 +48,12 @@ pub struct AuthPolicy {
     /// service send texts to premium-rate numbers they are paid for).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sms_countries: Vec<String>,
+    /// The authenticators passkeys may be registered with, by model (workforce: known security
+    /// keys only). Empty: any authenticator, no attestation asked. Otherwise registration asks
+    /// for attestation, and an authenticator counts only when its attestation chains to a listed
+    /// CA and names a listed AAGUID; synced passkeys are refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passkey_authenticators: Vec<AllowedAuthenticator>,
     /// How a client certificate names its user, tried in this order (with the mutual-TLS
     /// listener): `email` (a SAN e-mail address, matched to a verified address), `upn` (a
     /// SAN user principal name, matched to a username), `subject_dn` (the subject, matched to
@@ -59,6 +65,18 @@ pub struct AuthPolicy {
     /// where device or software certificates are used too.
     #[serde(default)]
     pub certificate_is_mfa: bool,
+}
+
+/// An authenticator model passkeys may be registered with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedAuthenticator {
+    /// The model's AAGUID (`cb69481e-8ff7-4039-93ec-0a2729a154a8`).
+    pub aaguid: String,
+    /// A name for administrators.
+    pub name: String,
+    /// The vendor's attestation root certificate (PEM), as its metadata statement gives it.
+    pub attestation_ca: String,
 }
 
 /// Where in a client certificate its user is named.
@@ -86,6 +104,7 @@ impl AuthPolicy {
                 self_registration: false,
                 passwordless_sms: false,
                 sms_countries: Vec::new(),
+                passkey_authenticators: Vec::new(),
                 certificate_mapping: default_certificate_mapping(),
                 certificate_is_mfa: false,
             },
@@ -95,6 +114,7 @@ impl AuthPolicy {
                 self_registration: true,
                 passwordless_sms: false,
                 sms_countries: Vec::new(),
+                passkey_authenticators: Vec::new(),
                 certificate_mapping: default_certificate_mapping(),
                 certificate_is_mfa: false,
             },

@@ -289,6 +289,7 @@ impl Services {
         if policy.remember_device_days > 90 {
             return Err(Error::Validation(vec![FieldError::new("remember_device_days", "at most 90")]));
         }
+        super::passkeys::attestation_list(&policy.passkey_authenticators)?;
         if let Some(bad) = policy.sms_countries.iter().find(|p| !crate::model::auth_policy::valid_sms_prefix(p)) {
             let reason = format!("{bad:?} is not an international prefix such as +49");
             return Err(Error::Validation(vec![FieldError::new("sms_countries", reason)]));

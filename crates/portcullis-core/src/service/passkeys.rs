@@ -9,13 +9,14 @@
 //! id is the public URL's host; a host that is an IP address cannot be one (browsers refuse it),
 //! and then passkeys are off.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use portcullis_crypto::secret::random_id;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url,
+    AttestationCaList, AttestationCaListBuilder, AttestedPasskeyRegistration, DiscoverableAuthentication, Passkey,
+    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -24,6 +25,7 @@ use super::flows::FlowProgress;
 use super::sessions::LoginRefusal;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
+use crate::model::auth_policy::AllowedAuthenticator;
 use crate::model::credential::{CredentialKind, CredentialRecord};
 use crate::model::session::{FlowRecord, FlowStep};
 use crate::model::user::UserStatus;
@@ -43,6 +45,33 @@ pub fn relying_party(public_url: &str, other_origins: &[String]) -> Result<Optio
     }
     let webauthn = builder.rp_name("Portcullis").build().map_err(|e| Error::internal(format!("webauthn: {e}")))?;
     Ok(Some(webauthn))
+}
+
+/// A registration under way: of any authenticator, or of one whose attestation the tenant's
+/// list of authenticators must vouch for.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Registration {
+    Any(PasskeyRegistration),
+    Attested(AttestedPasskeyRegistration),
+}
+
+/// The attestation CAs and AAGUIDs of the tenant's allowed authenticators, or `None` when any
+/// authenticator will do. A certificate or AAGUID that does not parse is an invalid policy.
+pub fn attestation_list(allowed: &[AllowedAuthenticator]) -> Result<Option<AttestationCaList>> {
+    if allowed.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = AttestationCaListBuilder::new();
+    for (index, entry) in allowed.iter().enumerate() {
+        let field = format!("passkey_authenticators[{index}]");
+        let aaguid = Uuid::parse_str(entry.aaguid.trim())
+            .map_err(|_| Error::invalid(format!("{field}.aaguid"), "must be a UUID"))?;
+        builder
+            .insert_device_pem(entry.attestation_ca.as_bytes(), aaguid, entry.name.clone(), BTreeMap::new())
+            .map_err(|_| Error::invalid(format!("{field}.attestation_ca"), "must be one PEM certificate"))?;
+    }
+    Ok(Some(builder.build()))
 }
 
 /// Registration options as the browser gets them: a discoverable credential is required, so
@@ -93,11 +122,32 @@ impl Services {
             .filter_map(|c| c.lookup)
             .collect();
         let display = user.claims.name.clone().unwrap_or_else(|| user.username.clone());
-        let (options, registration) = webauthn
-            .start_passkey_registration(user.id.as_uuid(), &user.username, &display, Some(existing))
-            .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
-        let options = discoverable(serde_json::to_value(options).map_err(Error::internal)?);
-        Ok(Some((state_json(&registration)?, options)))
+        let policy = self.auth_policy_in(tx, tenant).await?;
+        let (options, state) = match attestation_list(&policy.passkey_authenticators)? {
+            Some(list) => {
+                let (options, registration) = webauthn
+                    .start_attested_passkey_registration(
+                        user.id.as_uuid(),
+                        &user.username,
+                        &display,
+                        Some(existing),
+                        list,
+                        None,
+                    )
+                    .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+                (
+                    serde_json::to_value(options).map_err(Error::internal)?,
+                    state_json(&Registration::Attested(registration))?,
+                )
+            }
+            None => {
+                let (options, registration) = webauthn
+                    .start_passkey_registration(user.id.as_uuid(), &user.username, &display, Some(existing))
+                    .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+                (serde_json::to_value(options).map_err(Error::internal)?, state_json(&Registration::Any(registration))?)
+            }
+        };
+        Ok(Some((state, discoverable(options))))
     }
 
     /// Finishes registering the passkey of a settings flow with the browser's answer (JSON of
@@ -121,12 +171,20 @@ impl Services {
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Settings).await?;
         let user = flow.user_id.ok_or(Error::NotFound("flow"))?;
-        let state: PasskeyRegistration =
-            serde_json::from_str(flow.state.webauthn.as_deref().ok_or(Error::NotFound("flow"))?)
-                .map_err(Error::internal)?;
+        let stored = flow.state.webauthn.as_deref().ok_or(Error::NotFound("flow"))?;
+        // Flows begun before attestation policies kept the plain registration.
+        let state: Registration = serde_json::from_str(stored)
+            .or_else(|_| serde_json::from_str::<PasskeyRegistration>(stored).map(Registration::Any))
+            .map_err(Error::internal)?;
         let answer: std::result::Result<RegisterPublicKeyCredential, String> =
             serde_json::from_str(response).map_err(|e| format!("malformed: {e}"));
-        let passkey = answer.and_then(|a| webauthn.finish_passkey_registration(&a, &state).map_err(|e| e.to_string()));
+        let passkey = answer.and_then(|a| match &state {
+            Registration::Any(state) => webauthn.finish_passkey_registration(&a, state).map_err(|e| e.to_string()),
+            Registration::Attested(state) => webauthn
+                .finish_attested_passkey_registration(&a, state)
+                .map(Passkey::from)
+                .map_err(|e| format!("attestation: {e}")),
+        });
         let passkey = match passkey {
             Ok(passkey) if tx.credential_by_lookup(AsRef::<[u8]>::as_ref(passkey.cred_id())).await?.is_none() => {
                 passkey

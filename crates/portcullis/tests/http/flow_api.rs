@@ -243,7 +243,7 @@ on_every_engine!(an_administrator_requires_a_new_password_and_mfa_by_policy, |se
 });
 
 /// Signs alice in through the flow API with her password; returns the access token.
-async fn access_token_of(server: &portcullis_testkit::TestServer, id: &str, secret: &str) -> String {
+pub async fn access_token_of(server: &portcullis_testkit::TestServer, id: &str, secret: &str) -> String {
     let (flow_id, token, _) = start(server, id).await;
     let (_, mut body, _) =
         step(server, &flow_id, &token, json!({"method": "password", "identifier": "alice", "password": PASSWORD}))
@@ -259,7 +259,7 @@ async fn access_token_of(server: &portcullis_testkit::TestServer, id: &str, secr
     tokens["access_token"].as_str().expect("access token").to_owned()
 }
 
-async fn start_settings(server: &portcullis_testkit::TestServer, access_token: Option<&str>) -> reqwest::Response {
+pub async fn start_settings(server: &portcullis_testkit::TestServer, access_token: Option<&str>) -> reqwest::Response {
     let mut request = server.raw(Method::POST, "/t/acme/flows/settings");
     if let Some(access_token) = access_token {
         request = request.bearer_auth(access_token);

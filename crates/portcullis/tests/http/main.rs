@@ -6,6 +6,7 @@
 
 mod account;
 mod admin_api;
+mod attestation;
 mod authz_admin;
 mod authz_policies;
 mod authzen;
