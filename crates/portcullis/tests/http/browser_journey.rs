@@ -216,6 +216,61 @@ on_every_engine!(a_real_browser_adds_a_mobile_number_and_signs_in_with_a_texted_
     browser.quit().await;
 });
 
+on_every_engine!(a_real_browser_signs_up_and_confirms_its_address, |server| {
+    let Some(browser) = Browser::start().await else { return };
+    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    server
+        .admin_json(Method::POST, "/tenants", Some(json!({"name": "acme", "profile": "customer"})))
+        .await
+        .expect("tenant");
+    let (_, client) = server
+        .admin_json(
+            Method::POST,
+            "/tenants/acme/clients",
+            Some(json!({"client_name": "Shop", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true})),
+        )
+        .await
+        .expect("client");
+    let id = client["client_id"].as_str().expect("id").to_owned();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", id.as_str()),
+            ("redirect_uri", callback.as_str()),
+            ("scope", "openid email"),
+            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    browser.go(&format!("{}/t/acme/authorize?{query}", server.url)).await;
+    browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+    browser.click(&browser.find("a[href*='/login/register']").await).await;
+    browser.wait_for_text("Create an account").await;
+    let email = browser.find("#email").await;
+    assert_eq!(browser.attribute(&email, "autocomplete").await.as_deref(), Some("email"));
+    let password = browser.find("#new_password").await;
+    assert_eq!(browser.attribute(&password, "autocomplete").await.as_deref(), Some("new-password"));
+    browser.type_into(&email, "carol@example.com").await;
+    browser.type_into(&browser.find("#name").await, "Carol").await;
+    browser.type_into(&password, "a sturdy new passphrase").await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_text("confirm the address").await;
+    let mail = server.mail.wait_for("carol@example.com", 1).await.expect("the confirmation arrives");
+    let code = mail.text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("code").to_owned();
+    browser.type_into(&browser.find("#code").await, &code).await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_url(&callback).await;
+    let console = browser.console().await;
+    assert!(console.iter().all(|m| !m.contains("Content Security Policy")), "{console:?}");
+    let (_, users) =
+        server.admin_json(Method::GET, "/tenants/acme/users?username=carol@example.com", None).await.expect("users");
+    assert_eq!(users["items"][0]["email_verified"], true, "{users}");
+    browser.quit().await;
+});
+
 async fn sign_in(browser: &Browser) {
     browser.type_into(&browser.find("#username").await, "alice").await;
     browser.type_into(&browser.find("#password").await, PASSWORD).await;
