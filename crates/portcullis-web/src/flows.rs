@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use portcullis_core::model::auth_policy::{FirstFactor, SecondFactorKind};
 use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::certificates::{CertificateProblem, PresentedCertificate};
@@ -213,21 +214,28 @@ async fn methods(state: &AppState, tenant: &str, flow: &FlowRecord) -> Result<Ve
     let services = &state.services;
     Ok(match flow.step() {
         FlowStep::Authenticate => {
-            let mut methods = vec!["password"];
-            if services.passkeys_enabled() {
+            let policy = services.login_policy(tenant).await.map_err(failure)?;
+            let mut methods = Vec::new();
+            let password = policy.allows_first(FirstFactor::Password);
+            if password {
+                methods.push("password");
+            }
+            if services.passkeys_enabled() && policy.allows_first(FirstFactor::Passkey) {
                 methods.push("passkey");
             }
-            if services.mail_enabled() {
-                methods.extend(["email_code", "recovery"]);
+            if services.mail_enabled() && policy.allows_first(FirstFactor::EmailCode) {
+                methods.push("email_code");
             }
-            let policy = services.login_policy(tenant).await.map_err(failure)?;
-            if services.sms_enabled() && policy.passwordless_sms {
+            if services.mail_enabled() && password {
+                methods.push("recovery");
+            }
+            if services.sms_enabled() && policy.allows_first(FirstFactor::Sms) {
                 methods.push("sms");
             }
             if policy.self_registration {
                 methods.push("register");
             }
-            if state.certificate_url.is_some() {
+            if state.certificate_url.is_some() && policy.allows_first(FirstFactor::Certificate) {
                 methods.push("certificate");
             }
             methods
@@ -238,11 +246,15 @@ async fn methods(state: &AppState, tenant: &str, flow: &FlowRecord) -> Result<Ve
         FlowStep::ChangePassword => vec!["new_password"],
         FlowStep::Consent => vec!["consent"],
         FlowStep::Settings => {
-            let mut methods = vec!["enrol_totp"];
+            let policy = services.login_policy(tenant).await.map_err(failure)?;
+            let mut methods = Vec::new();
+            if policy.allows_second(SecondFactorKind::Totp) {
+                methods.push("enrol_totp");
+            }
             if flow.state.webauthn_options.is_some() {
                 methods.push("passkey");
             }
-            if services.sms_enabled() {
+            if services.sms_enabled() && policy.allows_second(SecondFactorKind::Sms) {
                 methods.push("add_sms");
             }
             if flow.state.sms_code.is_some() {

@@ -39,10 +39,16 @@ pub struct AuthPolicy {
     /// flow API (customers: yes; workforce: no, accounts come from administrators and HR).
     #[serde(default)]
     pub self_registration: bool,
-    /// Whether a code by text message alone signs a user in (passwordless, customer
-    /// profile); when false a text message is only ever a second factor.
-    #[serde(default)]
-    pub passwordless_sms: bool,
+    /// The methods that may sign a user in by themselves, as the flow API names them
+    /// (`password`, `passkey`, `email_code`, `sms`, `certificate`; default all but `sms`, which
+    /// is then only ever a second factor). A method also needs what it runs on: mail for
+    /// `email_code`, an SMS provider for `sms`, the mutual-TLS listener for `certificate`.
+    #[serde(default = "default_first_factors")]
+    pub first_factors: Vec<FirstFactor>,
+    /// The second factors users may enrol and pass (`totp`, `sms`, `passkey`; default all).
+    /// Recovery codes come with the first.
+    #[serde(default = "default_second_factors")]
+    pub second_factors: Vec<SecondFactorKind>,
     /// The numbers text messages may go to, as international prefixes (`+49`, `+1`); empty
     /// means any. Limiting them is the main defence against SMS pumping (fraudsters making a
     /// service send texts to premium-rate numbers they are paid for).
@@ -65,6 +71,34 @@ pub struct AuthPolicy {
     /// where device or software certificates are used too.
     #[serde(default)]
     pub certificate_is_mfa: bool,
+}
+
+/// A method that signs a user in by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstFactor {
+    Password,
+    Passkey,
+    EmailCode,
+    Sms,
+    Certificate,
+}
+
+/// A second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorKind {
+    Totp,
+    Sms,
+    Passkey,
+}
+
+fn default_first_factors() -> Vec<FirstFactor> {
+    vec![FirstFactor::Password, FirstFactor::Passkey, FirstFactor::EmailCode, FirstFactor::Certificate]
+}
+
+fn default_second_factors() -> Vec<SecondFactorKind> {
+    vec![SecondFactorKind::Totp, SecondFactorKind::Sms, SecondFactorKind::Passkey]
 }
 
 /// An authenticator model passkeys may be registered with.
@@ -102,7 +136,8 @@ impl AuthPolicy {
                 mfa: MfaPolicy::Optional,
                 remember_device_days: 0,
                 self_registration: false,
-                passwordless_sms: false,
+                first_factors: default_first_factors(),
+                second_factors: default_second_factors(),
                 sms_countries: Vec::new(),
                 passkey_authenticators: Vec::new(),
                 certificate_mapping: default_certificate_mapping(),
@@ -112,7 +147,8 @@ impl AuthPolicy {
                 mfa: MfaPolicy::Optional,
                 remember_device_days: 30,
                 self_registration: true,
-                passwordless_sms: false,
+                first_factors: default_first_factors(),
+                second_factors: default_second_factors(),
                 sms_countries: Vec::new(),
                 passkey_authenticators: Vec::new(),
                 certificate_mapping: default_certificate_mapping(),
@@ -123,6 +159,16 @@ impl AuthPolicy {
 }
 
 impl AuthPolicy {
+    /// Whether `method` may sign a user in by itself.
+    pub fn allows_first(&self, method: FirstFactor) -> bool {
+        self.first_factors.contains(&method)
+    }
+
+    /// Whether `kind` may be enrolled and passed as a second factor.
+    pub fn allows_second(&self, kind: SecondFactorKind) -> bool {
+        self.second_factors.contains(&kind)
+    }
+
     /// Whether a text message may go to the E.164 `number` under this policy.
     pub fn sms_allowed_to(&self, number: &str) -> bool {
         self.sms_countries.is_empty() || self.sms_countries.iter().any(|prefix| number.starts_with(prefix.as_str()))

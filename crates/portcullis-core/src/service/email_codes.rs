@@ -18,6 +18,7 @@ use super::sessions::LoginRefusal;
 use super::throttle::{mail_account_key, mail_source_key};
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
+use crate::model::auth_policy::FirstFactor;
 use crate::model::session::{EmailCodeState, FlowRecord, FlowStep};
 use crate::model::user::UserStatus;
 
@@ -50,6 +51,12 @@ impl Services {
         }
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
+        let policy = self.auth_policy_in(&mut tx, &record).await?;
+        let (method, name) = match purpose {
+            CodePurpose::Recovery => (FirstFactor::Password, "passwords"),
+            _ => (FirstFactor::EmailCode, "codes by e-mail"),
+        };
+        super::flows::allowed(policy.allows_first(method), name)?;
         drop(tx);
         let login = login_key(identifier);
         let keys = [

@@ -20,7 +20,7 @@ use super::throttle;
 use super::totp::{self, TotpEnrolment};
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
-use crate::model::auth_policy::{ACR_MFA, ACR_SINGLE, ACR_VALUES, AuthPolicy, MfaPolicy};
+use crate::model::auth_policy::{ACR_MFA, ACR_SINGLE, ACR_VALUES, AuthPolicy, MfaPolicy, SecondFactorKind};
 use crate::model::client::ClientRecord;
 use crate::model::credential::{CredentialKind, CredentialRecord, Requirement};
 use crate::model::session::{AuthorizationRequest, FlowKind, FlowRecord, FlowStep, SessionRecord};
@@ -33,6 +33,12 @@ pub const RECOVERY_CODES: usize = 10;
 /// they wait: two flows' worth ([`FLOW_MAX_FAILURES`] each), so that with three valid codes at
 /// any time a guesser who has the password wins with odds of 3 in 100,000 per window.
 pub const CODE_LIMIT: i64 = 10;
+
+/// Refuses a method the tenant's policy does not allow (the pages and the flow API do not offer
+/// it; this holds against a forged request).
+pub(crate) fn allowed(allowed: bool, method: &str) -> Result<()> {
+    if allowed { Ok(()) } else { Err(Error::invalid("method", format!("this tenant does not allow {method}"))) }
+}
 
 /// Where a flow went after a step.
 #[derive(Debug, Clone)]
@@ -139,16 +145,29 @@ impl Services {
     /// The second factors a user with `credentials` can use after the methods `passed`:
     /// `totp` and `recovery_code` with an authenticator app, `sms` with an enrolled number,
     /// `passkey` with a passkey (neither twice in one login), as the flow API names them.
-    pub(crate) fn second_factors(&self, credentials: &[CredentialRecord], passed: &[String]) -> Vec<&'static str> {
+    pub(crate) fn second_factors(
+        &self,
+        credentials: &[CredentialRecord],
+        passed: &[String],
+        policy: &AuthPolicy,
+    ) -> Vec<&'static str> {
         let has = |kind| credentials.iter().any(|c: &CredentialRecord| c.kind == kind);
         let mut methods = Vec::new();
-        if has(CredentialKind::Totp) {
+        if has(CredentialKind::Totp) && policy.allows_second(SecondFactorKind::Totp) {
             methods.push("totp");
         }
-        if has(CredentialKind::Sms) && self.sms_enabled() && !passed.iter().any(|m| m == "sms") {
+        if has(CredentialKind::Sms)
+            && self.sms_enabled()
+            && policy.allows_second(SecondFactorKind::Sms)
+            && !passed.iter().any(|m| m == "sms")
+        {
             methods.push("sms");
         }
-        if has(CredentialKind::Passkey) && self.passkeys_enabled() && !passed.iter().any(|m| m == "hwk" || m == "swk") {
+        if has(CredentialKind::Passkey)
+            && self.passkeys_enabled()
+            && policy.allows_second(SecondFactorKind::Passkey)
+            && !passed.iter().any(|m| m == "hwk" || m == "swk")
+        {
             methods.push("passkey");
         }
         if has(CredentialKind::RecoveryCodes) {
@@ -166,7 +185,8 @@ impl Services {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let credentials = tx.credentials_of_user(record.id, user).await?;
-        Ok(self.second_factors(&credentials, &flow.state.amr))
+        let policy = self.auth_policy_in(&mut tx, &record).await?;
+        Ok(self.second_factors(&credentials, &flow.state.amr, &policy))
     }
 
     /// The step that follows a passed factor for `user`, and moves the flow there; or `None`
@@ -184,7 +204,7 @@ impl Services {
         let credentials = tx.credentials_of_user(tenant.id, user).await?;
         // A factor the user has and has not used in this login (a text message that was the
         // first factor cannot be the second).
-        let usable = self.second_factors(&credentials, &flow.state.amr).iter().any(|m| *m != "recovery_code");
+        let usable = self.second_factors(&credentials, &flow.state.amr, &policy).iter().any(|m| *m != "recovery_code");
         // Two factors passed: a password and a code, or a passkey that verified its user.
         let second_done = flow.state.amr.iter().filter(|m| *m != "mfa").count() >= 2;
         let asked = flow.state.acr.as_deref() == Some(ACR_MFA) || requirements.contains(&Requirement::EnrolMfa);
@@ -404,6 +424,10 @@ impl Services {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::SecondFactor).await?;
+        if matches!(factor, SecondFactor::Totp(_)) {
+            let policy = self.auth_policy_in(&mut tx, &record).await?;
+            allowed(policy.allows_second(SecondFactorKind::Totp), "authenticator apps")?;
+        }
         let credentials = tx.credentials_of_user(record.id, user).await?;
         let (passed, reason) = match &factor {
             SecondFactor::Totp(code) => {
@@ -497,6 +521,10 @@ impl Services {
         let mut tx = self.store.write().await?;
         let step = if flow.kind == FlowKind::Settings { FlowStep::Settings } else { FlowStep::EnrolTotp };
         let flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
+        if flow.kind == FlowKind::Settings {
+            let policy = self.auth_policy_in(&mut tx, &record).await?;
+            allowed(policy.allows_second(SecondFactorKind::Totp), "authenticator apps")?;
+        }
         let seed = self.flow_seed(&record, &flow)?;
         let Some(accepted_step) = totp::check(&seed, code, now.unix_timestamp()) else {
             let refusal = self.step_failed(&mut tx, &record, flow, "otp", "wrong", context).await?;

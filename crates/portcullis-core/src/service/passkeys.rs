@@ -25,7 +25,7 @@ use super::flows::FlowProgress;
 use super::sessions::LoginRefusal;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
-use crate::model::auth_policy::AllowedAuthenticator;
+use crate::model::auth_policy::{AllowedAuthenticator, FirstFactor, SecondFactorKind};
 use crate::model::credential::{CredentialKind, CredentialRecord};
 use crate::model::session::{FlowRecord, FlowStep};
 use crate::model::user::UserStatus;
@@ -123,6 +123,9 @@ impl Services {
             .collect();
         let display = user.claims.name.clone().unwrap_or_else(|| user.username.clone());
         let policy = self.auth_policy_in(tx, tenant).await?;
+        if !policy.allows_first(FirstFactor::Passkey) && !policy.allows_second(SecondFactorKind::Passkey) {
+            return Ok(None);
+        }
         let (options, state) = match attestation_list(&policy.passkey_authenticators)? {
             Some(list) => {
                 let (options, registration) = webauthn
@@ -237,6 +240,14 @@ impl Services {
         }
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
+        let policy = self.auth_policy_in(&mut tx, &record).await?;
+        let permitted = match step {
+            FlowStep::SecondFactor => policy.allows_second(SecondFactorKind::Passkey),
+            _ => policy.allows_first(FirstFactor::Passkey),
+        };
+        if !permitted {
+            return Ok(None);
+        }
         let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
         let (options, state) = match (step, flow.state.pending_user) {
             (FlowStep::SecondFactor, Some(user)) => {
@@ -303,6 +314,12 @@ impl Services {
         }
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
+        let policy = self.auth_policy_in(&mut tx, &record).await?;
+        let permitted = match step {
+            FlowStep::SecondFactor => policy.allows_second(SecondFactorKind::Passkey),
+            _ => policy.allows_first(FirstFactor::Passkey),
+        };
+        super::flows::allowed(permitted, "passkeys")?;
         let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
         // The challenge answers once, right or wrong; the next attempt gets a new one.
         let state = flow.state.webauthn.take();

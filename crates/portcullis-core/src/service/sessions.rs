@@ -14,6 +14,7 @@ use super::throttle::LoginKeys;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
 use crate::model::auth_policy::ACR_MFA;
+use crate::model::auth_policy::FirstFactor;
 use crate::model::client::ClientRecord;
 use crate::model::session::{
     AuthorizationRequest, FlowKind, FlowRecord, FlowState, FlowStep, GrantRecord, SessionInfo, SessionRecord,
@@ -146,6 +147,8 @@ impl Services {
         let keys = {
             let mut tx = self.store.read().await?;
             let record = self.cached_tenant(&mut tx, tenant).await?;
+            let policy = self.auth_policy_in(&mut tx, &record).await?;
+            super::flows::allowed(policy.allows_first(FirstFactor::Password), "passwords")?;
             drop(tx);
             let keys = LoginKeys::new(&login_key(login), context.ip.as_deref());
             if let Some(retry_after) = self.login_wait(&record, &keys).await? {

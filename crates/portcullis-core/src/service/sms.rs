@@ -25,6 +25,7 @@ use super::sessions::LoginRefusal;
 use super::throttle::{code_key, sms_account_key, sms_number_key, sms_source_key};
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
+use crate::model::auth_policy::{FirstFactor, SecondFactorKind};
 use crate::model::credential::{CredentialKind, CredentialRecord};
 use crate::model::session::{FlowRecord, FlowStep, SmsCodeState};
 use crate::model::tenant::TenantRecord;
@@ -162,12 +163,13 @@ impl Services {
         let mut keys = vec![(sms_source_key(context.ip.as_deref()), SMS_SOURCE_LIMIT)];
         let user = match (step, identifier.map(str::trim)) {
             (FlowStep::SecondFactor, _) => {
+                super::flows::allowed(policy.allows_second(SecondFactorKind::Sms), "text messages")?;
                 if flow.state.amr.iter().any(|m| m == "sms") {
                     return Err(Error::invalid("method", "a text message was this login's first factor"));
                 }
                 flow.state.pending_user
             }
-            (FlowStep::Authenticate, Some(identifier)) if policy.passwordless_sms => {
+            (FlowStep::Authenticate, Some(identifier)) if policy.allows_first(FirstFactor::Sms) => {
                 if identifier.is_empty() || identifier.len() > 320 {
                     return Err(Error::invalid("identifier", "give a username or an e-mail address"));
                 }
@@ -309,6 +311,7 @@ impl Services {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let policy = self.auth_policy_in(&mut tx, &record).await?;
+        super::flows::allowed(policy.allows_second(SecondFactorKind::Sms), "text messages")?;
         if !policy.sms_allowed_to(&number) {
             return Err(Error::invalid("number", "text messages cannot be sent to this country"));
         }

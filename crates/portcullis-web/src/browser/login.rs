@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use portcullis_core::model::auth_policy::FirstFactor;
 use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::mail::CodePurpose;
@@ -96,7 +97,7 @@ async fn step_page(
         }
         _ => None,
     };
-    let passwordless_sms = policy.as_ref().is_some_and(|p| p.passwordless_sms) && services.sms_enabled();
+    let first = |method| policy.as_ref().is_some_and(|p| p.allows_first(method));
     // "Remember this device" is offered with a second factor, never with a first.
     let remember_days = policy.as_ref().map(|p| p.remember_device_days).filter(|_| flow.state.pending_user.is_some());
     match flow.step() {
@@ -106,16 +107,20 @@ async fn step_page(
                 Err(error) => return error_page(tenant, &error.into()),
             };
             let scripted = passkey_options.is_some();
-            let mail = services.mail_enabled();
+            let password = first(FirstFactor::Password);
+            let mail = services.mail_enabled() && first(FirstFactor::EmailCode);
+            let reset = services.mail_enabled() && password;
+            let sms = services.sms_enabled() && first(FirstFactor::Sms);
             let certificate_url = state
                 .certificate_url
                 .as_ref()
+                .filter(|_| first(FirstFactor::Certificate))
                 .map(|url| format!("{url}/t/{tenant}/login/certificate?flow={}", flow.id));
             let signup = policy
                 .as_ref()
                 .is_some_and(|p| p.self_registration)
                 .then(|| format!("/t/{tenant}/login/register?flow={}", flow.id));
-            let context = minijinja::context! { username, passkey_options, mail, sms => passwordless_sms, certificate_url, signup, ..common };
+            let context = minijinja::context! { username, passkey_options, password, mail, reset, sms, certificate_url, signup, ..common };
             let page = pages::render(status, "login.html", context);
             if scripted { pages::with_passkey_script(page) } else { page }
         }

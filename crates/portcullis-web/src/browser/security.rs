@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use portcullis_core::model::auth_policy::{FirstFactor, SecondFactorKind};
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::LoginRefusal;
 
@@ -40,14 +41,20 @@ async fn overview(
         Ok(credentials) => credentials,
         Err(error) => return error_page(tenant, &error.into()),
     };
+    let policy = match state.services.login_policy(tenant).await {
+        Ok(policy) => policy,
+        Err(error) => return error_page(tenant, &error.into()),
+    };
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let passkeys = policy.allows_first(FirstFactor::Passkey) || policy.allows_second(SecondFactorKind::Passkey);
     let context = minijinja::context! {
         tenant,
         action => format!("/t/{tenant}/account/security"),
         csrf => browser.csrf(PURPOSE),
         credentials,
-        passkeys => state.services.passkeys_enabled(),
-        sms => state.services.sms_enabled(),
+        totp => policy.allows_second(SecondFactorKind::Totp),
+        passkeys => state.services.passkeys_enabled() && passkeys,
+        sms => state.services.sms_enabled() && policy.allows_second(SecondFactorKind::Sms),
         notice,
         error,
     };

@@ -338,3 +338,52 @@ on_every_engine!(a_first_party_app_adds_second_factors_through_the_settings_api,
         (Some("second_factor"), json!(["totp", "sms", "recovery_code"]))
     );
 });
+
+on_every_engine!(the_policy_names_the_methods_a_tenant_allows, |server| {
+    let (id, _) = setup(&server, web_client()).await;
+    let policy = json!({"mfa": "optional", "first_factors": ["password"], "second_factors": ["sms"]});
+    let (status, shown) = server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("put");
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    let bad = json!({"mfa": "optional", "first_factors": ["carrier_pigeon"]});
+    let (status, _) = server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(bad)).await.expect("put");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Only the password is offered and taken; codes by e-mail are refused even when forged.
+    let (flow_id, token, flow) = start(&server, &id).await;
+    assert_eq!(flow["methods"], json!(["password", "recovery"]), "{flow}");
+    let (status, body, _) =
+        step(&server, &flow_id, &token, json!({"method": "email_code", "identifier": "alice"})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_method")), "{body}");
+    let mut browser = crate::browser::Browser::new(&server.url);
+    let to_login = crate::browser::location(
+        &browser.get(&crate::oidc_errors::authorize_url(&crate::oidc_errors::request(&id, &[]))).await,
+    );
+    let html = browser.get(&to_login).await.text().await.expect("html");
+    assert!(!html.contains(r#"value="email_code""#), "not offered: {html}");
+    let (flow, csrf) = (crate::browser::field(&html, "flow"), crate::browser::field(&html, "csrf_token"));
+    let forged = browser
+        .post(
+            "/t/acme/login",
+            &[("flow", &flow), ("csrf_token", &csrf), ("method", "email_code"), ("username", "alice")],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    assert!(forged.text().await.expect("html").contains("does not allow"));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(server.mail.all().is_empty(), "no mail went out");
+
+    // Settings offer only the second factors allowed: no authenticator app here.
+    let mut first_party = web_client();
+    first_party["first_party"] = json!(true);
+    let (_, client) =
+        server.admin_json(Method::POST, "/tenants/acme/clients", Some(first_party)).await.expect("client");
+    let (cid, csecret) = (client["client_id"].as_str().expect("id"), client["client_secret"].as_str().expect("s"));
+    let access = access_token_of(&server, cid, csecret).await;
+    let flow: Value = start_settings(&server, Some(&access)).await.json().await.expect("json");
+    assert_eq!(flow["methods"], json!(["add_sms"]), "{flow}");
+    let (flow_id, token) = (flow["id"].as_str().expect("id"), flow["flow_token"].as_str().expect("token"));
+    let uri = flow["totp"]["otpauth_uri"].as_str().expect("uri").to_owned();
+    let (status, body, _) =
+        step(&server, flow_id, token, json!({"method": "enrol_totp", "code": app_code(&uri, 0)})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_method")), "{body}");
+});

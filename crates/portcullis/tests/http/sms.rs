@@ -137,10 +137,10 @@ on_every_engine!(passwordless_texts_need_the_policy_and_hold_their_limits, |serv
     let (status, body, _) = step(&server, &flow_id, &token, json!({"method": "sms", "identifier": "alice"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_method")), "{body}");
 
-    let bad = json!({"mfa": "optional", "passwordless_sms": true, "sms_countries": ["49"]});
+    let bad = json!({"mfa": "optional", "first_factors": ["password", "sms"], "sms_countries": ["49"]});
     let (status, _) = server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(bad)).await.expect("put");
     assert_eq!(status, StatusCode::BAD_REQUEST, "a prefix starts with +");
-    let policy = json!({"mfa": "optional", "passwordless_sms": true, "sms_countries": ["+49"]});
+    let policy = json!({"mfa": "optional", "first_factors": ["password", "sms"], "sms_countries": ["+49"]});
     let (status, _) = server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("put");
     assert_eq!(status, StatusCode::OK);
 
@@ -163,7 +163,7 @@ on_every_engine!(passwordless_texts_need_the_policy_and_hold_their_limits, |serv
     assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("1"), json!(["sms"])));
 
     // Texts go only to the countries the policy names: the answer is the same, nothing is sent.
-    let policy = json!({"mfa": "optional", "passwordless_sms": true, "sms_countries": ["+1"]});
+    let policy = json!({"mfa": "optional", "first_factors": ["password", "sms"], "sms_countries": ["+1"]});
     server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("put");
     let (flow_id, token, _) = start(&server, &id).await;
     let (status, body, _) = step(&server, &flow_id, &token, json!({"method": "sms", "identifier": "alice"})).await;
@@ -176,7 +176,7 @@ on_every_engine!(passwordless_texts_need_the_policy_and_hold_their_limits, |serv
     assert!(refused.text().await.expect("html").contains("this country"));
 
     // Three texts per number and per typed account in the window (the enrolment was one).
-    let policy = json!({"mfa": "optional", "passwordless_sms": true});
+    let policy = json!({"mfa": "optional", "first_factors": ["password", "sms"]});
     server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("put");
     let (flow_id, token, _) = start(&server, &id).await;
     let (status, _, _) = step(&server, &flow_id, &token, json!({"method": "sms", "identifier": "alice"})).await;
