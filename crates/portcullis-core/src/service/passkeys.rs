@@ -261,12 +261,10 @@ impl Services {
                     .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
                 (serde_json::to_value(options).map_err(Error::internal)?, state_json(&state)?)
             }
-            (FlowStep::Authenticate, _) => {
-                let (options, state) = webauthn
-                    .start_discoverable_authentication()
-                    .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
-                (serde_json::to_value(options).map_err(Error::internal)?, state_json(&state)?)
-            }
+            (FlowStep::Authenticate, _) => match self.discoverable_request(&mut tx, &record).await? {
+                Some(request) => request,
+                None => return Ok(None),
+            },
             _ => return Ok(None),
         };
         flow.state.webauthn = Some(state);
@@ -274,6 +272,23 @@ impl Services {
         tx.flow_update(&flow).await?;
         tx.commit().await?;
         Ok(Some(options))
+    }
+
+    /// A discoverable passkey request (any of the tenant's passkeys may answer): the options
+    /// for the browser and the challenge's state; `None` when the tenant's policy or the node
+    /// has no passkey sign-in.
+    pub(crate) async fn discoverable_request(
+        &self,
+        tx: &mut Box<dyn crate::store::StoreTx>,
+        tenant: &crate::model::tenant::TenantRecord,
+    ) -> Result<Option<(Value, String)>> {
+        let Some(webauthn) = self.webauthn.as_deref() else { return Ok(None) };
+        if !self.auth_policy_in(tx, tenant).await?.allows_first(FirstFactor::Passkey) {
+            return Ok(None);
+        }
+        let (options, state) =
+            webauthn.start_discoverable_authentication().map_err(|e| Error::internal(format!("webauthn: {e}")))?;
+        Ok(Some((serde_json::to_value(options).map_err(Error::internal)?, state_json(&state)?)))
     }
 
     /// The passkeys of `user`, with their credential records.

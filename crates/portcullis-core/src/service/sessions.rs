@@ -115,6 +115,14 @@ impl Services {
             }
         } else {
             flow.state = state;
+            if known.is_none() {
+                // The sign-in page offers passkeys at once: their request is made with the flow
+                // (one write, not a second one when the page is first shown).
+                if let Some((options, challenge)) = self.discoverable_request(&mut tx, &record).await? {
+                    flow.state.webauthn = Some(challenge);
+                    flow.state.webauthn_options = Some(options);
+                }
+            }
         }
         tx.flow_insert(&flow).await?;
         tx.commit().await?;
