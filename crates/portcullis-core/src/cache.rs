@@ -1,5 +1,6 @@
 //! In-process caches of hot, rarely changing reads (DESIGN §5): admin tokens by digest,
-//! tenants by name, compiled user schemas by tenant name.
+//! tenants by name, compiled user schemas by tenant name, and the tenant's clients, keys,
+//! scopes and authentication policy.
 //!
 //! Invalidation follows the audit log, which is the change log: every change is an audit
 //! event written in the change's own transaction, and appends queue on the chain's head row,
@@ -76,6 +77,8 @@ pub(crate) struct Caches {
     jwks: Map<String, Arc<serde_json::Value>>,
     /// Each tenant's own OAuth scopes.
     scopes: Map<String, Arc<Vec<crate::model::scope::ScopeDefinition>>>,
+    /// Each tenant's authentication policy (read by every login step).
+    policies: Map<String, crate::model::auth_policy::AuthPolicy>,
     /// The last audit `seq` applied; `-1` until the first poll sets the starting point.
     seen: AtomicI64,
 }
@@ -100,6 +103,7 @@ impl Caches {
             verifiers: Map::new(),
             jwks: Map::new(),
             scopes: Map::new(),
+            policies: Map::new(),
             seen: AtomicI64::new(-1),
         }
     }
@@ -177,6 +181,14 @@ impl Caches {
         self.scopes.put(tenant.to_owned(), scopes, now);
     }
 
+    pub(crate) fn policy(&self, tenant: &str, now: OffsetDateTime) -> Option<crate::model::auth_policy::AuthPolicy> {
+        self.policies.get(&tenant.to_owned(), now)
+    }
+
+    pub(crate) fn put_policy(&self, tenant: &str, policy: crate::model::auth_policy::AuthPolicy, now: OffsetDateTime) {
+        self.policies.put(tenant.to_owned(), policy, now);
+    }
+
     /// Evicts whatever `change` may have made stale.
     pub(crate) fn apply(&self, change: &ChangeEvent) {
         let tenant = change.tenant.as_deref();
@@ -195,6 +207,7 @@ impl Caches {
                     self.verifiers.retain(|t, _| t != name);
                     self.jwks.retain(|t, _| t != name);
                     self.scopes.retain(|t, _| t != name);
+                    self.policies.retain(|t, _| t != name);
                     // A deleted tenant's tokens are deleted with it.
                     self.tokens.retain(|_, t| t.tenant.as_ref().map(|n| n.as_str()) != Some(name));
                 }
@@ -214,6 +227,11 @@ impl Caches {
             "scope" => {
                 if let Some(name) = tenant {
                     self.scopes.retain(|t, _| t != name);
+                }
+            }
+            "auth_policy" => {
+                if let Some(name) = tenant {
+                    self.policies.retain(|t, _| t != name);
                 }
             }
             "schema" => {
@@ -244,5 +262,6 @@ impl Caches {
         self.verifiers.clear();
         self.jwks.clear();
         self.scopes.clear();
+        self.policies.clear();
     }
 }

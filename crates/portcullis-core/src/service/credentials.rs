@@ -296,7 +296,7 @@ impl Services {
         }
         let mut tx = self.store.write().await?;
         let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let before = self.auth_policy_in(&mut tx, &record).await?;
+        let before = Self::stored_auth_policy(&mut tx, &record).await?;
         tx.auth_policy_put(record.id, &serde_json::to_string(&policy).map_err(Error::internal)?, self.clock.now())
             .await?;
         let change = Change {
@@ -309,6 +309,7 @@ impl Services {
         };
         self.record(&mut tx, who, change).await?;
         tx.commit().await?;
+        self.changed("auth_policy.put", Some(tenant), None);
         Ok(policy)
     }
 }

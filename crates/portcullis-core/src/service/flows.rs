@@ -120,8 +120,20 @@ fn credential_aad(credential: &str) -> Vec<u8> {
 }
 
 impl Services {
-    /// The tenant's authentication policy, inside `tx`.
+    /// The tenant's authentication policy: from this node's cache (every login step reads it;
+    /// a change reaches other nodes with their next poll of the change log), else inside `tx`.
     pub(crate) async fn auth_policy_in(&self, tx: &mut Box<dyn StoreTx>, tenant: &TenantRecord) -> Result<AuthPolicy> {
+        let now = self.clock.now();
+        if let Some(policy) = self.caches.policy(tenant.name.as_str(), now) {
+            return Ok(policy);
+        }
+        let policy = Self::stored_auth_policy(tx, tenant).await?;
+        self.caches.put_policy(tenant.name.as_str(), policy.clone(), now);
+        Ok(policy)
+    }
+
+    /// The tenant's authentication policy as stored, inside `tx` (writes of the policy).
+    pub(crate) async fn stored_auth_policy(tx: &mut Box<dyn StoreTx>, tenant: &TenantRecord) -> Result<AuthPolicy> {
         match tx.auth_policy_get(tenant.id).await? {
             Some(text) => serde_json::from_str(&text).map_err(Error::internal),
             None => Ok(AuthPolicy::for_profile(tenant.profile)),
