@@ -674,7 +674,10 @@ async fn advanced(
     progress: FlowProgress,
     settings_done: bool,
 ) -> Response {
-    let FlowProgress { flow, session, cookie_secret, recovery_codes, .. } = progress;
+    let FlowProgress { flow, session, cookie_secret, recovery_codes, ended_sessions, .. } = progress;
+    for (ended, grants) in ended_sessions {
+        crate::browser::notify(state.clone(), tenant.to_owned(), state.issuer(tenant), ended, grants);
+    }
     let mut shown = match view(state, tenant, &flow, client).await {
         Ok(shown) => shown,
         Err(response) => return response,

@@ -52,12 +52,22 @@ pub struct FlowProgress {
     pub recovery_codes: Vec<String>,
     /// The device cookie to set: the user asked to be remembered on this browser.
     pub device_secret: Option<String>,
+    /// Sessions this step ended (a password reset signs the account out elsewhere), with their
+    /// grants: their clients get back-channel logout tokens.
+    pub ended_sessions: Vec<(SessionRecord, Vec<crate::model::session::GrantRecord>)>,
 }
 
 impl FlowProgress {
     /// The flow at its next step, nothing more.
     pub fn next(flow: FlowRecord) -> Self {
-        Self { flow, session: None, cookie_secret: None, recovery_codes: Vec::new(), device_secret: None }
+        Self {
+            flow,
+            session: None,
+            cookie_secret: None,
+            recovery_codes: Vec::new(),
+            device_secret: None,
+            ended_sessions: Vec::new(),
+        }
     }
 }
 
@@ -365,7 +375,14 @@ impl Services {
             after: Some(json!({"amr": session.amr, "acr": session.acr, "client_id": flow.request.client_id})),
         };
         self.record(tx, &Principal::user(Some(user), &tenant.name, context), change).await?;
-        Ok(FlowProgress { flow, session: Some(session), cookie_secret, recovery_codes: Vec::new(), device_secret })
+        Ok(FlowProgress {
+            flow,
+            session: Some(session),
+            cookie_secret,
+            recovery_codes: Vec::new(),
+            device_secret,
+            ended_sessions: Vec::new(),
+        })
     }
 
     /// Counts a failed step of `flow` (ending it at the fifth) and audits it; returns the
@@ -655,12 +672,14 @@ impl Services {
         };
         let who = Principal::user(Some(user.id), &record.name, context);
         self.record(&mut tx, &who, change).await?;
+        let mut ended = Vec::new();
         if flow.state.recovery {
             // Whoever knew the old password is signed out everywhere (OWASP: a reset ends the
             // account's sessions); the reset's own session begins after this.
             let now = self.clock.now();
             for session in tx.sessions_of_user(record.id, user.id).await?.into_iter().filter(|s| s.live(now)) {
-                self.end_in(&mut tx, &record, &session, &who, "session.revoke.password_reset").await?;
+                let grants = self.end_in(&mut tx, &record, &session, &who, "session.revoke.password_reset").await?;
+                ended.push((session, grants));
             }
         }
         let mut flow = flow;
@@ -672,6 +691,8 @@ impl Services {
             self.authenticated(&mut tx, &record, flow, user.id, context).await?
         };
         tx.commit().await?;
+        let mut progress = progress;
+        progress.ended_sessions = ended;
         Ok(progress)
     }
 }

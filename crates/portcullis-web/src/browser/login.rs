@@ -356,6 +356,9 @@ pub(super) async fn advance(
 ) -> Response {
     let tenant = tenant.to_owned();
     let state = state.clone();
+    for (session, grants) in progress.ended_sessions.clone() {
+        super::notify(state.clone(), tenant.clone(), state.issuer(&tenant), session, grants);
+    }
     let mut response = match (&progress.session, progress.recovery_codes.is_empty()) {
         (None, true) => see_other(&format!("/t/{tenant}/login?flow={}", progress.flow.id)),
         (Some(session), true) => proceed(&state, &tenant, &progress.flow, client, session).await,

@@ -137,7 +137,13 @@ on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |s
     let own = json!({"subject": "ACME Konto: {code}", "body": "Code {code}\nLink {link}\n{tenant}"});
     let (status, _) = server.admin_json(Method::PUT, path, Some(own)).await.expect("put");
     assert_eq!(status, StatusCode::NO_CONTENT);
-    // A session from before the reset (someone who knew the old password, say).
+    // A session from before the reset (someone who knew the old password, say), at a client
+    // that wants to hear when sessions end.
+    let (bcl, mut logouts) = crate::logout::relying_party().await;
+    let patch = json!({"backchannel_logout_uri": bcl});
+    let (status, _) =
+        server.admin_json(Method::PATCH, &format!("/tenants/acme/clients/{id}"), Some(patch)).await.expect("patch");
+    assert_eq!(status, StatusCode::OK);
     let mut before = Browser::new(&server.url);
     crate::oidc_errors::code_for(&mut before, &id, &[]).await;
     let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
@@ -171,6 +177,9 @@ on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |s
     let live: Vec<&Value> = sessions.as_array().expect("list").iter().map(|s| &s["id"]).collect();
     assert_eq!(live.len(), 1, "only the reset's own session: {sessions}");
     assert_ne!(live[0], &old_session, "the session from before the reset has ended");
+    let token = tokio::time::timeout(std::time::Duration::from_secs(10), logouts.recv()).await.expect("a logout token");
+    let claims = payload(&token.expect("token"));
+    assert_eq!(claims["sid"], old_session, "its client heard of it (back-channel logout)");
 
     // The old password is gone, the new one works.
     let (flow, token) = api_flow(&server, &id, "en").await;

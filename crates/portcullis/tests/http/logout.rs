@@ -38,7 +38,7 @@ async fn relying_party_failing(failing: usize) -> (String, mpsc::UnboundedReceiv
     (url, receiver)
 }
 
-async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
+pub async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
     relying_party_failing(0).await
 }
 
