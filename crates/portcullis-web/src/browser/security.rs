@@ -186,19 +186,28 @@ pub(super) async fn totp_page(
     headers: HeaderMap,
     Query(query): Query<FlowQuery>,
 ) -> Response {
-    let browser = Browser::of(&state, &headers);
-    let session = match session_of(&state, &tenant, &headers).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let flow = match settings_flow(&state, &tenant, &browser, &session, &query.flow).await {
-        Ok(flow) => flow,
+    let (browser, flow) = match shown(&state, &tenant, &headers, &query.flow).await {
+        Ok(shown) => shown,
         Err(response) => return response,
     };
     match state.services.totp_enrolment(&tenant, &flow).await {
         Ok(e) => enrol_form(&tenant, &browser, &flow.id, &e.qr_svg, &e.secret, None),
         Err(error) => error_page(&tenant, &error.into()),
     }
+}
+
+/// A settings flow of this browser and the signed-in user, for its page: the browser and the
+/// flow; or the page to answer instead.
+async fn shown(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    flow_id: &str,
+) -> Result<(Browser, FlowRecord), Response> {
+    let browser = Browser::of(state, headers);
+    let session = session_of(state, tenant, headers).await?;
+    let flow = settings_flow(state, tenant, &browser, &session, flow_id).await?;
+    Ok((browser, flow))
 }
 
 /// A form posted to a settings flow of the signed-in user, its CSRF token checked: the browser,
@@ -275,13 +284,8 @@ pub(super) async fn passkey_page(
     headers: HeaderMap,
     Query(query): Query<FlowQuery>,
 ) -> Response {
-    let browser = Browser::of(&state, &headers);
-    let session = match session_of(&state, &tenant, &headers).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    match settings_flow(&state, &tenant, &browser, &session, &query.flow).await {
-        Ok(flow) if flow.state.webauthn_options.is_some() => passkey_form(&tenant, &browser, &flow, None),
+    match shown(&state, &tenant, &headers, &query.flow).await {
+        Ok((browser, flow)) if flow.state.webauthn_options.is_some() => passkey_form(&tenant, &browser, &flow, None),
         Ok(_) => flow_gone(&tenant),
         Err(response) => response,
     }
@@ -334,13 +338,8 @@ pub(super) async fn sms_page(
     headers: HeaderMap,
     Query(query): Query<FlowQuery>,
 ) -> Response {
-    let browser = Browser::of(&state, &headers);
-    let session = match session_of(&state, &tenant, &headers).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    match settings_flow(&state, &tenant, &browser, &session, &query.flow).await {
-        Ok(flow) if flow.state.sms_code.is_some() => sms_form(&tenant, &browser, &flow.id, None),
+    match shown(&state, &tenant, &headers, &query.flow).await {
+        Ok((browser, flow)) if flow.state.sms_code.is_some() => sms_form(&tenant, &browser, &flow.id, None),
         Ok(_) => flow_gone(&tenant),
         Err(response) => response,
     }
