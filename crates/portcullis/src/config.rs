@@ -412,6 +412,24 @@ mod tests {
     }
 
     #[test]
+    fn sms_and_mtls_settings_are_complete_or_refused() {
+        let error = |text: &str| Config::resolve(&file(text).1).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error("sms_webhook_url = \"https://h/x\"").contains("PORTCULLIS_SMS_WEBHOOK_SECRET"));
+        assert!(error("sms_webhook_url = \"https://h/x\"\nsms_webhook_secret = \"short\"").contains("16"));
+        assert!(error("sms_webhook_url = \"ftp://h\"\nsms_webhook_secret = \"0123456789abcdef\"").contains("http"));
+        let both = "sms_webhook_url = \"https://h/x\"\nsms_webhook_secret = \"0123456789abcdef\"\nsms_twilio_account_sid = \"AC1\"";
+        assert!(error(both).contains("one SMS provider"));
+        assert!(error("sms_twilio_account_sid = \"AC1\"\nsms_twilio_auth_token = \"t\"").contains("sms_twilio_from"));
+        assert!(error("mtls_listen = \"127.0.0.1:8443\"").contains("mtls_cert"));
+        let insecure = "mtls_listen = \"127.0.0.1:8443\"\nmtls_cert = \"c\"\nmtls_key = \"k\"\nmtls_client_ca = \"ca\"\nmtls_public_url = \"http://h\"";
+        assert!(error(insecure).contains("https"));
+        let (_f, args) = file("sms_webhook_url = \"https://h/x\"\nsms_webhook_secret = \"0123456789abcdef\"");
+        let config = Config::resolve(&args).expect("a complete webhook");
+        assert!(matches!(config.sms, Some(SmsConfig::Webhook { .. })));
+        assert!(!config.to_toml().expect("toml").contains("0123456789abcdef"), "the secret is redacted");
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
         let (_f, args) = file("listen = \"127.0.0.1:9000\"\nlisten_port = 1\n");
         let error = Config::resolve(&args).expect_err("unknown key").to_string();
