@@ -210,32 +210,37 @@ impl FlowSubmission {
 
 /// What the flow accepts at its step: the first factors the node and the tenant's policy
 /// offer, the second factors its user has, or the one answer the step waits for.
-async fn methods(state: &AppState, tenant: &str, flow: &FlowRecord) -> Result<Vec<&'static str>, Response> {
+async fn methods(
+    state: &AppState,
+    tenant: &str,
+    flow: &FlowRecord,
+    client: &ClientRecord,
+) -> Result<Vec<&'static str>, Response> {
     let services = &state.services;
     Ok(match flow.step() {
         FlowStep::Authenticate => {
             let policy = services.login_policy(tenant).await.map_err(failure)?;
             let mut methods = Vec::new();
-            let password = policy.allows_first(FirstFactor::Password);
+            let password = policy.allows_first_for(FirstFactor::Password, client);
             if password {
                 methods.push("password");
             }
-            if services.passkeys_enabled() && policy.allows_first(FirstFactor::Passkey) {
+            if services.passkeys_enabled() && policy.allows_first_for(FirstFactor::Passkey, client) {
                 methods.push("passkey");
             }
-            if services.mail_enabled() && policy.allows_first(FirstFactor::EmailCode) {
+            if services.mail_enabled() && policy.allows_first_for(FirstFactor::EmailCode, client) {
                 methods.push("email_code");
             }
             if services.mail_enabled() && password {
                 methods.push("recovery");
             }
-            if services.sms_enabled() && policy.allows_first(FirstFactor::Sms) {
+            if services.sms_enabled() && policy.allows_first_for(FirstFactor::Sms, client) {
                 methods.push("sms");
             }
             if policy.self_registration {
                 methods.push("register");
             }
-            if state.certificate_url.is_some() && policy.allows_first(FirstFactor::Certificate) {
+            if state.certificate_url.is_some() && policy.allows_first_for(FirstFactor::Certificate, client) {
                 methods.push("certificate");
             }
             methods
@@ -322,7 +327,7 @@ async fn view(state: &AppState, tenant: &str, flow: &FlowRecord, client: &Client
         id: flow.id.clone(),
         kind: flow.kind.as_str().to_owned(),
         step: step_name(step),
-        methods: methods(state, tenant, flow).await?,
+        methods: methods(state, tenant, flow, client).await?,
         expires_at: flow.expires_at,
         client: FlowClient { client_id: client.client_id.clone(), client_name: client.metadata.client_name.clone() },
         flow_token: None,
@@ -526,7 +531,7 @@ pub(crate) async fn submit(
         Err(error) => return error.into_response(),
     };
     let services = &state.services;
-    let accepted = match methods(&state, &tenant, &flow).await {
+    let accepted = match methods(&state, &tenant, &flow, &client).await {
         Ok(accepted) => accepted,
         Err(response) => return response,
     };

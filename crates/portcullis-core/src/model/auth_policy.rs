@@ -164,6 +164,13 @@ impl AuthPolicy {
         self.first_factors.contains(&method)
     }
 
+    /// Whether `method` may sign a user in to `client`: the tenant allows it, and the client
+    /// names it or names none.
+    pub fn allows_first_for(&self, method: FirstFactor, client: &crate::model::client::ClientRecord) -> bool {
+        let named = &client.metadata.first_factors;
+        self.allows_first(method) && (named.is_empty() || named.contains(&method))
+    }
+
     /// Whether `kind` may be enrolled and passed as a second factor.
     pub fn allows_second(&self, kind: SecondFactorKind) -> bool {
         self.second_factors.contains(&kind)

@@ -166,6 +166,10 @@ pub struct ClientMetadata {
     /// Portcullis: a first-party application: no consent screen.
     #[serde(default)]
     pub first_party: bool,
+    /// Portcullis: the methods that may sign users in to this client, among those the tenant
+    /// allows (`password`, `passkey`, `email_code`, `sms`, `certificate`); empty: all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_factors: Vec<crate::model::auth_policy::FirstFactor>,
     /// Portcullis: access tokens issued for a user carry a `roles` claim — the user's
     /// tenant-wide roles and this client's roles.
     #[serde(default)]

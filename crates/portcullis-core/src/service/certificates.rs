@@ -234,10 +234,9 @@ impl Services {
         let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
         let identity = identity_of(&presented.der);
         let policy = self.auth_policy_in(&mut tx, &record).await?;
-        super::flows::allowed(
-            policy.allows_first(crate::model::auth_policy::FirstFactor::Certificate),
-            "certificates",
-        )?;
+        let method = crate::model::auth_policy::FirstFactor::Certificate;
+        let permitted = self.first_factor_permitted(&mut tx, &record, &flow.request.client_id, method).await?;
+        super::flows::allowed(permitted, "certificates")?;
         let user = match (&identity, presented.problem) {
             (Some(identity), None) => {
                 self.certificate_user(&mut tx, &record, &policy.certificate_mapping, identity).await?

@@ -414,6 +414,24 @@ impl Services {
 
     /// The client `client_id` of `tenant`, from this node's cache when it holds it; `None`
     /// when there is no such client, [`Error::NotFound`] when there is no such tenant.
+    /// The client `client_id` of `tenant`, from this node's cache or inside `tx`.
+    pub(crate) async fn client_in(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        client_id: &str,
+    ) -> Result<Option<ClientRecord>> {
+        let now = self.clock.now();
+        if let Some(client) = self.caches.client(tenant.name.as_str(), client_id, now) {
+            return Ok(Some(client));
+        }
+        let client = tx.client_get(tenant.id, client_id).await?;
+        if let Some(client) = &client {
+            self.caches.put_client(tenant.name.as_str(), client.clone(), now);
+        }
+        Ok(client)
+    }
+
     pub async fn client(&self, tenant: &str, client_id: &str) -> Result<Option<ClientRecord>> {
         let now = self.clock.now();
         if let Some(client) = self.caches.client(tenant, client_id, now) {

@@ -51,12 +51,12 @@ impl Services {
         }
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let policy = self.auth_policy_in(&mut tx, &record).await?;
         let (method, name) = match purpose {
             CodePurpose::Recovery => (FirstFactor::Password, "passwords"),
             _ => (FirstFactor::EmailCode, "codes by e-mail"),
         };
-        super::flows::allowed(policy.allows_first(method), name)?;
+        let permitted = self.first_factor_permitted(&mut tx, &record, &flow.request.client_id, method).await?;
+        super::flows::allowed(permitted, name)?;
         drop(tx);
         let login = login_key(identifier);
         let keys = [

@@ -142,6 +142,25 @@ impl Services {
         Ok(policy)
     }
 
+    /// Whether `method` may sign a user in to the client of a login flow (the tenant's policy
+    /// and the client's own list), inside `tx`.
+    pub(crate) async fn first_factor_permitted(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        client_id: &str,
+        method: crate::model::auth_policy::FirstFactor,
+    ) -> Result<bool> {
+        let policy = self.auth_policy_in(tx, tenant).await?;
+        if !policy.allows_first(method) {
+            return Ok(false);
+        }
+        Ok(match self.client_in(tx, tenant, client_id).await? {
+            Some(client) => policy.allows_first_for(method, &client),
+            None => true,
+        })
+    }
+
     /// The tenant's authentication policy as stored, inside `tx` (writes of the policy).
     pub(crate) async fn stored_auth_policy(tx: &mut Box<dyn StoreTx>, tenant: &TenantRecord) -> Result<AuthPolicy> {
         match tx.auth_policy_get(tenant.id).await? {

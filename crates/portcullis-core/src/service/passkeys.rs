@@ -240,10 +240,11 @@ impl Services {
         }
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let policy = self.auth_policy_in(&mut tx, &record).await?;
         let permitted = match step {
-            FlowStep::SecondFactor => policy.allows_second(SecondFactorKind::Passkey),
-            _ => policy.allows_first(FirstFactor::Passkey),
+            FlowStep::SecondFactor => {
+                self.auth_policy_in(&mut tx, &record).await?.allows_second(SecondFactorKind::Passkey)
+            }
+            _ => self.first_factor_permitted(&mut tx, &record, &flow.request.client_id, FirstFactor::Passkey).await?,
         };
         if !permitted {
             return Ok(None);
@@ -261,10 +262,12 @@ impl Services {
                     .map_err(|e| Error::internal(format!("webauthn: {e}")))?;
                 (serde_json::to_value(options).map_err(Error::internal)?, state_json(&state)?)
             }
-            (FlowStep::Authenticate, _) => match self.discoverable_request(&mut tx, &record).await? {
-                Some(request) => request,
-                None => return Ok(None),
-            },
+            (FlowStep::Authenticate, _) => {
+                match self.discoverable_request(&mut tx, &record, &flow.request.client_id).await? {
+                    Some(request) => request,
+                    None => return Ok(None),
+                }
+            }
             _ => return Ok(None),
         };
         flow.state.webauthn = Some(state);
@@ -281,9 +284,10 @@ impl Services {
         &self,
         tx: &mut Box<dyn crate::store::StoreTx>,
         tenant: &crate::model::tenant::TenantRecord,
+        client_id: &str,
     ) -> Result<Option<(Value, String)>> {
         let Some(webauthn) = self.webauthn.as_deref() else { return Ok(None) };
-        if !self.auth_policy_in(tx, tenant).await?.allows_first(FirstFactor::Passkey) {
+        if !self.first_factor_permitted(tx, tenant, client_id, FirstFactor::Passkey).await? {
             return Ok(None);
         }
         let (options, state) =
@@ -329,10 +333,11 @@ impl Services {
         }
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let policy = self.auth_policy_in(&mut tx, &record).await?;
         let permitted = match step {
-            FlowStep::SecondFactor => policy.allows_second(SecondFactorKind::Passkey),
-            _ => policy.allows_first(FirstFactor::Passkey),
+            FlowStep::SecondFactor => {
+                self.auth_policy_in(&mut tx, &record).await?.allows_second(SecondFactorKind::Passkey)
+            }
+            _ => self.first_factor_permitted(&mut tx, &record, &flow.request.client_id, FirstFactor::Passkey).await?,
         };
         super::flows::allowed(permitted, "passkeys")?;
         let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;

@@ -118,7 +118,9 @@ impl Services {
             if known.is_none() {
                 // The sign-in page offers passkeys at once: their request is made with the flow
                 // (one write, not a second one when the page is first shown).
-                if let Some((options, challenge)) = self.discoverable_request(&mut tx, &record).await? {
+                if let Some((options, challenge)) =
+                    self.discoverable_request(&mut tx, &record, &flow.request.client_id).await?
+                {
                     flow.state.webauthn = Some(challenge);
                     flow.state.webauthn_options = Some(options);
                 }
@@ -155,8 +157,9 @@ impl Services {
         let keys = {
             let mut tx = self.store.read().await?;
             let record = self.cached_tenant(&mut tx, tenant).await?;
-            let policy = self.auth_policy_in(&mut tx, &record).await?;
-            super::flows::allowed(policy.allows_first(FirstFactor::Password), "passwords")?;
+            let permitted =
+                self.first_factor_permitted(&mut tx, &record, &flow.request.client_id, FirstFactor::Password).await?;
+            super::flows::allowed(permitted, "passwords")?;
             drop(tx);
             let keys = LoginKeys::new(&login_key(login), context.ip.as_deref());
             if let Some(retry_after) = self.login_wait(&record, &keys).await? {

@@ -169,7 +169,9 @@ impl Services {
                 }
                 flow.state.pending_user
             }
-            (FlowStep::Authenticate, Some(identifier)) if policy.allows_first(FirstFactor::Sms) => {
+            (FlowStep::Authenticate, Some(identifier))
+                if self.first_factor_permitted(&mut tx, &record, &flow.request.client_id, FirstFactor::Sms).await? =>
+            {
                 if identifier.is_empty() || identifier.len() > 320 {
                     return Err(Error::invalid("identifier", "give a username or an e-mail address"));
                 }

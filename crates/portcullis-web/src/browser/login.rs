@@ -97,7 +97,7 @@ async fn step_page(
         }
         _ => None,
     };
-    let first = |method| policy.as_ref().is_some_and(|p| p.allows_first(method));
+    let first = |method| policy.as_ref().is_some_and(|p| p.allows_first_for(method, client));
     // "Remember this device" is offered with a second factor, never with a first.
     let remember_days = policy.as_ref().map(|p| p.remember_device_days).filter(|_| flow.state.pending_user.is_some());
     match flow.step() {

@@ -387,3 +387,33 @@ on_every_engine!(the_policy_names_the_methods_a_tenant_allows, |server| {
         step(&server, flow_id, token, json!({"method": "enrol_totp", "code": app_code(&uri, 0)})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_method")), "{body}");
 });
+
+on_every_engine!(a_client_narrows_the_methods_that_sign_in_to_it, |server| {
+    let (_, _) = setup(&server, web_client()).await;
+    let mut narrow = web_client();
+    narrow["first_factors"] = json!(["email_code"]);
+    let (status, client) =
+        server.admin_json(Method::POST, "/tenants/acme/clients", Some(narrow)).await.expect("client");
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    assert_eq!(client["first_factors"], json!(["email_code"]));
+    let id = client["client_id"].as_str().expect("id").to_owned();
+    let (flow_id, token, flow) = start(&server, &id).await;
+    assert_eq!(flow["methods"], json!(["email_code"]), "{flow}");
+    let password = json!({"method": "password", "identifier": "alice", "password": PASSWORD});
+    let (status, body, _) = step(&server, &flow_id, &token, password).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_method")), "{body}");
+    let mut browser = crate::browser::Browser::new(&server.url);
+    let to_login = crate::browser::location(
+        &browser.get(&crate::oidc_errors::authorize_url(&crate::oidc_errors::request(&id, &[]))).await,
+    );
+    let html = browser.get(&to_login).await.text().await.expect("html");
+    assert!(!html.contains(r#"name="password""#) && html.contains(r#"value="email_code""#), "{html}");
+    let (flow, csrf) = (crate::browser::field(&html, "flow"), crate::browser::field(&html, "csrf_token"));
+    let forged = browser
+        .post("/t/acme/login", &[("flow", &flow), ("csrf_token", &csrf), ("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST, "a password is refused even when posted");
+    let (status, body, _) =
+        step(&server, &flow_id, &token, json!({"method": "email_code", "identifier": "alice"})).await;
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("email_code")), "{body}");
+});
