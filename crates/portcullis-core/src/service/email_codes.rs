@@ -29,6 +29,12 @@ pub const MAIL_ACCOUNT_LIMIT: i64 = 5;
 /// Messages asked for from one source in the throttling window.
 pub const MAIL_SOURCE_LIMIT: i64 = 20;
 
+/// What mail to the typed account `login`, asked for from the request's source, is counted
+/// under, with each key's limit in the throttling window.
+pub(crate) fn mail_keys(login: &str, context: &RequestContext) -> [(Vec<u8>, i64); 2] {
+    [(mail_account_key(login), MAIL_ACCOUNT_LIMIT), (mail_source_key(context.ip.as_deref()), MAIL_SOURCE_LIMIT)]
+}
+
 impl Services {
     /// Sends a code (and a link) for `purpose` to the account `identifier` names, and moves
     /// `flow` to [`FlowStep::EmailCode`] — also when there is no such account, so the answer
@@ -59,17 +65,8 @@ impl Services {
         super::flows::allowed(permitted, name)?;
         drop(tx);
         let login = login_key(identifier);
-        let keys = [
-            (mail_account_key(&login), MAIL_ACCOUNT_LIMIT),
-            (mail_source_key(context.ip.as_deref()), MAIL_SOURCE_LIMIT),
-        ];
-        for (key, _) in &keys {
-            if let Some(retry_after) = self.key_wait(&record, key).await? {
-                return Ok(Err(LoginRefusal::Throttled { retry_after }));
-            }
-        }
-        for (key, limit) in &keys {
-            self.key_failed(&record, key, *limit).await?;
+        if let Some(retry_after) = self.spend(&record, &mail_keys(&login, context)).await? {
+            return Ok(Err(LoginRefusal::Throttled { retry_after }));
         }
         let now = self.clock.now();
         let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));

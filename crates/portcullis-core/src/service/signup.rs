@@ -15,11 +15,10 @@ use serde_json::json;
 
 use super::audit::Change;
 use super::claims::{check_email, login_key};
-use super::email_codes::{EMAIL_CODE_LIFETIME, MAIL_ACCOUNT_LIMIT, MAIL_SOURCE_LIMIT};
+use super::email_codes::{EMAIL_CODE_LIFETIME, mail_keys};
 use super::flows::FlowProgress;
 use super::mail::{CodePurpose, EmailTemplate, builtin, language, render};
 use super::sessions::LoginRefusal;
-use super::throttle::{mail_account_key, mail_source_key};
 use super::user_codec::{self, Base};
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
@@ -75,19 +74,10 @@ impl Services {
         let words = [Some(&email), name.as_ref()].into_iter().flatten().cloned().collect();
         self.check_new_password(&record, &sign_up.password, words).await?;
         let login = login_key(&email);
-        if self.mail_enabled() {
-            let keys = [
-                (mail_account_key(&login), MAIL_ACCOUNT_LIMIT),
-                (mail_source_key(context.ip.as_deref()), MAIL_SOURCE_LIMIT),
-            ];
-            for (key, _) in &keys {
-                if let Some(retry_after) = self.key_wait(&record, key).await? {
-                    return Ok(Err(LoginRefusal::Throttled { retry_after }));
-                }
-            }
-            for (key, limit) in &keys {
-                self.key_failed(&record, key, *limit).await?;
-            }
+        if self.mail_enabled()
+            && let Some(retry_after) = self.spend(&record, &mail_keys(&login, context)).await?
+        {
+            return Ok(Err(LoginRefusal::Throttled { retry_after }));
         }
         let plain = sign_up.password;
         let password_hash =

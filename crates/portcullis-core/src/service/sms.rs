@@ -132,16 +132,6 @@ impl Services {
         Ok(String::from_utf8(opened).ok())
     }
 
-    /// Seconds the first of `keys` that waits must wait, or `None`.
-    async fn first_wait(&self, tenant: &TenantRecord, keys: &[Vec<u8>]) -> Result<Option<i64>> {
-        for key in keys {
-            if let Some(wait) = self.key_wait(tenant, key).await? {
-                return Ok(Some(wait));
-            }
-        }
-        Ok(None)
-    }
-
     /// Sends a code by text message for a login flow, and moves it to [`FlowStep::SmsCode`]:
     /// at [`FlowStep::SecondFactor`] to the identified user's number; at
     /// [`FlowStep::Authenticate`] (only when the tenant allows passwordless texts) to the number
@@ -193,8 +183,7 @@ impl Services {
         }
         drop(tx);
         let first_factor = step == FlowStep::Authenticate;
-        let wanted: Vec<Vec<u8>> = keys.iter().map(|(key, _)| key.clone()).collect();
-        if let Some(retry_after) = self.first_wait(&record, &wanted).await? {
+        if let Some(retry_after) = self.first_wait(&record, &keys).await? {
             return Ok(Err(LoginRefusal::Throttled { retry_after }));
         }
         // Where the number itself must wait, a second factor says so; a first factor says
@@ -214,6 +203,7 @@ impl Services {
         } else if !first_factor {
             return Err(Error::invalid("method", "no number for text messages is enrolled"));
         }
+        // Counted now (the waits were checked above, before the number's own).
         for (key, limit) in &keys {
             self.key_failed(&record, key, *limit).await?;
         }
@@ -324,17 +314,14 @@ impl Services {
             }
         }
         drop(tx);
-        let keys = [
-            (sms_source_key(context.ip.as_deref()), SMS_SOURCE_LIMIT),
-            (sms_number_key(&number), SMS_NUMBER_LIMIT),
-            (code_key(user), CODE_LIMIT),
-        ];
-        let wanted: Vec<Vec<u8>> = keys.iter().map(|(key, _)| key.clone()).collect();
-        if let Some(retry_after) = self.first_wait(&record, &wanted).await? {
+        // A user whose wrong codes made them wait cannot start another enrolment either.
+        if let Some(retry_after) = self.key_wait(&record, &code_key(user)).await? {
             return Ok(Err(LoginRefusal::Throttled { retry_after }));
         }
-        for (key, limit) in &keys[..2] {
-            self.key_failed(&record, key, *limit).await?;
+        let keys =
+            [(sms_source_key(context.ip.as_deref()), SMS_SOURCE_LIMIT), (sms_number_key(&number), SMS_NUMBER_LIMIT)];
+        if let Some(retry_after) = self.spend(&record, &keys).await? {
+            return Ok(Err(LoginRefusal::Throttled { retry_after }));
         }
         let now = self.clock.now();
         let code = new_code();

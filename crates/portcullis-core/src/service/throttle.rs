@@ -165,6 +165,28 @@ impl Services {
             .max())
     }
 
+    /// Seconds the first of `keys` that waits must wait, or `None`.
+    pub(crate) async fn first_wait(&self, tenant: &TenantRecord, keys: &[(Vec<u8>, i64)]) -> Result<Option<i64>> {
+        for (key, _) in keys {
+            if let Some(wait) = self.key_wait(tenant, key).await? {
+                return Ok(Some(wait));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A message about to go out (mail, a text): `Some(wait)` when one of `keys` must wait,
+    /// else one use counted under each (which waits from its limit on) and `None`.
+    pub(crate) async fn spend(&self, tenant: &TenantRecord, keys: &[(Vec<u8>, i64)]) -> Result<Option<i64>> {
+        if let Some(wait) = self.first_wait(tenant, keys).await? {
+            return Ok(Some(wait));
+        }
+        for (key, limit) in keys {
+            self.key_failed(tenant, key, *limit).await?;
+        }
+        Ok(None)
+    }
+
     /// Counts a failure of `key` in its own transaction; from `limit` failures in the window
     /// on, the key waits [`MAX_WAIT`].
     pub(crate) async fn key_failed(&self, tenant: &TenantRecord, key: &[u8], limit: i64) -> Result<()> {
