@@ -99,10 +99,7 @@ on_every_engine!(a_real_browser_logs_in_and_consents, |server| {
 
 on_every_engine!(a_real_browser_enrols_an_authenticator_and_uses_it, |server| {
     let Some(browser) = Browser::start().await else { return };
-    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let callback = crate::webdriver::callback().await;
     let (id, _) = setup(
         &server,
         json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
@@ -157,10 +154,7 @@ on_every_engine!(a_real_browser_enrols_an_authenticator_and_uses_it, |server| {
 
 on_every_engine!(a_real_browser_adds_a_mobile_number_and_signs_in_with_a_texted_code, |server| {
     let Some(browser) = Browser::start().await else { return };
-    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let callback = crate::webdriver::callback().await;
     let (id, _) = setup(
         &server,
         json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
@@ -218,10 +212,7 @@ on_every_engine!(a_real_browser_adds_a_mobile_number_and_signs_in_with_a_texted_
 
 on_every_engine!(a_real_browser_signs_up_and_confirms_its_address, |server| {
     let Some(browser) = Browser::start().await else { return };
-    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let callback = crate::webdriver::callback().await;
     server
         .admin_json(Method::POST, "/tenants", Some(json!({"name": "acme", "profile": "customer"})))
         .await

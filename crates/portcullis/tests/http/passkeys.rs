@@ -39,10 +39,7 @@ async fn a_real_browser_registers_a_passkey_and_signs_in_with_it() {
 
 async fn journey(server: &portcullis_testkit::TestServer, browser: &Browser) {
     let authenticator = browser.add_virtual_authenticator().await;
-    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let callback = crate::webdriver::callback().await;
     let (id, secret) = setup(
         server,
         json!({"client_name": "Passkey app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),

@@ -192,3 +192,13 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// A relying party's callback that just answers, on a loopback port of its own: where a
+/// browser journey ends. Returns its URL.
+pub async fn callback() -> String {
+    let app = axum::Router::new().route("/cb", axum::routing::get(|| async { "signed in" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let callback = format!("http://127.0.0.1:{}/cb", listener.local_addr().expect("addr").port());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    callback
+}
