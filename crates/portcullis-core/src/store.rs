@@ -268,6 +268,15 @@ pub trait SessionRepo {
     async fn flow_get(&mut self, tenant: TenantId, id: &str) -> Result<Option<FlowRecord>>;
     /// Records progress: the user, the session, the failure count and the state.
     async fn flow_update(&mut self, flow: &FlowRecord) -> Result<()>;
+    /// Holds the flow for this transaction if its state is still `state` — a concurrent step
+    /// that changed it first wins (a one-time code is spent once, also on PostgreSQL under read
+    /// committed) — and says whether it is.
+    async fn flow_claim(
+        &mut self,
+        tenant: TenantId,
+        id: &str,
+        state: &crate::model::session::FlowState,
+    ) -> Result<bool>;
     async fn flow_delete(&mut self, tenant: TenantId, id: &str) -> Result<bool>;
     /// The scope a user has granted a client, space-separated.
     async fn consent_get(&mut self, user: UserId, client_id: &str) -> Result<Option<String>>;

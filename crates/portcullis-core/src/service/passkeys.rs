@@ -341,6 +341,9 @@ impl Services {
         };
         super::flows::allowed(permitted, "passkeys")?;
         let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
+        if !tx.flow_claim(record.id, &flow.id, &flow.state).await? {
+            return Err(Error::NotFound("flow"));
+        }
         // The challenge answers once, right or wrong; the next attempt gets a new one.
         let state = flow.state.webauthn.take();
         flow.state.webauthn_options = None;

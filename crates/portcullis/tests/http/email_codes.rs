@@ -218,3 +218,28 @@ on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |s
         server.admin_json(Method::GET, "/tenants/acme/audit?action=login.email_code", None).await.expect("audit");
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(5), "{audit}");
 });
+
+on_every_engine!(an_e_mailed_code_is_spent_once_even_when_sent_twice_at_once, |server| {
+    let (id, _) = setup(&server, web_client()).await;
+    for round in 1..=3 {
+        let (flow, token) = api_flow(&server, &id, "en").await;
+        let (status, _) =
+            api_step(&server, &flow, &token, json!({"method": "email_code", "identifier": "alice"})).await;
+        assert_eq!(status, StatusCode::OK);
+        let mail = server.mail.wait_for("alice@example.com", round).await.expect("mail");
+        let (code, _) = code_and_link(&mail.text);
+        let submit = json!({"method": "code", "code": code});
+        let (first, second) =
+            tokio::join!(api_step(&server, &flow, &token, submit.clone()), api_step(&server, &flow, &token, submit));
+        let passed = [&first, &second].iter().filter(|(status, _)| *status == StatusCode::OK).count();
+        assert_eq!(passed, 1, "round {round}: one code, one sign-in: {first:?} {second:?}");
+        let (_, sessions) = server
+            .admin_json(Method::GET, "/tenants/acme/users?username=alice", None)
+            .await
+            .map(|(_, users)| (StatusCode::OK, users["items"][0]["id"].as_str().unwrap_or_default().to_owned()))
+            .expect("user");
+        let (_, live) =
+            server.admin_json(Method::GET, &format!("/tenants/acme/users/{sessions}/sessions"), None).await.expect("s");
+        assert_eq!(live.as_array().map(Vec::len), Some(round), "round {round}: {live}");
+    }
+});
