@@ -472,6 +472,9 @@ impl Services {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::SecondFactor).await?;
+        if !tx.flow_claim(record.id, &flow.id, &flow.state).await? {
+            return Err(Error::NotFound("flow"));
+        }
         if matches!(factor, SecondFactor::Totp(_)) {
             let policy = self.auth_policy_in(&mut tx, &record).await?;
             allowed(policy.allows_second(SecondFactorKind::Totp), "authenticator apps")?;

@@ -172,7 +172,7 @@ impl Services {
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let mut flow = tx.flow_get(record.id, &flow.id).await?.ok_or(Error::NotFound("flow"))?;
-        if flow.step() != FlowStep::Authenticate {
+        if flow.step() != FlowStep::Authenticate || !tx.flow_claim(record.id, &flow.id, &flow.state).await? {
             return Err(Error::NotFound("flow"));
         }
         let Some(user) = user else {
