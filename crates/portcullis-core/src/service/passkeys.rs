@@ -238,17 +238,23 @@ impl Services {
         if let Some(options) = &flow.state.webauthn_options {
             return Ok(Some(options.clone()));
         }
-        let mut tx = self.store.write().await?;
+        // Whether there is a ceremony to make is read first: a view of a flow without one (the
+        // tenant or client allows no passkeys, the user has none) writes nothing.
+        let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let permitted = match step {
-            FlowStep::SecondFactor => {
+        let permitted = match (step, flow.state.pending_user) {
+            (FlowStep::SecondFactor, Some(user)) => {
                 self.auth_policy_in(&mut tx, &record).await?.allows_second(SecondFactorKind::Passkey)
+                    && !self.passkeys_of(&mut tx, &record, user).await?.is_empty()
             }
+            (FlowStep::SecondFactor, None) => false,
             _ => self.first_factor_permitted(&mut tx, &record, &flow.request.client_id, FirstFactor::Passkey).await?,
         };
+        drop(tx);
         if !permitted {
             return Ok(None);
         }
+        let mut tx = self.store.write().await?;
         let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
         let (options, state) = match (step, flow.state.pending_user) {
             (FlowStep::SecondFactor, Some(user)) => {

@@ -36,11 +36,6 @@ pub struct SignUp {
 }
 
 impl Services {
-    /// Whether the tenant lets visitors create accounts.
-    pub async fn self_registration_open(&self, tenant: &str) -> Result<bool> {
-        Ok(self.login_policy(tenant).await?.self_registration)
-    }
-
     /// Signs a visitor up from a login flow at [`FlowStep::Authenticate`]: the address, name
     /// and password are checked (the tenant's password policy applies); with mail, a code goes
     /// to the address and the flow moves to [`FlowStep::EmailCode`] (see the module

@@ -538,7 +538,7 @@ pub(super) async fn register_page(
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    match state.services.self_registration_open(&tenant).await {
+    match state.services.login_policy(&tenant).await.map(|policy| policy.self_registration) {
         Ok(true) => browser.attach(register_form(&tenant, &browser, &flow, &client, "", "", None)),
         Ok(false) => {
             pages::error(StatusCode::NOT_FOUND, &tenant, "error.cannot_complete", "login.register_closed", None)
