@@ -93,8 +93,8 @@ pub struct FlowView {
     pub id: String,
     /// `login` or `settings`.
     pub kind: String,
-    /// `authenticate`, `email_code`, `sms_code`, `second_factor`, `enrol_totp`,
-    /// `change_password`, `consent`, `settings`, or `complete`.
+    /// `authenticate`, `email_code`, `sms_code`, `second_factor`, `enrol_mfa` (a second
+    /// factor must be enrolled first), `change_password`, `consent`, `settings`, or `complete`.
     pub step: String,
     /// What `POST {issuer}/flows/{id}` accepts as `method` at this step.
     pub methods: Vec<&'static str>,
@@ -104,11 +104,13 @@ pub struct FlowView {
     /// Only in the answer that starts the flow: send it as `Portcullis-Flow-Token`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_token: Option<String>,
-    /// At `enrol_totp` and `settings`: what the authenticator app needs.
+    /// At `enrol_mfa` and `settings`, when the tenant allows authenticator apps: what the app
+    /// needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub totp: Option<TotpEnrolment>,
     /// At `authenticate`, when passkeys are on: the options for `navigator.credentials.get()`
-    /// (a discoverable request: any passkey of the tenant's users may answer); at `settings`,
+    /// (a discoverable request: any passkey of the tenant's users may answer); at
+    /// `second_factor`, a request for the user's own passkeys; at `enrol_mfa` and `settings`,
     /// the options for `navigator.credentials.create()`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -136,11 +138,11 @@ pub enum FlowSubmission {
     Passkey {
         #[schema(value_type = Object)]
         credential: Value,
-        /// At `settings`: a name for the passkey being registered.
+        /// At `enrol_mfa` and `settings`: a name for the passkey being registered.
         #[serde(default)]
         name: String,
     },
-    /// At `settings`: text a code to this mobile number (international form), then send it
+    /// At `enrol_mfa` and `settings`: text a code to this mobile number (international form), then send it
     /// as `code`.
     AddSms { number: String },
     /// Send a sign-in code (and link) to the account's e-mail address; the flow moves to
@@ -247,13 +249,13 @@ async fn methods(
         }
         FlowStep::EmailCode | FlowStep::SmsCode => vec!["code"],
         FlowStep::SecondFactor => services.second_factor_methods(tenant, flow).await.map_err(failure)?,
-        FlowStep::EnrolTotp => vec!["enrol_totp"],
         FlowStep::ChangePassword => vec!["new_password"],
         FlowStep::Consent => vec!["consent"],
-        FlowStep::Settings => {
+        // Enrolling a second factor: in a settings flow, or in a login that needs one first.
+        FlowStep::EnrolMfa | FlowStep::Settings => {
             let policy = services.login_policy(tenant).await.map_err(failure)?;
             let mut methods = Vec::new();
-            if policy.allows_second(SecondFactorKind::Totp) {
+            if flow.state.totp_secret.is_some() && policy.allows_second(SecondFactorKind::Totp) {
                 methods.push("enrol_totp");
             }
             if flow.state.webauthn_options.is_some() {
@@ -314,13 +316,13 @@ fn no_store(mut response: Response) -> Response {
 async fn view(state: &AppState, tenant: &str, flow: &FlowRecord, client: &ClientRecord) -> Result<FlowView, Response> {
     let step = flow.step();
     let totp = match step {
-        FlowStep::EnrolTotp | FlowStep::Settings => {
+        FlowStep::EnrolMfa | FlowStep::Settings if flow.state.totp_secret.is_some() => {
             Some(state.services.totp_enrolment(tenant, flow).await.map_err(failure)?)
         }
         _ => None,
     };
     let passkey = match step {
-        FlowStep::Settings => flow.state.webauthn_options.clone(),
+        FlowStep::EnrolMfa | FlowStep::Settings => flow.state.webauthn_options.clone(),
         _ => state.services.passkey_request(tenant, flow).await.map_err(failure)?,
     };
     Ok(FlowView {
@@ -541,6 +543,7 @@ pub(crate) async fn submit(
     }
     let submission_kind = submission.method();
     let flow_step = flow.step();
+    let enrolling = matches!(flow_step, FlowStep::EnrolMfa | FlowStep::Settings);
     let outcome = match submission {
         FlowSubmission::Password { identifier, password } => {
             if identifier.is_empty() || password.is_empty() {
@@ -554,7 +557,7 @@ pub(crate) async fn submit(
             }
             services.login_with_password(&tenant, &flow, &identifier, password, &context).await
         }
-        FlowSubmission::Passkey { credential, name } if flow.step() == FlowStep::Settings => {
+        FlowSubmission::Passkey { credential, name } if enrolling => {
             services.confirm_passkey(&tenant, &flow, &credential.to_string(), &name, &context).await
         }
         FlowSubmission::Passkey { credential, .. } => {
@@ -566,9 +569,7 @@ pub(crate) async fn submit(
             Ok(Err(refusal)) => Ok(Err(refusal)),
             Err(error) => Err(error),
         },
-        FlowSubmission::Code { code } if flow.step() == FlowStep::Settings => {
-            services.confirm_sms(&tenant, &flow, &code, &context).await
-        }
+        FlowSubmission::Code { code } if enrolling => services.confirm_sms(&tenant, &flow, &code, &context).await,
         FlowSubmission::EmailCode { identifier } | FlowSubmission::Recovery { identifier } => {
             let purpose =
                 if matches!(submission_kind, "recovery") { CodePurpose::Recovery } else { CodePurpose::Login };

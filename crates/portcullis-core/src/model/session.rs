@@ -144,8 +144,10 @@ pub enum FlowStep {
     /// The user is identified; a second factor is due.
     SecondFactor,
     /// The user is identified but must enrol a second factor first (policy, `acr_values`, or
-    /// an administrator's requirement).
-    EnrolTotp,
+    /// an administrator's requirement): an authenticator app, a passkey or a mobile number,
+    /// as the tenant's policy allows. Flows stored before it was named so say `enrol_totp`.
+    #[serde(alias = "enrol_totp")]
+    EnrolMfa,
     /// A code went out by e-mail (to the account's address, if there is such an account); the
     /// code or the link in the message is due.
     EmailCode,

@@ -15,7 +15,7 @@ use super::sessions::FLOW_LIFETIME;
 use super::totp;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, FieldError, Result};
-use crate::model::auth_policy::AuthPolicy;
+use crate::model::auth_policy::{AuthPolicy, MfaPolicy};
 use crate::model::credential::{CredentialInfo, CredentialKind, CredentialRecord, Requirement};
 use crate::model::session::{FlowKind, FlowRecord, FlowState, SessionRecord};
 use crate::model::tenant::TenantRecord;
@@ -293,6 +293,11 @@ impl Services {
         if let Some(bad) = policy.sms_countries.iter().find(|p| !crate::model::auth_policy::valid_sms_prefix(p)) {
             let reason = format!("{bad:?} is not an international prefix such as +49");
             return Err(Error::Validation(vec![FieldError::new("sms_countries", reason)]));
+        }
+        if policy.mfa == MfaPolicy::Required && self.enrollable(&policy).is_empty() {
+            let reason = "with mfa required, allow a second factor this server can enrol: totp, passkey (needs a \
+                          public URL with a domain) or sms (needs an SMS provider)";
+            return Err(Error::Validation(vec![FieldError::new("second_factors", reason)]));
         }
         let mut tx = self.store.write().await?;
         let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;

@@ -20,7 +20,9 @@ use super::throttle;
 use super::totp::{self, TotpEnrolment};
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
-use crate::model::auth_policy::{ACR_MFA, ACR_SINGLE, ACR_VALUES, AuthPolicy, MfaPolicy, SecondFactorKind};
+use crate::model::auth_policy::{
+    ACR_MFA, ACR_SINGLE, ACR_VALUES, AuthPolicy, FirstFactor, MfaPolicy, SecondFactorKind,
+};
 use crate::model::client::ClientRecord;
 use crate::model::credential::{CredentialKind, CredentialRecord, Requirement};
 use crate::model::session::{AuthorizationRequest, FlowKind, FlowRecord, FlowStep, SessionRecord};
@@ -38,6 +40,16 @@ pub const CODE_LIMIT: i64 = 10;
 /// it; this holds against a forged request).
 pub(crate) fn allowed(allowed: bool, method: &str) -> Result<()> {
     if allowed { Ok(()) } else { Err(Error::invalid("method", format!("this tenant does not allow {method}"))) }
+}
+
+/// Whose factor `flow` enrols and at which step: a settings flow's signed-in user, or the
+/// identified user of a login flow at [`FlowStep::EnrolMfa`].
+pub(crate) fn enrolling(flow: &FlowRecord) -> Result<(FlowStep, UserId)> {
+    let (step, user) = match flow.kind {
+        FlowKind::Settings => (FlowStep::Settings, flow.user_id),
+        FlowKind::Login => (FlowStep::EnrolMfa, flow.state.pending_user),
+    };
+    Ok((step, user.ok_or(Error::NotFound("flow"))?))
 }
 
 /// Where a flow went after a step.
@@ -217,6 +229,24 @@ impl Services {
         methods
     }
 
+    /// The second factors a user can enrol on this node under `policy`, in the order offered:
+    /// an authenticator app, a passkey (needs passkeys on: a public URL with a domain), a
+    /// mobile number (needs an SMS provider).
+    pub fn enrollable(&self, policy: &AuthPolicy) -> Vec<SecondFactorKind> {
+        let mut kinds = Vec::new();
+        if policy.allows_second(SecondFactorKind::Totp) {
+            kinds.push(SecondFactorKind::Totp);
+        }
+        let passkeys = policy.allows_second(SecondFactorKind::Passkey) || policy.allows_first(FirstFactor::Passkey);
+        if self.passkeys_enabled() && passkeys {
+            kinds.push(SecondFactorKind::Passkey);
+        }
+        if self.sms_enabled() && policy.allows_second(SecondFactorKind::Sms) {
+            kinds.push(SecondFactorKind::Sms);
+        }
+        kinds
+    }
+
     /// What a flow at [`FlowStep::SecondFactor`] accepts from its user (see
     /// [`Services::second_factors`]); empty at any other step.
     pub async fn second_factor_methods(&self, tenant: &str, flow: &FlowRecord) -> Result<Vec<&'static str>> {
@@ -259,7 +289,7 @@ impl Services {
         };
         let mfa_due = asked || (by_policy && !remembered);
         let step = if mfa_due && !second_done {
-            Some(if usable { FlowStep::SecondFactor } else { FlowStep::EnrolTotp })
+            Some(if usable { FlowStep::SecondFactor } else { FlowStep::EnrolMfa })
         } else if flow.state.recovery
             || (requirements.contains(&Requirement::ChangePassword) && flow.state.step_up.is_none())
         {
@@ -268,10 +298,6 @@ impl Services {
         } else {
             None
         };
-        if step == Some(FlowStep::EnrolTotp) && flow.state.totp_secret.is_none() {
-            let sealed = self.tenant_key(tenant)?.seal(&sealed_aad(&flow.id), &totp::new_seed())?;
-            flow.state.totp_secret = Some(STANDARD.encode(sealed));
-        }
         if let Some(step) = step {
             if flow.state.step != step {
                 // A passkey request belongs to the step that made it.
@@ -280,7 +306,42 @@ impl Services {
             }
             flow.state.step = step;
         }
+        if step == Some(FlowStep::EnrolMfa) {
+            self.prepare_enrolment(tx, tenant, flow, user, &policy).await?;
+        }
         Ok(step)
+    }
+
+    /// Readies a flow at [`FlowStep::EnrolMfa`] for each factor the policy lets its user enrol
+    /// here: an authenticator seed, a passkey registration. With none (a policy of only text
+    /// messages on a node without an SMS provider) the login cannot go on.
+    async fn prepare_enrolment(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        flow: &mut FlowRecord,
+        user: UserId,
+        policy: &AuthPolicy,
+    ) -> Result<()> {
+        let kinds = self.enrollable(policy);
+        if kinds.is_empty() {
+            return Err(Error::Conflict {
+                constraint: "second_factors".to_owned(),
+                message: "a second factor is due but none that this tenant allows can be enrolled here".to_owned(),
+            });
+        }
+        if kinds.contains(&SecondFactorKind::Totp) && flow.state.totp_secret.is_none() {
+            let sealed = self.tenant_key(tenant)?.seal(&sealed_aad(&flow.id), &totp::new_seed())?;
+            flow.state.totp_secret = Some(STANDARD.encode(sealed));
+        }
+        if kinds.contains(&SecondFactorKind::Passkey) && flow.state.webauthn_options.is_none() {
+            let account = tx.user_get(tenant.id, user).await?.ok_or(Error::NotFound("flow"))?;
+            if let Some((state, options)) = self.passkey_registration(tx, tenant, &account).await? {
+                flow.state.webauthn = Some(state);
+                flow.state.webauthn_options = Some(options);
+            }
+        }
+        Ok(())
     }
 
     /// After `method` proved `user` in `flow`: the next step, or the end of authentication.
@@ -450,6 +511,40 @@ impl Services {
         Ok(flow)
     }
 
+    /// The flow `id` at `step`, claimed for this transaction: of two concurrent steps on one
+    /// flow (a double click, a replayed answer), the second finds it gone.
+    pub(crate) async fn claim_flow_at(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        id: &str,
+        step: FlowStep,
+    ) -> Result<FlowRecord> {
+        let flow = self.flow_at(tx, tenant, id, step).await?;
+        if !tx.flow_claim(tenant.id, &flow.id, &flow.state).await? {
+            return Err(Error::NotFound("flow"));
+        }
+        Ok(flow)
+    }
+
+    /// Ends an enrolment inside `tx`: a settings flow is done (and deleted); a login flow goes
+    /// on with the new factor as the one just passed, `method` in RFC 8176 terms.
+    pub(crate) async fn enrolled(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        flow: FlowRecord,
+        user: UserId,
+        method: &str,
+        context: &RequestContext,
+    ) -> Result<FlowProgress> {
+        if flow.kind == FlowKind::Settings {
+            tx.flow_delete(tenant.id, &flow.id).await?;
+            return Ok(FlowProgress::next(flow));
+        }
+        self.after_factor(tx, tenant, flow, user, method, context).await
+    }
+
     /// The second factor of a flow at [`FlowStep::SecondFactor`]. A TOTP code is accepted once
     /// (RFC 6238 §5.2), a recovery code once ever; wrong codes count against the flow and, over
     /// all flows, against the user (after [`CODE_LIMIT`] they wait).
@@ -471,10 +566,7 @@ impl Services {
         }
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::SecondFactor).await?;
-        if !tx.flow_claim(record.id, &flow.id, &flow.state).await? {
-            return Err(Error::NotFound("flow"));
-        }
+        let flow = self.claim_flow_at(&mut tx, &record, &flow.id, FlowStep::SecondFactor).await?;
         if matches!(factor, SecondFactor::Totp(_)) {
             let policy = self.auth_policy_in(&mut tx, &record).await?;
             allowed(policy.allows_second(SecondFactorKind::Totp), "authenticator apps")?;
@@ -527,7 +619,7 @@ impl Services {
         Ok(Ok(progress))
     }
 
-    /// What the authenticator app of a flow at [`FlowStep::EnrolTotp`] (or of a settings flow)
+    /// What the authenticator app of a flow at [`FlowStep::EnrolMfa`] (or of a settings flow)
     /// needs: the URI, its QR code and the seed.
     pub async fn totp_enrolment(&self, tenant: &str, flow: &FlowRecord) -> Result<TotpEnrolment> {
         let mut tx = self.store.read().await?;
@@ -563,19 +655,16 @@ impl Services {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         drop(tx);
-        let user = flow.state.pending_user.or(flow.user_id).ok_or(Error::NotFound("flow"))?;
+        let (step, user) = enrolling(flow)?;
         let key = throttle::code_key(user);
         if let Some(retry_after) = self.key_wait(&record, &key).await? {
             return Ok(Err(LoginRefusal::Throttled { retry_after }));
         }
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let step = if flow.kind == FlowKind::Settings { FlowStep::Settings } else { FlowStep::EnrolTotp };
-        let flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
-        if flow.kind == FlowKind::Settings {
-            let policy = self.auth_policy_in(&mut tx, &record).await?;
-            allowed(policy.allows_second(SecondFactorKind::Totp), "authenticator apps")?;
-        }
+        let flow = self.claim_flow_at(&mut tx, &record, &flow.id, step).await?;
+        let policy = self.auth_policy_in(&mut tx, &record).await?;
+        allowed(policy.allows_second(SecondFactorKind::Totp), "authenticator apps")?;
         let seed = self.flow_seed(&record, &flow)?;
         let Some(accepted_step) = totp::check(&seed, code, now.unix_timestamp()) else {
             let refusal = self.step_failed(&mut tx, &record, flow, "otp", "wrong", context).await?;
@@ -615,12 +704,7 @@ impl Services {
             after: Some(json!({"user": user, "kind": "totp", "name": credential.name, "flow": flow.kind.as_str()})),
         };
         self.record(&mut tx, &who, change).await?;
-        let mut progress = if flow.kind == FlowKind::Settings {
-            tx.flow_delete(record.id, &flow.id).await?;
-            FlowProgress::next(flow)
-        } else {
-            self.after_factor(&mut tx, &record, flow, user, "otp", context).await?
-        };
+        let mut progress = self.enrolled(&mut tx, &record, flow, user, "otp", context).await?;
         tx.commit().await?;
         progress.recovery_codes = recovery_codes;
         Ok(Ok(progress))

@@ -21,7 +21,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use super::audit::Change;
-use super::flows::FlowProgress;
+use super::flows::{FlowProgress, enrolling};
 use super::sessions::LoginRefusal;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
@@ -82,6 +82,12 @@ fn discoverable(mut options: Value) -> Value {
         selection.insert("requireResidentKey".into(), json!(true));
     }
     options
+}
+
+/// Whether a newly registered passkey may be synced (its backup-eligible flag, WebAuthn L3
+/// §6.1): read from its stored form, as webauthn-rs exposes it only behind a feature.
+fn backup_eligible(passkey: &Passkey) -> bool {
+    serde_json::to_value(passkey).ok().and_then(|v| v["cred"]["backup_eligible"].as_bool()).unwrap_or(false)
 }
 
 fn state_json<T: serde::Serialize>(state: &T) -> Result<String> {
@@ -153,9 +159,11 @@ impl Services {
         Ok(Some((state, discoverable(options))))
     }
 
-    /// Finishes registering the passkey of a settings flow with the browser's answer (JSON of
-    /// `navigator.credentials.create()`): origin, RP id, challenge and user verification are
-    /// checked; a credential registered to any account already is refused.
+    /// Finishes registering the passkey of a settings flow (or of a login flow at
+    /// [`FlowStep::EnrolMfa`], where it then counts as the factor just passed) with the
+    /// browser's answer (JSON of `navigator.credentials.create()`): origin, RP id, challenge
+    /// and user verification are checked; a credential registered to any account already is
+    /// refused.
     pub async fn confirm_passkey(
         &self,
         tenant: &str,
@@ -172,8 +180,8 @@ impl Services {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Settings).await?;
-        let user = flow.user_id.ok_or(Error::NotFound("flow"))?;
+        let (step, user) = enrolling(flow)?;
+        let mut flow = self.claim_flow_at(&mut tx, &record, &flow.id, step).await?;
         let stored = flow.state.webauthn.as_deref().ok_or(Error::NotFound("flow"))?;
         // Flows begun before attestation policies kept the plain registration.
         let state: Registration = serde_json::from_str(stored)
@@ -211,18 +219,28 @@ impl Services {
             last_used_at: None,
         };
         tx.credential_insert(&credential).await?;
-        tx.flow_delete(record.id, &flow.id).await?;
         let change = Change {
             action: "credential.enrol",
             tenant: Some(tenant),
             target_type: "credential",
             target_id: Some(credential.id.clone()),
             before: None,
-            after: Some(json!({"user": user, "kind": "passkey", "name": credential.name})),
+            after: Some(json!({"user": user, "kind": "passkey", "name": credential.name, "flow": flow.kind.as_str()})),
         };
         self.record(&mut tx, &Principal::user(Some(user), &record.name, context), change).await?;
+        // Registration verified the user (webauthn-rs requires it for passkeys): in a login,
+        // the new passkey counts as `hwk`/`swk` and `user`, as when it signs in.
+        let method = if backup_eligible(&passkey) { "swk" } else { "hwk" };
+        flow.state.webauthn = None;
+        flow.state.webauthn_options = None;
+        for factor in [method, "user"] {
+            if !flow.state.amr.iter().any(|m| m == factor) {
+                flow.state.amr.push(factor.to_owned());
+            }
+        }
+        let progress = self.enrolled(&mut tx, &record, flow, user, method, context).await?;
         tx.commit().await?;
-        Ok(Ok(FlowProgress::next(flow)))
+        Ok(Ok(progress))
     }
 
     /// The options of a passkey ceremony for a login flow, made once per challenge and kept in

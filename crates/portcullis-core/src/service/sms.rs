@@ -20,7 +20,7 @@ use time::Duration;
 
 use super::audit::Change;
 use super::claims::login_key;
-use super::flows::{CODE_LIMIT, FlowProgress};
+use super::flows::{CODE_LIMIT, FlowProgress, enrolling};
 use super::sessions::LoginRefusal;
 use super::throttle::{code_key, sms_account_key, sms_number_key, sms_source_key};
 use super::{Principal, RequestContext, Services};
@@ -287,8 +287,9 @@ impl Services {
         Ok(Ok(progress))
     }
 
-    /// The user of a settings flow adds a mobile number: a code is texted to it, which
-    /// [`Services::confirm_sms`] checks. A second number replaces the first in the flow.
+    /// The user of a settings flow (or of a login flow at [`FlowStep::EnrolMfa`]) adds a mobile
+    /// number: a code is texted to it, which [`Services::confirm_sms`] checks. A second number
+    /// replaces the first in the flow.
     pub async fn send_sms_enrolment(
         &self,
         tenant: &str,
@@ -299,7 +300,7 @@ impl Services {
         if !self.sms_enabled() {
             return Err(Error::NotFound("sms"));
         }
-        let user = flow.user_id.ok_or(Error::NotFound("flow"))?;
+        let (step, user) = enrolling(flow)?;
         let number = normalise_number(typed).ok_or_else(|| {
             Error::invalid("number", "give the number with its country code, such as +49 151 2345678")
         })?;
@@ -329,7 +330,7 @@ impl Services {
         let now = self.clock.now();
         let code = new_code();
         let mut tx = self.store.write().await?;
-        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Settings).await?;
+        let mut flow = self.claim_flow_at(&mut tx, &record, &flow.id, step).await?;
         let sealed = self.tenant_key(&record)?.seal(&flow_aad(&flow.id), number.as_bytes())?;
         flow.state.sms_code = Some(SmsCodeState {
             code_digest: code_digest(&code),
@@ -345,9 +346,10 @@ impl Services {
         Ok(Ok(flow))
     }
 
-    /// Confirms the number of a settings flow with the code texted to it: the number is kept
-    /// (sealed) as a credential and — for a user without them — ten recovery codes are made
-    /// and returned once. A wrong code counts like a wrong second factor.
+    /// Confirms the number being enrolled in `flow` with the code texted to it: the number is
+    /// kept (sealed) as a credential and — for a user without them — ten recovery codes are
+    /// made and returned once. A settings flow then ends; a login flow goes on, the code
+    /// counting as its second factor (`sms`). A wrong code counts like a wrong second factor.
     pub async fn confirm_sms(
         &self,
         tenant: &str,
@@ -358,14 +360,14 @@ impl Services {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         drop(tx);
-        let user = flow.user_id.ok_or(Error::NotFound("flow"))?;
+        let (step, user) = enrolling(flow)?;
         let key = code_key(user);
         if let Some(retry_after) = self.key_wait(&record, &key).await? {
             return Ok(Err(LoginRefusal::Throttled { retry_after }));
         }
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Settings).await?;
+        let mut flow = self.claim_flow_at(&mut tx, &record, &flow.id, step).await?;
         let sent = flow.state.sms_code.clone().ok_or(Error::NotFound("flow"))?;
         let sealed = sent.enrolling.as_deref().ok_or(Error::NotFound("flow"))?;
         let presented = digests_equal(code_digest(code).as_bytes(), sent.code_digest.as_bytes());
@@ -406,12 +408,12 @@ impl Services {
             target_type: "credential",
             target_id: Some(id),
             before: None,
-            after: Some(json!({"user": user, "kind": "sms", "name": credential.name, "flow": "settings"})),
+            after: Some(json!({"user": user, "kind": "sms", "name": credential.name, "flow": flow.kind.as_str()})),
         };
         self.record(&mut tx, &Principal::user(Some(user), &record.name, context), change).await?;
-        tx.flow_delete(record.id, &flow.id).await?;
+        flow.state.sms_code = None;
+        let mut progress = self.enrolled(&mut tx, &record, flow, user, "sms", context).await?;
         tx.commit().await?;
-        let mut progress = FlowProgress::next(flow);
         progress.recovery_codes = recovery_codes;
         Ok(Ok(progress))
     }

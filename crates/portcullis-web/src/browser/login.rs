@@ -5,12 +5,12 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use portcullis_core::model::auth_policy::FirstFactor;
+use portcullis_core::model::auth_policy::{FirstFactor, SecondFactorKind};
 use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::mail::CodePurpose;
 use portcullis_core::service::signup::SignUp;
-use portcullis_core::service::{LoginRefusal, SESSION_LIFETIME, SecondFactor};
+use portcullis_core::service::{FlowProgress, LoginRefusal, SESSION_LIFETIME, SecondFactor};
 use portcullis_oidc::OAuthError;
 use portcullis_oidc::authorize;
 use serde::Deserialize;
@@ -89,7 +89,7 @@ async fn step_page(
     };
     let services = &state.services;
     let policy = match flow.step() {
-        FlowStep::Authenticate | FlowStep::SecondFactor | FlowStep::SmsCode => {
+        FlowStep::Authenticate | FlowStep::SecondFactor | FlowStep::SmsCode | FlowStep::EnrolMfa => {
             match services.login_policy(tenant).await {
                 Ok(policy) => Some(policy),
                 Err(error) => return error_page(tenant, &error.into()),
@@ -145,13 +145,27 @@ async fn step_page(
             let remember_days = remember_days.filter(|_| !flow.state.amr.is_empty());
             pages::render(status, "login_sms_code.html", minijinja::context! { remember_days, ..common })
         }
-        FlowStep::EnrolTotp => match state.services.totp_enrolment(tenant, flow).await {
-            Ok(enrolment) => {
-                let context = minijinja::context! { qr => pages::inline_svg(&enrolment.qr_svg), secret => enrolment.secret, ..common };
-                pages::render(status, "login_enrol.html", context)
-            }
-            Err(error) => error_page(tenant, &error.into()),
-        },
+        FlowStep::EnrolMfa => {
+            // Each factor the policy lets the user enrol here: an authenticator app, a passkey,
+            // a mobile number (then the code texted to it).
+            let (qr, secret) = match flow.state.totp_secret.is_some() {
+                true => match services.totp_enrolment(tenant, flow).await {
+                    Ok(enrolment) => (Some(pages::inline_svg(&enrolment.qr_svg)), Some(enrolment.secret)),
+                    Err(error) => return error_page(tenant, &error.into()),
+                },
+                false => (None, None),
+            };
+            let passkey_options = flow.state.webauthn_options.as_ref().map(ToString::to_string);
+            let allows_sms = policy.as_ref().is_some_and(|p| p.allows_second(SecondFactorKind::Sms));
+            let sms = services.sms_enabled() && allows_sms;
+            let sms_sent = flow.state.sms_code.is_some();
+            let scripted = passkey_options.is_some();
+            // More than an authenticator app to choose from: the page says so.
+            let choice = scripted || sms;
+            let context = minijinja::context! { qr, secret, passkey_options, sms, sms_sent, choice, ..common };
+            let page = pages::render(status, "login_enrol.html", context);
+            if scripted { pages::with_passkey_script(page) } else { page }
+        }
         FlowStep::ChangePassword => pages::render(status, "login_new_password.html", common),
         FlowStep::EmailCode => {
             let signup = flow.state.email_code.as_ref().is_some_and(|sent| sent.signup);
@@ -187,7 +201,7 @@ async fn load_login(
     for step in [
         FlowStep::Authenticate,
         FlowStep::SecondFactor,
-        FlowStep::EnrolTotp,
+        FlowStep::EnrolMfa,
         FlowStep::EmailCode,
         FlowStep::SmsCode,
         FlowStep::ChangePassword,
@@ -310,7 +324,16 @@ pub(super) async fn submit(
             let remember = field("remember") == "on";
             services.submit_second_factor(&tenant, &flow, factor, remember, &context).await
         }
-        FlowStep::EnrolTotp => services.confirm_totp(&tenant, &flow, &field("code"), &field("name"), &context).await,
+        FlowStep::EnrolMfa => match field("method").as_str() {
+            "passkey" => services.confirm_passkey(&tenant, &flow, &field("credential"), &field("name"), &context).await,
+            "add_sms" => match services.send_sms_enrolment(&tenant, &flow, &field("number"), &context).await {
+                Ok(Ok(flow)) => Ok(Ok(FlowProgress::next(flow))),
+                Ok(Err(refusal)) => Ok(Err(refusal)),
+                Err(error) => Err(error),
+            },
+            "code" => services.confirm_sms(&tenant, &flow, &field("code"), &context).await,
+            _ => services.confirm_totp(&tenant, &flow, &field("code"), &field("name"), &context).await,
+        },
         FlowStep::ChangePassword => {
             services.submit_new_password(&tenant, &flow, field("new_password"), &context).await.map(Ok)
         }

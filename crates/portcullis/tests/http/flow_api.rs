@@ -113,7 +113,7 @@ on_every_engine!(a_native_app_logs_in_through_the_flow_api, |server| {
     let (status, body, _) =
         step(&server, &flow_id, &token, json!({"method": "password", "identifier": "alice", "password": PASSWORD}))
             .await;
-    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("enrol_totp")), "{body}");
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("enrol_mfa")), "{body}");
     let uri = body["totp"]["otpauth_uri"].as_str().expect("uri").to_owned();
     assert!(uri.starts_with("otpauth://totp/") && body["totp"]["qr_svg"].as_str().is_some_and(|s| s.contains("<svg")));
     let (status, body, _) = step(&server, &flow_id, &token, json!({"method": "enrol_totp", "code": "000000"})).await;
@@ -239,7 +239,7 @@ on_every_engine!(an_administrator_requires_a_new_password_and_mfa_by_policy, |se
         json!({"method": "password", "identifier": "alice", "password": "saffron lighthouse wanders"}),
     )
     .await;
-    assert_eq!(body["step"], "enrol_totp", "{body}");
+    assert_eq!(body["step"], "enrol_mfa", "{body}");
 });
 
 /// Signs alice in through the flow API with her password; returns the access token.

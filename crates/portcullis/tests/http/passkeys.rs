@@ -37,6 +37,94 @@ async fn a_real_browser_registers_a_passkey_and_signs_in_with_it() {
     }
 }
 
+/// A tenant that requires MFA and allows only passkeys as the second factor: the first login
+/// after the password registers a passkey on the login's own page (Chromium's virtual
+/// authenticator), and the next login asks for it after the password. The client allows only
+/// passwords first, so no conditional request waits on the sign-in page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_enrols_a_passkey_during_login_then_passes_it_after_the_password() {
+    for engine in portcullis_testkit::engines() {
+        let server = portcullis_testkit::TestServer::start_as(engine, "localhost").await.expect("server starts");
+        eprintln!("passkey enrolment during login on {engine:?}");
+        let Some(browser) = Browser::start().await else { return };
+        let authenticator = browser.add_virtual_authenticator().await;
+        let callback = crate::webdriver::callback().await;
+        let client = json!({"client_name": "Passkey app", "redirect_uris": [callback], "grant_types": ["authorization_code"],
+            "first_party": true, "first_factors": ["password"]});
+        let (id, secret) = setup(&server, client).await;
+        let policy = json!({"mfa": "required", "second_factors": ["passkey"]});
+        let (status, body) =
+            server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("policy");
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let authorize = format!(
+            "{}/t/acme/authorize?{}",
+            server.url,
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("response_type", "code"),
+                    ("client_id", id.as_str()),
+                    ("redirect_uri", callback.as_str()),
+                    ("scope", "openid"),
+                    ("prompt", "login"),
+                    ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                    ("code_challenge_method", "S256"),
+                ])
+                .finish()
+        );
+        let amr_of = |landed: String| {
+            let (id, secret, callback) = (id.clone(), secret.clone(), callback.clone());
+            let server = &server;
+            async move {
+                let params: std::collections::BTreeMap<String, String> =
+                    url::Url::parse(&landed).expect("url").query_pairs().into_owned().collect();
+                let form = [
+                    ("code", params["code"].as_str()),
+                    ("redirect_uri", callback.as_str()),
+                    ("code_verifier", VERIFIER),
+                ];
+                let (status, tokens) = exchange(server, &id, &secret, &form).await;
+                assert_eq!(status, StatusCode::OK, "{tokens}");
+                payload(tokens["id_token"].as_str().expect("id token"))["amr"].clone()
+            }
+        };
+
+        // The password; then the login's page offers only a passkey, and registers one.
+        browser.go(&authorize).await;
+        browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+        let username = browser.find("#username").await;
+        assert_eq!(browser.attribute(&username, "autocomplete").await.as_deref(), Some("username"));
+        browser.type_into(&username, "alice").await;
+        browser.type_into(&browser.find("#password").await, PASSWORD).await;
+        browser.click(&browser.find("button[type=submit]").await).await;
+        browser.wait_for_text("Set up a second factor").await;
+        let page = browser.source().await;
+        assert!(!page.contains("totp-secret") && !page.contains(r#"value="add_sms""#), "only passkeys: {page}");
+        browser.type_into(&browser.find("#passkey-name").await, "Laptop").await;
+        browser.click(&browser.find("#passkey-button").await).await;
+        let landed = browser.wait_for_url(&callback).await;
+        assert_eq!(amr_of(landed).await, json!(["pwd", "hwk", "user", "mfa"]));
+        assert_eq!(browser.authenticator_credentials(&authenticator).await.len(), 1);
+
+        // The next login: the password, then the passkey as the second factor.
+        browser.go(&authorize).await;
+        browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+        browser.type_into(&browser.find("#username").await, "alice").await;
+        browser.type_into(&browser.find("#password").await, PASSWORD).await;
+        browser.click(&browser.find("button[type=submit]").await).await;
+        let button = browser.find("#passkey-form[data-ceremony=second] #passkey-button").await;
+        browser.click(&button).await;
+        let landed = browser.wait_for_url(&callback).await;
+        assert_eq!(amr_of(landed).await, json!(["pwd", "hwk", "user", "mfa"]));
+        let (_, audit) = server.admin_json(Method::GET, "/tenants/acme/audit?limit=200", None).await.expect("audit");
+        let enrolled = audit["items"].as_array().expect("items").iter().find(|e| e["action"] == "credential.enrol");
+        assert_eq!(enrolled.map(|e| e["after"]["flow"].clone()), Some(json!("login")), "{audit}");
+        let console = browser.console().await;
+        assert!(console.iter().all(|m| !m.contains("Content Security Policy")), "{console:?}");
+        browser.quit().await;
+        server.stop().await.expect("server stops");
+    }
+}
+
 async fn journey(server: &portcullis_testkit::TestServer, browser: &Browser) {
     let authenticator = browser.add_virtual_authenticator().await;
     let callback = crate::webdriver::callback().await;
