@@ -405,3 +405,15 @@ pub struct DeviceRecord {
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FlowStep;
+
+    #[test]
+    fn a_flow_stored_at_the_old_enrolment_step_still_loads() {
+        let old: FlowStep = serde_json::from_str(r#""enrol_totp""#).expect("the old name");
+        assert_eq!(old, FlowStep::EnrolMfa);
+        assert_eq!(serde_json::to_string(&FlowStep::EnrolMfa).expect("json"), r#""enrol_mfa""#);
+    }
+}
