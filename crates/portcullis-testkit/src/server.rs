@@ -60,6 +60,9 @@ impl TestServer {
             ..Default::default()
         };
         let mut config = Config::resolve(&args)?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let url = format!("http://{host}:{}", listener.local_addr()?.port());
+        config.public_url = url.clone();
         config.bootstrap_token = Some(TEST_TOKEN.to_owned());
         config.sms = Some(portcullis::config::SmsConfig::Webhook {
             url: sms.webhook_url(),
@@ -67,14 +70,10 @@ impl TestServer {
         });
         configure(&mut config, &sms);
         let started = portcullis::startup::start(&config).await?;
-        let listener = tokio::net::TcpListener::bind(config.listen).await?;
-        let url = format!("http://{host}:{}", listener.local_addr()?.port());
         started.services.sync_changes().await?;
         let follower = tokio::spawn(started.services.clone().follow_changes(portcullis::serve::CHANGE_POLL));
         let decision_log = tokio::spawn(started.services.clone().follow_decision_log());
-        let services =
-            started.services.with_passkeys(portcullis_core::service::relying_party(&url, &config.passkey_origins)?);
-        let mut state = AppState::new(services, portcullis_web::ops::prometheus(), &url);
+        let mut state = AppState::new(started.services, portcullis_web::ops::prometheus(), &url);
         let (mut certificate_url, mut mtls_task) = (None, None);
         if let Some(mtls) = &config.mtls {
             let acceptor = portcullis::mtls::Mtls::load(mtls)?;

@@ -107,11 +107,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Started> {
     };
     let services = match &config.sms {
         Some(crate::config::SmsConfig::Webhook { url, secret }) => {
-            services.with_sms(Arc::new(crate::sms::WebhookSms::new(url, secret)?))
+            services.with_sms(Arc::new(crate::sms::WebhookSms::new(url, secret)?), &config.public_url)
         }
-        Some(crate::config::SmsConfig::Twilio { api_url, account_sid, auth_token, from }) => {
-            services.with_sms(Arc::new(crate::sms::TwilioSms::new(api_url, account_sid, auth_token, from)?))
-        }
+        Some(crate::config::SmsConfig::Twilio { api_url, account_sid, auth_token, from }) => services.with_sms(
+            Arc::new(crate::sms::TwilioSms::new(api_url, account_sid, auth_token, from)?),
+            &config.public_url,
+        ),
         None => services,
     };
     if !services.passkeys_enabled() {

@@ -97,6 +97,8 @@ pub struct Services {
     webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     mailer: Option<Arc<dyn mail::Mailer>>,
     sms: Option<Arc<dyn sms::SmsSender>>,
+    /// The host texted codes are bound to (`@host #code`), when the public URL names a domain.
+    sms_host: Option<String>,
 }
 
 impl Services {
@@ -115,6 +117,7 @@ impl Services {
             webauthn: None,
             mailer: None,
             sms: None,
+            sms_host: None,
         }
     }
 

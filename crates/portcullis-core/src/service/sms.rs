@@ -73,12 +73,27 @@ pub fn masked(number: &str) -> String {
     format!("•••• {tail}")
 }
 
-/// The text of a code message.
-fn message(language: &str, tenant: &str, code: &str) -> String {
+/// The text of a code message; with the site's host, its last line binds the code to the site
+/// (origin-bound one-time codes, as the WebOTP API and iOS/Android autofill read them: `@host
+/// #code`), so a browser offers it only there and not on a phishing page.
+fn message(language: &str, tenant: &str, code: &str, host: Option<&str>) -> String {
     let minutes = SMS_CODE_LIFETIME.whole_minutes();
-    match language {
+    let text = match language {
         "de" => format!("{code} ist Ihr Code für {tenant}. Er gilt {minutes} Minuten. Geben Sie ihn niemandem weiter."),
         _ => format!("{code} is your {tenant} code. It expires in {minutes} minutes. Do not share it."),
+    };
+    match host {
+        Some(host) => format!("{text}\n\n@{host} #{code}"),
+        None => text,
+    }
+}
+
+/// The host an origin-bound code names: the public URL's, when it is a domain (a code cannot
+/// be bound to an IP address).
+fn code_host(public_url: &str) -> Option<String> {
+    match url::Url::parse(public_url).ok()?.host()? {
+        url::Host::Domain(domain) => Some(domain.to_owned()),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
     }
 }
 
@@ -100,10 +115,16 @@ fn credential_aad(credential: &str) -> Vec<u8> {
 }
 
 impl Services {
-    /// Sends text messages through `sender`.
-    pub fn with_sms(mut self, sender: Arc<dyn SmsSender>) -> Self {
+    /// Sends text messages through `sender`, binding their codes to the host of `public_url`.
+    pub fn with_sms(mut self, sender: Arc<dyn SmsSender>, public_url: &str) -> Self {
         self.sms = Some(sender);
+        self.sms_host = code_host(public_url);
         self
+    }
+
+    /// The text of a code message for `tenant` in `language`.
+    fn sms_text(&self, language: &str, tenant: &TenantRecord, code: &str) -> String {
+        message(language, &tenant.display_name, code, self.sms_host.as_deref())
     }
 
     /// Whether text messages can be sent.
@@ -235,7 +256,7 @@ impl Services {
         tx.commit().await?;
         if let Some((_, number)) = send_to {
             let language = super::mail::language(flow.request.ui_locales.as_deref());
-            let text = message(language, &record.display_name, &code);
+            let text = self.sms_text(language, &record, &code);
             self.send_sms_later(OutgoingSms { to: number, text, language });
         }
         Ok(Ok(FlowProgress::next(flow)))
@@ -340,8 +361,8 @@ impl Services {
         });
         tx.flow_update(&flow).await?;
         tx.commit().await?;
-        let language = "en";
-        let text = message(language, &record.display_name, &code);
+        let language = super::mail::language(flow.request.ui_locales.as_deref());
+        let text = self.sms_text(language, &record, &code);
         self.send_sms_later(OutgoingSms { to: number, text, language });
         Ok(Ok(flow))
     }
@@ -450,9 +471,19 @@ mod tests {
     #[test]
     fn messages_carry_the_code_in_each_language() {
         for language in ["en", "de"] {
-            let text = message(language, "Acme", "123456");
+            let text = message(language, "Acme", "123456", Some("login.acme-corporation.example"));
             assert!(text.contains("123456") && text.contains("Acme"), "{text}");
+            assert!(text.ends_with("\n\n@login.acme-corporation.example #123456"), "{text}");
             assert!(text.chars().count() <= 160, "one SMS segment: {text}");
         }
+    }
+
+    #[test]
+    fn codes_are_bound_to_a_domain_never_to_an_address() {
+        assert_eq!(code_host("https://login.example.com").as_deref(), Some("login.example.com"));
+        assert_eq!(code_host("http://localhost:8080/base").as_deref(), Some("localhost"));
+        assert_eq!(code_host("http://127.0.0.1:8080"), None);
+        assert_eq!(code_host("http://[::1]:8080"), None);
+        assert_eq!(code_host("not a url"), None);
     }
 }

@@ -91,6 +91,7 @@ on_every_engine!(a_texted_code_is_a_second_factor_on_the_pages_and_in_the_flow_a
     let sms = server.sms.wait_for(NUMBER, 2).await.expect("the code arrives");
     assert_eq!((sms.via, sms.detail.as_str()), ("webhook", "en"));
     assert!(sms.text.contains("acme"), "{}", sms.text);
+    assert!(!sms.text.contains('#'), "no origin-bound line for a server known by its address: {}", sms.text);
     let (status, body, _) = step(&server, &flow_id, &token, json!({"method": "code", "code": "000000"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_code")), "{body}");
     let (status, body, _) = step(&server, &flow_id, &token, json!({"method": "code", "code": sms.code()})).await;
@@ -304,7 +305,8 @@ async fn twilio_and_a_wrongly_signed_webhook() {
     use portcullis_testkit::{Engine, SmsSink, TestServer};
 
     // Twilio's API (here the sink speaking it): basic authentication, To/Body/From as a form.
-    let server = TestServer::start_with(Engine::Sqlite, "127.0.0.1", |config, sink| {
+    // The server is known by a domain: its codes are bound to it (`@localhost #code`).
+    let server = TestServer::start_with(Engine::Sqlite, "localhost", |config, sink| {
         config.sms = Some(SmsConfig::Twilio {
             api_url: sink.url.clone(),
             account_sid: SmsSink::TWILIO_SID.to_owned(),
@@ -320,6 +322,7 @@ async fn twilio_and_a_wrongly_signed_webhook() {
     enrol(&server, &mut browser, NUMBER, 1).await;
     let sms = server.sms.wait_for(NUMBER, 1).await.expect("arrived");
     assert_eq!((sms.via, sms.detail.as_str()), ("twilio", "+15005550006"));
+    assert!(sms.text.ends_with(&format!("\n\n@localhost #{}", sms.code())), "{}", sms.text);
     server.stop().await.expect("stops");
 
     // A webhook signed with another secret is refused by the receiver, and nothing arrives.
