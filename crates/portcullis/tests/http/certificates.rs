@@ -292,3 +292,84 @@ async fn certificates_on(engine: Engine) {
     }
     server.stop().await.expect("stops");
 }
+
+/// `client` as PKCS#12 without a password (what NSS imports), made by the `openssl` program;
+/// `None` (after saying SKIPPED) without it.
+fn pkcs12(pki: &Pki, client: &Client) -> Option<Vec<u8>> {
+    let openssl = "/usr/bin/openssl";
+    if !std::path::Path::new(openssl).exists() {
+        portcullis_testkit::skipped(
+            "client-certificate browser journey: /usr/bin/openssl is missing (scripts/check installs it)",
+        );
+        return None;
+    }
+    let pem = pki.write("browser-client.pem", &client.pem);
+    let out = pki.dir.path().join("browser-client.p12");
+    let status = std::process::Command::new(openssl)
+        .args(["pkcs12", "-export", "-in", &pem.to_string_lossy(), "-out", &out.to_string_lossy(), "-passout", "pass:"])
+        .status()
+        .expect("openssl");
+    assert!(status.success(), "openssl pkcs12");
+    Some(std::fs::read(out).expect("p12"))
+}
+
+/// Headless Chromium holding alice's certificate in its NSS database: the sign-in page's link
+/// leads to the mutual-TLS listener, where the browser presents the certificate (selected
+/// without a prompt, as an administrator's auto-select policy does), the page names it, and
+/// the confirmation signs in (`amr` `sc`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_signs_in_with_its_client_certificate() {
+    for engine in portcullis_testkit::engines() {
+        certificate_in_chromium(engine).await;
+    }
+}
+
+async fn certificate_in_chromium(engine: Engine) {
+    let pki = Pki::new("Acme Smart Card CA");
+    let server = TestServer::start_with(engine, "localhost", |config, _| config.mtls = Some(pki.listener(99)))
+        .await
+        .expect("starts");
+    eprintln!("client certificate in Chromium on {engine:?}");
+    let base = server.certificate_url.clone().expect("the listener's URL");
+    let alice = pki.client("Alice Liddell", vec![email("alice@example.com")], 10, (-1, 365));
+    let Some(p12) = pkcs12(&pki, &alice) else { return };
+    let Some(browser) = crate::webdriver::Browser::start_with_certificate(&p12, &pki.ca_pem, &base).await else {
+        return;
+    };
+    let callback = crate::webdriver::callback().await;
+    let client = json!({"client_name": "Card app", "redirect_uris": [callback], "grant_types": ["authorization_code"],
+        "first_party": true});
+    let (id, secret) = setup(&server, client).await;
+    let authorize = format!(
+        "{}/t/acme/authorize?{}",
+        server.url,
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", id.as_str()),
+                ("redirect_uri", callback.as_str()),
+                ("scope", "openid"),
+                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish()
+    );
+    browser.go(&authorize).await;
+    browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+    browser.click(&browser.find(&format!("a[href^='{base}']")).await).await;
+    browser.wait_for_url(&format!("{base}/t/acme/login/certificate")).await;
+    browser.wait_for_text("CN=Alice Liddell,O=Acme").await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    let landed = browser.wait_for_url(&callback).await;
+    let params: std::collections::BTreeMap<String, String> =
+        url::Url::parse(&landed).expect("url").query_pairs().into_owned().collect();
+    let form = [("code", params["code"].as_str()), ("redirect_uri", callback.as_str()), ("code_verifier", VERIFIER)];
+    let (status, tokens) = exchange(&server, &id, &secret, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let claims = payload(tokens["id_token"].as_str().expect("id token"));
+    assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("1"), json!(["sc"])));
+    let console = browser.console().await;
+    assert!(console.iter().all(|m| !m.contains("Content Security Policy")), "{console:?}");
+    browser.quit().await;
+    server.stop().await.expect("stops");
+}

@@ -20,12 +20,55 @@ pub struct Browser {
     base: String,
     driver: Child,
     profile: tempfile::TempDir,
+    /// The browser's home, when it holds an NSS database of its own.
+    _home: Option<tempfile::TempDir>,
 }
 
 impl Browser {
     /// Starts chromedriver and a browser session; `None` (after saying SKIPPED) when the
     /// programs are not installed.
     pub async fn start() -> Option<Self> {
+        Self::launch(None, tempfile::tempdir().expect("profile dir")).await
+    }
+
+    /// Starts a browser that holds a client certificate (`pkcs12`, no password) in its NSS
+    /// database, trusts `ca_pem` for servers, and presents the certificate to `origin` without
+    /// asking (the `auto_select_certificate` setting a user or policy makes). `None` (after
+    /// saying SKIPPED) when chromium or NSS's `certutil`/`pk12util` are missing.
+    pub async fn start_with_certificate(pkcs12: &[u8], ca_pem: &str, origin: &str) -> Option<Self> {
+        let (certutil, pk12util) = ("/usr/bin/certutil", "/usr/bin/pk12util");
+        if !std::path::Path::new(certutil).exists() || !std::path::Path::new(pk12util).exists() {
+            portcullis_testkit::skipped(
+                "client-certificate browser journey: /usr/bin/certutil or /usr/bin/pk12util is missing (scripts/check installs Debian's libnss3-tools)",
+            );
+            return None;
+        }
+        // Chromium on Linux keeps client certificates and local trust in $HOME/.pki/nssdb.
+        let home = tempfile::tempdir().expect("home");
+        let nssdb = home.path().join(".pki/nssdb");
+        std::fs::create_dir_all(&nssdb).expect("nssdb dir");
+        let db = format!("sql:{}", nssdb.display());
+        let (p12, ca) = (home.path().join("client.p12"), home.path().join("ca.pem"));
+        std::fs::write(&p12, pkcs12).expect("p12");
+        std::fs::write(&ca, ca_pem).expect("ca");
+        let run = |program: &str, args: &[&str]| {
+            let status = Command::new(program).args(args).stdout(Stdio::null()).status().expect(program);
+            assert!(status.success(), "{program} {args:?}");
+        };
+        run(certutil, &["-N", "-d", &db, "--empty-password"]);
+        run(pk12util, &["-i", &p12.to_string_lossy(), "-d", &db, "-W", ""]);
+        run(certutil, &["-A", "-d", &db, "-n", "test-ca", "-t", "C,,", "-i", &ca.to_string_lossy()]);
+        let profile = tempfile::tempdir().expect("profile dir");
+        std::fs::create_dir_all(profile.path().join("Default")).expect("profile");
+        let setting = json!({"setting": {"filters": [{}]}});
+        let preferences = json!({"profile": {"content_settings": {"exceptions": {
+            "auto_select_certificate": {format!("{origin},*"): setting}
+        }}}});
+        std::fs::write(profile.path().join("Default/Preferences"), preferences.to_string()).expect("preferences");
+        Self::launch(Some(home), profile).await
+    }
+
+    async fn launch(home: Option<tempfile::TempDir>, profile: tempfile::TempDir) -> Option<Self> {
         if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
             portcullis_testkit::skipped(
                 "browser journeys: /usr/bin/chromium or /usr/bin/chromedriver is missing (scripts/check installs Debian's chromium and chromium-driver)",
@@ -33,7 +76,11 @@ impl Browser {
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-        let driver = Command::new(CHROMEDRIVER)
+        let mut driver = Command::new(CHROMEDRIVER);
+        if let Some(home) = &home {
+            driver.env("HOME", home.path());
+        }
+        let driver = driver
             .arg(format!("--port={port}"))
             // Its own process group, so that a test that fails before `quit` can still end
             // chromedriver and the browsers it started (see `Drop`).
@@ -50,8 +97,7 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        let profile = tempfile::tempdir().expect("profile dir");
-        let mut browser = Self { http, base, driver, profile };
+        let mut browser = Self { http, base, driver, profile, _home: home };
         let args = [
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
