@@ -14,8 +14,10 @@
 //! caller stores an argon2id hash after the next successful check.
 
 use argon2::password_hash::rand_core::OsRng;
+use std::cell::RefCell;
+
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde::Deserialize;
@@ -143,16 +145,60 @@ fn argon2_params(stored: &str) -> Result<(PasswordHash<'_>, Params), HashError> 
     Ok((parsed, params))
 }
 
+thread_local! {
+    /// This thread's argon2 working memory, kept from one hash to the next: allocating and
+    /// zeroing 19 MiB for every hash cost a tenth of its time (BENCHMARKS.md). Each hash
+    /// writes every block before it reads it, so what the last one left does not matter; it
+    /// stays in the process's memory until the next hash overwrites it, like the password
+    /// itself stays in a request buffer.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most working memory a thread keeps between hashes (64 MiB, in 1 KiB blocks); an
+/// imported hash that asks for more gets memory of its own for that once.
+const KEPT_BLOCKS: usize = 64 * 1024;
+
+/// `argon` over `password` and `salt` into `out`, in this thread's kept working memory.
+fn argon2_into(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+    let needed = argon.params().block_count();
+    if needed > KEPT_BLOCKS {
+        return argon.hash_password_into(password, salt, out);
+    }
+    BLOCKS.with(|kept| match kept.try_borrow_mut() {
+        Ok(mut blocks) => {
+            if blocks.len() < needed {
+                blocks.resize(needed, Block::default());
+            }
+            argon.hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
+        }
+        Err(_) => argon.hash_password_into(password, salt, out),
+    })
+}
+
 fn verify_argon2(stored: &str, password: &str) -> Result<Verification, HashError> {
     let (parsed, params) = argon2_params(stored)?;
     let current = parsed.algorithm.as_str() == "argon2id"
         && params.m_cost() == ARGON2_MEMORY_KIB
         && params.t_cost() == ARGON2_ITERATIONS
         && params.p_cost() == ARGON2_PARALLELISM;
-    match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Ok(Verification::Match { needs_rehash: !current }),
-        Err(argon2::password_hash::Error::Password) => Ok(Verification::Mismatch),
-        Err(_) => Err(HashError::Format("argon2")),
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|_| HashError::Format("argon2 algorithm"))?;
+    let version = match parsed.version {
+        Some(version) => Version::try_from(version).map_err(|_| HashError::Format("argon2 version"))?,
+        None => Version::default(),
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(HashError::Format("argon2 salt and hash"));
+    };
+    let mut salt_bytes = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_bytes).map_err(|_| HashError::Format("argon2 salt"))?;
+    let mut out = [0u8; 64];
+    let out = out.get_mut(..expected.len()).ok_or(HashError::Format("argon2 hash length"))?;
+    argon2_into(&Argon2::new(algorithm, version, params), password.as_bytes(), salt, out)
+        .map_err(|_| HashError::Format("argon2"))?;
+    if bool::from(out.ct_eq(expected.as_bytes())) {
+        Ok(Verification::Match { needs_rehash: !current })
+    } else {
+        Ok(Verification::Mismatch)
     }
 }
 

@@ -187,3 +187,33 @@ fn keycloak_credential_exports() {
     let import: ImportedHash = serde_json::from_value(broken).expect("deserialises");
     assert!(import.into_stored().is_err());
 }
+
+/// One thread verifies hashes of every size, algorithm, version and output length in turn:
+/// its kept working memory grows, is reused for smaller ones, and is bypassed above the bound
+/// (each answer the same as argon2's own verification).
+#[test]
+fn kept_argon2_memory_serves_hashes_of_any_shape_in_turn() {
+    let make = |algorithm, version, m_cost, output_len| {
+        let params = Params::new(m_cost, 1, 1, Some(output_len)).expect("params");
+        Argon2::new(algorithm, version, params)
+            .hash_password(b"pw-12345", &SaltString::generate(&mut OsRng))
+            .expect("hash")
+            .to_string()
+    };
+    let owasp = hash_password("pw-12345").expect("hash");
+    let hashes = [
+        owasp.clone(),
+        make(Algorithm::Argon2i, Version::V0x13, 4096, 32),
+        make(Algorithm::Argon2d, Version::V0x10, 2048, 16),
+        make(Algorithm::Argon2id, Version::V0x13, (KEPT_BLOCKS as u32) + 1024, 64),
+        owasp,
+    ];
+    for hash in &hashes {
+        let ours = verify_password(hash, "pw-12345");
+        assert!(matches!(ours, Ok(Verification::Match { .. })), "{hash}: {ours:?}");
+        assert_eq!(verify_password(hash, "pw-12346"), Ok(Verification::Mismatch), "{hash}");
+        let parsed = PasswordHash::new(hash).expect("phc");
+        assert!(Argon2::default().verify_password(b"pw-12345", &parsed).is_ok(), "argon2 agrees: {hash}");
+    }
+    BLOCKS.with(|kept| assert_eq!(kept.borrow().len(), ARGON2_MEMORY_KIB as usize, "kept at most what it needed"));
+}
