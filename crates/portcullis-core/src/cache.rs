@@ -79,9 +79,16 @@ pub(crate) struct Caches {
     scopes: Map<String, Arc<Vec<crate::model::scope::ScopeDefinition>>>,
     /// Each tenant's authentication policy (read by every login step).
     policies: Map<String, crate::model::auth_policy::AuthPolicy>,
+    /// When this node last recorded each known login source (tenant and key digest).
+    known_sources: Mutex<HashMap<(portcullis_types::TenantId, Vec<u8>), OffsetDateTime>>,
     /// The last audit `seq` applied; `-1` until the first poll sets the starting point.
     seen: AtomicI64,
 }
+
+/// How long a recorded known source needs no new record.
+const KNOWN_SOURCE_REFRESH: Duration = Duration::hours(1);
+/// The most known sources remembered per node (then it starts over).
+const KNOWN_SOURCES_KEPT: usize = 100_000;
 
 /// A change, as the audit log records it.
 #[derive(Debug, Clone)]
@@ -104,6 +111,7 @@ impl Caches {
             jwks: Map::new(),
             scopes: Map::new(),
             policies: Map::new(),
+            known_sources: Mutex::new(HashMap::new()),
             seen: AtomicI64::new(-1),
         }
     }
@@ -187,6 +195,27 @@ impl Caches {
 
     pub(crate) fn put_policy(&self, tenant: &str, policy: crate::model::auth_policy::AuthPolicy, now: OffsetDateTime) {
         self.policies.put(tenant.to_owned(), policy, now);
+    }
+
+    /// Whether this node recorded the known source `key` of `tenant` within the last hour.
+    pub(crate) fn known_source_fresh(
+        &self,
+        tenant: portcullis_types::TenantId,
+        key: &[u8],
+        now: OffsetDateTime,
+    ) -> bool {
+        let Ok(sources) = self.known_sources.lock() else { return false };
+        sources.get(&(tenant, key.to_vec())).is_some_and(|at| now - *at < KNOWN_SOURCE_REFRESH)
+    }
+
+    /// Notes that this node recorded the known source `key` of `tenant` at `now`.
+    pub(crate) fn note_known_source(&self, tenant: portcullis_types::TenantId, key: &[u8], now: OffsetDateTime) {
+        if let Ok(mut sources) = self.known_sources.lock() {
+            if sources.len() >= KNOWN_SOURCES_KEPT {
+                sources.clear();
+            }
+            sources.insert((tenant, key.to_vec()), now);
+        }
     }
 
     /// Evicts whatever `change` may have made stale.

@@ -42,8 +42,8 @@ impl Services {
         if user.status != UserStatus::Active || session.tenant_id != record.id {
             return Err(Error::NotFound("user"));
         }
-        let keys = LoginKeys::new(&login_key(&user.username), context.ip.as_deref());
-        if let Some(retry_after) = self.login_wait(&record, &keys).await? {
+        let mut keys = LoginKeys::new(&login_key(&user.username), context.ip.as_deref());
+        if let Some(retry_after) = self.login_wait(&record, &mut keys).await? {
             return Ok(PasswordChange::Throttled { retry_after });
         }
         // The login check itself: same timing for every outcome, old hash formats upgraded.

@@ -161,8 +161,8 @@ impl Services {
                 self.first_factor_permitted(&mut tx, &record, &flow.request.client_id, FirstFactor::Password).await?;
             super::flows::allowed(permitted, "passwords")?;
             drop(tx);
-            let keys = LoginKeys::new(&login_key(login), context.ip.as_deref());
-            if let Some(retry_after) = self.login_wait(&record, &keys).await? {
+            let mut keys = LoginKeys::new(&login_key(login), context.ip.as_deref());
+            if let Some(retry_after) = self.login_wait(&record, &mut keys).await? {
                 metrics::counter!("portcullis_login_throttled_total").increment(1);
                 return Ok(Err(LoginRefusal::Throttled { retry_after }));
             }

@@ -39,6 +39,9 @@ pub(crate) struct LoginKeys {
     pair: Vec<u8>,
     source: Vec<u8>,
     account: Vec<u8>,
+    /// Whether the pair had failures counted when [`Services::login_wait`] looked (until it
+    /// looks: assume so). A success clears them; with none, it has nothing to clear.
+    pair_counted: bool,
 }
 
 fn key(parts: &[&str]) -> Vec<u8> {
@@ -59,6 +62,7 @@ impl LoginKeys {
             pair: key(&["pair", login, source]),
             source: key(&["source", source]),
             account: key(&["account", login]),
+            pair_counted: true,
         }
     }
 }
@@ -110,11 +114,12 @@ fn pair_wait(failures: i64) -> Duration {
 
 impl Services {
     /// Seconds to wait before this attempt may be tried, or `None` when it may go ahead.
-    pub(crate) async fn login_wait(&self, tenant: &TenantRecord, keys: &LoginKeys) -> Result<Option<i64>> {
+    pub(crate) async fn login_wait(&self, tenant: &TenantRecord, keys: &mut LoginKeys) -> Result<Option<i64>> {
         let now = self.clock.now();
         let mut tx = self.store.read().await?;
         let wanted = [keys.pair.clone(), keys.source.clone(), keys.account.clone()];
         let counters = tx.attempts_get(tenant.id, &wanted).await?;
+        keys.pair_counted = counters.iter().any(|c| c.key == keys.pair);
         let mut wait: Option<OffsetDateTime> = None;
         for counter in counters {
             let Some(until) = counter.blocked_until.filter(|until| *until > now) else { continue };
@@ -206,8 +211,18 @@ impl Services {
         tenant: &TenantRecord,
         keys: &LoginKeys,
     ) -> Result<()> {
-        tx.attempt_clear(tenant.id, &keys.pair).await?;
-        tx.known_source_put(tenant.id, &keys.pair, self.clock.now()).await
+        // A failure counted since the look stays until its window ends: a success clears
+        // what it saw, not what raced it.
+        if keys.pair_counted {
+            tx.attempt_clear(tenant.id, &keys.pair).await?;
+        }
+        // Known sources are kept for weeks; refreshing one more than hourly changes nothing.
+        let now = self.clock.now();
+        if !self.caches.known_source_fresh(tenant.id, &keys.pair, now) {
+            tx.known_source_put(tenant.id, &keys.pair, now).await?;
+            self.caches.note_known_source(tenant.id, &keys.pair, now);
+        }
+        Ok(())
     }
 }
 

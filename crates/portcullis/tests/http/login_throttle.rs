@@ -79,3 +79,24 @@ on_every_engine!(a_distributed_guess_blocks_new_sources_not_the_owners, |server|
     let (status, _) = attempt(&mut owner_again, &id, "alice", PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the owner's known source gets in");
 });
+
+on_every_engine!(a_success_forgets_the_failures_before_it, |server| {
+    let (id, _) = setup(&server, web_client()).await;
+    // Four typos and a success, twice over (a new browser each time: the first is signed in):
+    // eight failures from one pair in the window, but never five in a row, so the owner never
+    // waits.
+    for round in 0..2 {
+        let mut typo = from(&server, "127.0.4.1");
+        for _ in 0..4 {
+            assert_eq!(attempt(&mut typo, &id, "alice", "wrong guess 1234").await.0, StatusCode::BAD_REQUEST);
+        }
+        let (status, _) = attempt(&mut typo, &id, "alice", PASSWORD).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "round {round}: logged in");
+    }
+    // Without a success in between, the fifth failure makes the pair wait.
+    let mut typo = from(&server, "127.0.4.1");
+    for _ in 0..5 {
+        attempt(&mut typo, &id, "alice", "wrong guess 1234").await;
+    }
+    assert_eq!(attempt(&mut typo, &id, "alice", PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+});
