@@ -262,6 +262,86 @@ on_every_engine!(a_real_browser_signs_up_and_confirms_its_address, |server| {
     browser.quit().await;
 });
 
+on_every_engine!(a_real_browser_signs_in_by_mailed_code_and_link_and_resets_its_password, |server| {
+    let Some(browser) = Browser::start().await else { return };
+    let callback = crate::webdriver::callback().await;
+    let (id, _) = setup(
+        &server,
+        json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
+    )
+    .await;
+    let authorize = format!(
+        "{}/t/acme/authorize?{}",
+        server.url,
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", id.as_str()),
+                ("redirect_uri", callback.as_str()),
+                ("scope", "openid"),
+                ("prompt", "login"),
+                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish()
+    );
+    let code_of = |text: &str| text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned);
+    // Asks for a message with `button` (email_code or recovery) after typing alice's name.
+    let ask = |button: &'static str| {
+        let (browser, authorize, server) = (&browser, authorize.clone(), &server);
+        async move {
+            browser.go(&authorize).await;
+            browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+            browser.type_into(&browser.find("#username").await, "alice").await;
+            browser.click(&browser.find(&format!("button[value={button}]")).await).await;
+            browser.wait_for_text("Check your e-mail").await;
+        }
+    };
+
+    // A code by mail, typed into the page.
+    ask("email_code").await;
+    let mail = server.mail.wait_for("alice@example.com", 1).await.expect("the code arrives");
+    let code = browser.find("#code").await;
+    assert_eq!(browser.attribute(&code, "autocomplete").await.as_deref(), Some("one-time-code"));
+    browser.type_into(&code, &code_of(&mail.text).expect("a code")).await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_url(&callback).await;
+
+    // The link of the next message, opened in the browser that asked.
+    ask("email_code").await;
+    let mail = server.mail.wait_for("alice@example.com", 2).await.expect("the link arrives");
+    let link = mail
+        .text
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{}/t/acme/login/link?", server.url)))
+        .expect("a link")
+        .to_owned();
+    browser.go(&link).await;
+    browser.wait_for_url(&callback).await;
+
+    // A forgotten password: the mailed code, then a new password; the old one is gone.
+    ask("recovery").await;
+    let mail = server.mail.wait_for("alice@example.com", 3).await.expect("the reset code arrives");
+    browser.type_into(&browser.find("#code").await, &code_of(&mail.text).expect("a code")).await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_text("Choose a new password").await;
+    let new_password = browser.find("#new_password").await;
+    assert_eq!(browser.attribute(&new_password, "autocomplete").await.as_deref(), Some("new-password"));
+    browser.type_into(&new_password, "a brand new lighthouse keeper").await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_url(&callback).await;
+    browser.go(&authorize).await;
+    browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
+    sign_in(&browser).await;
+    browser.wait_for_text("wrong").await;
+    browser.type_into(&browser.find("#password").await, "a brand new lighthouse keeper").await;
+    browser.click(&browser.find("button[type=submit]").await).await;
+    browser.wait_for_url(&callback).await;
+    let console = browser.console().await;
+    assert!(console.iter().all(|m| !m.contains("Content Security Policy")), "{console:?}");
+    browser.quit().await;
+});
+
 async fn sign_in(browser: &Browser) {
     browser.type_into(&browser.find("#username").await, "alice").await;
     browser.type_into(&browser.find("#password").await, PASSWORD).await;
