@@ -689,11 +689,7 @@ impl Services {
             last_used_at: Some(now),
         };
         tx.credential_insert(&credential).await?;
-        let recovery_codes = if existing.iter().any(|c| c.kind == CredentialKind::RecoveryCodes) {
-            Vec::new()
-        } else {
-            self.recovery_codes_in(&mut tx, &record, user).await?
-        };
+        let recovery_codes = self.first_recovery_codes(&mut tx, &record, user).await?;
         let who = Principal::user(Some(user), &record.name, context);
         let change = Change {
             action: "credential.enrol",
@@ -708,6 +704,22 @@ impl Services {
         tx.commit().await?;
         progress.recovery_codes = recovery_codes;
         Ok(Ok(progress))
+    }
+
+    /// Ten recovery codes for a user enrolling a second factor who has none yet (made inside
+    /// `tx`, returned to be shown once); none when they have them already. Whatever the factor
+    /// — an authenticator app, a number, a passkey — losing it must not lock its owner out.
+    pub(crate) async fn first_recovery_codes(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
+        user: UserId,
+    ) -> Result<Vec<String>> {
+        let existing = tx.credentials_of_user(tenant.id, user).await?;
+        if existing.iter().any(|c| c.kind == CredentialKind::RecoveryCodes) {
+            return Ok(Vec::new());
+        }
+        self.recovery_codes_in(tx, tenant, user).await
     }
 
     /// Replaces the user's recovery codes with ten new ones, inside `tx`; returns them.

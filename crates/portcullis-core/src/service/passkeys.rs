@@ -219,6 +219,7 @@ impl Services {
             last_used_at: None,
         };
         tx.credential_insert(&credential).await?;
+        let recovery_codes = self.first_recovery_codes(&mut tx, &record, user).await?;
         let change = Change {
             action: "credential.enrol",
             tenant: Some(tenant),
@@ -238,8 +239,9 @@ impl Services {
                 flow.state.amr.push(factor.to_owned());
             }
         }
-        let progress = self.enrolled(&mut tx, &record, flow, user, method, context).await?;
+        let mut progress = self.enrolled(&mut tx, &record, flow, user, method, context).await?;
         tx.commit().await?;
+        progress.recovery_codes = recovery_codes;
         Ok(Ok(progress))
     }
 

@@ -417,12 +417,7 @@ impl Services {
             last_used_at: Some(now),
         };
         tx.credential_insert(&credential).await?;
-        let existing = tx.credentials_of_user(record.id, user).await?;
-        let recovery_codes = if existing.iter().any(|c| c.kind == CredentialKind::RecoveryCodes) {
-            Vec::new()
-        } else {
-            self.recovery_codes_in(&mut tx, &record, user).await?
-        };
+        let recovery_codes = self.first_recovery_codes(&mut tx, &record, user).await?;
         let change = Change {
             action: "credential.enrol",
             tenant: Some(tenant),

@@ -304,6 +304,9 @@ pub(super) async fn passkey_submit(
     };
     let field = |name: &str| params.single(name).ok().flatten().unwrap_or_default().to_owned();
     match state.services.confirm_passkey(&tenant, &flow, &field("credential"), &field("name"), &context).await {
+        Ok(Ok(progress)) if !progress.recovery_codes.is_empty() => {
+            recovery_codes_page(&tenant, &progress.recovery_codes, &format!("/t/{tenant}/account/security"))
+        }
         Ok(Ok(_)) => {
             let notice = Some(pages::i18n::text("security.passkey_added"));
             overview(&state, &tenant, &browser, &session, notice, None).await

@@ -101,6 +101,8 @@ async fn a_real_browser_enrols_a_passkey_during_login_then_passes_it_after_the_p
         assert!(!page.contains("totp-secret") && !page.contains(r#"value="add_sms""#), "only passkeys: {page}");
         browser.type_into(&browser.find("#passkey-name").await, "Laptop").await;
         browser.click(&browser.find("#passkey-button").await).await;
+        browser.wait_for_text("Your recovery codes").await;
+        browser.click(&browser.find("#continue").await).await;
         let landed = browser.wait_for_url(&callback).await;
         assert_eq!(amr_of(landed).await, json!(["pwd", "hwk", "user", "mfa"]));
         assert_eq!(browser.authenticator_credentials(&authenticator).await.len(), 1);
@@ -165,7 +167,11 @@ async fn journey(server: &portcullis_testkit::TestServer, browser: &Browser) {
     browser.wait_for_url(&format!("{}/t/acme/account/passkey", server.url)).await;
     browser.type_into(&browser.find("#name").await, "Laptop").await;
     browser.click(&browser.find("#passkey-button").await).await;
-    browser.wait_for_text("Your passkey is ready.").await;
+    // Her first second factor: ten recovery codes come with it, shown once.
+    browser.wait_for_text("Your recovery codes").await;
+    assert_eq!(browser.source().await.matches("<li><code>").count(), 10);
+    browser.click(&browser.find("#continue").await).await;
+    browser.wait_for_url(&format!("{}/t/acme/account/security", server.url)).await;
     assert!(browser.source().await.contains("Laptop"));
     let held = browser.authenticator_credentials(&authenticator).await;
     assert_eq!(held.len(), 1, "{held:?}");
@@ -247,7 +253,8 @@ async fn second_factor(
         .await
         .expect("send");
     let body: Value = answer.json().await.expect("json");
-    assert_eq!((body["step"].as_str(), body["methods"].clone()), (Some("second_factor"), json!(["passkey"])), "{body}");
+    let expected = json!(["passkey", "recovery_code"]);
+    assert_eq!((body["step"].as_str(), body["methods"].clone()), (Some("second_factor"), expected), "{body}");
     let allowed = body["passkey"]["publicKey"]["allowCredentials"].as_array().expect("allowCredentials").clone();
     assert_eq!(allowed.len(), 1, "only her passkeys: {body}");
     assert_eq!(allowed[0]["id"], credential["credentialId"]);
