@@ -109,20 +109,7 @@ on_every_engine!(a_real_browser_enrols_an_authenticator_and_uses_it, |server| {
         .admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(json!({"mfa": "required"})))
         .await
         .expect("policy");
-    let query = |prompt: &str| {
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("response_type", "code"),
-                ("client_id", id.as_str()),
-                ("redirect_uri", callback.as_str()),
-                ("scope", "openid"),
-                ("prompt", prompt),
-                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-                ("code_challenge_method", "S256"),
-            ])
-            .finish()
-    };
-    browser.go(&format!("{}/t/acme/authorize?{}", server.url, query("login"))).await;
+    browser.go(&crate::webdriver::authorize_url(&server, &id, &callback, &[("prompt", "login")])).await;
     browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
     sign_in(&browser).await;
     // Required by policy: enrol now. The QR code is inline SVG; the key is there to type.
@@ -140,7 +127,7 @@ on_every_engine!(a_real_browser_enrols_an_authenticator_and_uses_it, |server| {
     browser.wait_for_url(&callback).await;
 
     // The next login asks for the code after the password.
-    browser.go(&format!("{}/t/acme/authorize?{}", server.url, query("login"))).await;
+    browser.go(&crate::webdriver::authorize_url(&server, &id, &callback, &[("prompt", "login")])).await;
     browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
     sign_in(&browser).await;
     browser.wait_for_text("Two-step verification").await;
@@ -160,21 +147,7 @@ on_every_engine!(a_real_browser_adds_a_mobile_number_and_signs_in_with_a_texted_
         json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
     )
     .await;
-    let authorize = format!(
-        "{}/t/acme/authorize?{}",
-        server.url,
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("response_type", "code"),
-                ("client_id", id.as_str()),
-                ("redirect_uri", callback.as_str()),
-                ("scope", "openid"),
-                ("prompt", "login"),
-                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-                ("code_challenge_method", "S256"),
-            ])
-            .finish()
-    );
+    let authorize = crate::webdriver::authorize_url(&server, &id, &callback, &[("prompt", "login")]);
     browser.go(&authorize).await;
     browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
     sign_in(&browser).await;
@@ -270,21 +243,7 @@ on_every_engine!(a_real_browser_signs_in_by_mailed_code_and_link_and_resets_its_
         json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
     )
     .await;
-    let authorize = format!(
-        "{}/t/acme/authorize?{}",
-        server.url,
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("response_type", "code"),
-                ("client_id", id.as_str()),
-                ("redirect_uri", callback.as_str()),
-                ("scope", "openid"),
-                ("prompt", "login"),
-                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-                ("code_challenge_method", "S256"),
-            ])
-            .finish()
-    );
+    let authorize = crate::webdriver::authorize_url(&server, &id, &callback, &[("prompt", "login")]);
     let code_of = |text: &str| text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned);
     // Asks for a message with `button` (email_code or recovery) after typing alice's name.
     let ask = |button: &'static str| {

@@ -340,33 +340,14 @@ async fn certificate_in_chromium(engine: Engine) {
     let client = json!({"client_name": "Card app", "redirect_uris": [callback], "grant_types": ["authorization_code"],
         "first_party": true});
     let (id, secret) = setup(&server, client).await;
-    let authorize = format!(
-        "{}/t/acme/authorize?{}",
-        server.url,
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("response_type", "code"),
-                ("client_id", id.as_str()),
-                ("redirect_uri", callback.as_str()),
-                ("scope", "openid"),
-                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-                ("code_challenge_method", "S256"),
-            ])
-            .finish()
-    );
-    browser.go(&authorize).await;
+    browser.go(&crate::webdriver::authorize_url(&server, &id, &callback, &[])).await;
     browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
     browser.click(&browser.find(&format!("a[href^='{base}']")).await).await;
     browser.wait_for_url(&format!("{base}/t/acme/login/certificate")).await;
     browser.wait_for_text("CN=Alice Liddell,O=Acme").await;
     browser.click(&browser.find("button[type=submit]").await).await;
     let landed = browser.wait_for_url(&callback).await;
-    let params: std::collections::BTreeMap<String, String> =
-        url::Url::parse(&landed).expect("url").query_pairs().into_owned().collect();
-    let form = [("code", params["code"].as_str()), ("redirect_uri", callback.as_str()), ("code_verifier", VERIFIER)];
-    let (status, tokens) = exchange(&server, &id, &secret, &form).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    let claims = payload(tokens["id_token"].as_str().expect("id token"));
+    let claims = crate::webdriver::claims_of(&server, &id, &secret, &callback, &landed).await;
     assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("1"), json!(["sc"])));
     let console = browser.console().await;
     assert!(console.iter().all(|m| !m.contains("Content Security Policy")), "{console:?}");

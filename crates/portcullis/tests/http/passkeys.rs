@@ -56,36 +56,9 @@ async fn a_real_browser_enrols_a_passkey_during_login_then_passes_it_after_the_p
         let (status, body) =
             server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("policy");
         assert_eq!(status, StatusCode::OK, "{body}");
-        let authorize = format!(
-            "{}/t/acme/authorize?{}",
-            server.url,
-            url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([
-                    ("response_type", "code"),
-                    ("client_id", id.as_str()),
-                    ("redirect_uri", callback.as_str()),
-                    ("scope", "openid"),
-                    ("prompt", "login"),
-                    ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-                    ("code_challenge_method", "S256"),
-                ])
-                .finish()
-        );
-        let amr_of = |landed: String| {
-            let (id, secret, callback) = (id.clone(), secret.clone(), callback.clone());
-            let server = &server;
-            async move {
-                let params: std::collections::BTreeMap<String, String> =
-                    url::Url::parse(&landed).expect("url").query_pairs().into_owned().collect();
-                let form = [
-                    ("code", params["code"].as_str()),
-                    ("redirect_uri", callback.as_str()),
-                    ("code_verifier", VERIFIER),
-                ];
-                let (status, tokens) = exchange(server, &id, &secret, &form).await;
-                assert_eq!(status, StatusCode::OK, "{tokens}");
-                payload(tokens["id_token"].as_str().expect("id token"))["amr"].clone()
-            }
+        let authorize = crate::webdriver::authorize_url(&server, &id, &callback, &[("prompt", "login")]);
+        let amr_of = async |landed: String| {
+            crate::webdriver::claims_of(&server, &id, &secret, &callback, &landed).await["amr"].clone()
         };
 
         // The password; then the login's page offers only a passkey, and registers one.
@@ -135,21 +108,7 @@ async fn journey(server: &portcullis_testkit::TestServer, browser: &Browser) {
         json!({"client_name": "Passkey app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
     )
     .await;
-    let authorize = format!(
-        "{}/t/acme/authorize?{}",
-        server.url,
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("response_type", "code"),
-                ("client_id", id.as_str()),
-                ("redirect_uri", callback.as_str()),
-                ("scope", "openid"),
-                ("prompt", "login"),
-                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-                ("code_challenge_method", "S256"),
-            ])
-            .finish()
-    );
+    let authorize = crate::webdriver::authorize_url(server, &id, &callback, &[("prompt", "login")]);
 
     // Sign in with the password; the username field offers passkeys (conditional UI).
     browser.go(&authorize).await;

@@ -248,3 +248,46 @@ pub async fn callback() -> String {
     tokio::spawn(async move { axum::serve(listener, app).await });
     callback
 }
+
+/// The authorization request a browser journey starts with: the code flow with PKCE (the
+/// challenge of [`crate::oidc_errors::VERIFIER`]) for `openid`, to `callback`, with `extra`
+/// parameters (`prompt`, …).
+pub fn authorize_url(
+    server: &portcullis_testkit::TestServer,
+    client_id: &str,
+    callback: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", callback),
+            ("scope", "openid"),
+            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            ("code_challenge_method", "S256"),
+        ])
+        .extend_pairs(extra.iter().copied())
+        .finish();
+    format!("{}/t/acme/authorize?{query}", server.url)
+}
+
+/// The ID token's claims for the code a journey landed with at `landed` (the callback's URL).
+pub async fn claims_of(
+    server: &portcullis_testkit::TestServer,
+    client_id: &str,
+    secret: &str,
+    callback: &str,
+    landed: &str,
+) -> Value {
+    let params: std::collections::BTreeMap<String, String> =
+        url::Url::parse(landed).expect("url").query_pairs().into_owned().collect();
+    let form = [
+        ("code", params["code"].as_str()),
+        ("redirect_uri", callback),
+        ("code_verifier", crate::oidc_errors::VERIFIER),
+    ];
+    let (status, tokens) = crate::oidc_errors::exchange(server, client_id, secret, &form).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{tokens}");
+    crate::client_roles::payload(tokens["id_token"].as_str().expect("id token"))
+}
