@@ -231,10 +231,7 @@ impl Services {
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
-        if !tx.flow_claim(record.id, &flow.id, &flow.state).await? {
-            return Err(Error::NotFound("flow"));
-        }
+        let mut flow = self.claim_flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
         let identity = identity_of(&presented.der);
         let policy = self.auth_policy_in(&mut tx, &record).await?;
         let method = crate::model::auth_policy::FirstFactor::Certificate;

@@ -122,10 +122,7 @@ impl Services {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::EmailCode).await?;
-        if !tx.flow_claim(record.id, &flow.id, &flow.state).await? {
-            return Err(Error::NotFound("flow"));
-        }
+        let mut flow = self.claim_flow_at(&mut tx, &record, &flow.id, FlowStep::EmailCode).await?;
         let sent = flow.state.email_code.clone().ok_or(Error::NotFound("flow"))?;
         let presented = match (code, token) {
             (Some(code), _) => {

@@ -366,10 +366,7 @@ impl Services {
             _ => self.first_factor_permitted(&mut tx, &record, &flow.request.client_id, FirstFactor::Passkey).await?,
         };
         super::flows::allowed(permitted, "passkeys")?;
-        let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
-        if !tx.flow_claim(record.id, &flow.id, &flow.state).await? {
-            return Err(Error::NotFound("flow"));
-        }
+        let mut flow = self.claim_flow_at(&mut tx, &record, &flow.id, step).await?;
         // The challenge answers once, right or wrong; the next attempt gets a new one.
         let state = flow.state.webauthn.take();
         flow.state.webauthn_options = None;

@@ -171,10 +171,7 @@ impl Services {
         let user = self.check_password(tenant, login, password).await?;
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
-        let mut flow = tx.flow_get(record.id, &flow.id).await?.ok_or(Error::NotFound("flow"))?;
-        if flow.step() != FlowStep::Authenticate || !tx.flow_claim(record.id, &flow.id, &flow.state).await? {
-            return Err(Error::NotFound("flow"));
-        }
+        let mut flow = self.claim_flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
         let Some(user) = user else {
             let throttled = self.login_failed(&mut tx, &record, &keys).await?;
             flow.failures += 1;

@@ -283,10 +283,7 @@ impl Services {
         }
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::SmsCode).await?;
-        if !tx.flow_claim(record.id, &flow.id, &flow.state).await? {
-            return Err(Error::NotFound("flow"));
-        }
+        let mut flow = self.claim_flow_at(&mut tx, &record, &flow.id, FlowStep::SmsCode).await?;
         let sent = flow.state.sms_code.clone().ok_or(Error::NotFound("flow"))?;
         let presented = digests_equal(code_digest(code).as_bytes(), sent.code_digest.as_bytes());
         let fresh = now.unix_timestamp() < sent.expires_at;
