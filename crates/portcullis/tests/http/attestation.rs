@@ -3,7 +3,8 @@
 //! authenticator builds them — a P-256 credential, authenticator data with the model's AAGUID,
 //! and a packed attestation signed by an attestation certificate (rcgen) under a vendor CA —
 //! and sent through the settings API. A listed model under its CA registers; another model, a
-//! CA that is not listed, and no attestation at all are refused.
+//! CA that is not listed, and no attestation at all are refused. Also: a login that needs a
+//! second factor registers its passkey through the flow API.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -202,6 +203,56 @@ async fn only_listed_authenticator_models_register_passkeys() {
         let answer = registration(&flow["passkey"], &server.url, OTHER_MODEL, None);
         let (status, body, _) = step(&server, flow_id, token, json!({"method": "passkey", "credential": answer})).await;
         assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
+        server.stop().await.expect("server stops");
+    }
+}
+
+/// A login that needs a second factor, on a tenant that allows only passkeys, registers one
+/// through the flow API (a native app with the platform's passkey API): an answer for another
+/// origin is refused and counted, and the flow still offers the same registration; the right
+/// answer completes the login with the new passkey as its second factor, and recovery codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_registers_its_second_factor_passkey_through_the_flow_api() {
+    for engine in portcullis_testkit::engines() {
+        let server = portcullis_testkit::TestServer::start_as(engine, "localhost").await.expect("server starts");
+        eprintln!("passkey enrolment through the flow API on {engine:?}");
+        let mut client = web_client();
+        client["first_party"] = json!(true);
+        let (id, secret) = setup(&server, client).await;
+        let policy = json!({"mfa": "required", "second_factors": ["passkey"]});
+        let (status, _) = server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("put");
+        assert_eq!(status, StatusCode::OK);
+        let (flow_id, token, _) = crate::flow_api::start(&server, &id).await;
+        let password = json!({"method": "password", "identifier": "alice", "password": crate::oidc::PASSWORD});
+        let (status, body, _) = step(&server, &flow_id, &token, password).await;
+        assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("enrol_mfa")), "{body}");
+        assert_eq!((body["methods"].clone(), body.get("totp")), (json!(["passkey"]), None), "{body}");
+        let options = body["passkey"].clone();
+        assert_eq!(options["publicKey"]["authenticatorSelection"]["userVerification"], "required", "{options}");
+
+        let phished = registration(&options, "https://acme.example.net", ALLOWED, None);
+        let (status, body, _) =
+            step(&server, &flow_id, &token, json!({"method": "passkey", "credential": phished})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_passkey")), "{body}");
+        assert_eq!(body["flow"]["step"], "enrol_mfa", "the flow goes on: {body}");
+        assert_eq!(body["flow"]["passkey"], options, "the same registration, still unanswered");
+
+        let answer = registration(&options, &server.url, ALLOWED, None);
+        let (status, body, _) =
+            step(&server, &flow_id, &token, json!({"method": "passkey", "credential": answer, "name": "Phone"})).await;
+        assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("complete")), "first party: {body}");
+        assert_eq!(body["recovery_codes"].as_array().map(Vec::len), Some(10), "{body}");
+        let redirect = body["redirect_to"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+        let code = crate::browser::query(&redirect)["code"].clone();
+        let form = [
+            ("code", code.as_str()),
+            ("redirect_uri", crate::oidc::REDIRECT),
+            ("code_verifier", crate::oidc_errors::VERIFIER),
+        ];
+        let (status, tokens) = crate::oidc_errors::exchange(&server, &id, &secret, &form).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let claims = crate::client_roles::payload(tokens["id_token"].as_str().expect("id token"));
+        assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("2"), json!(["pwd", "hwk", "user", "mfa"])));
         server.stop().await.expect("server stops");
     }
 }
