@@ -29,6 +29,7 @@ use crate::model::auth_policy::{FirstFactor, SecondFactorKind};
 use crate::model::credential::{CredentialKind, CredentialRecord};
 use crate::model::session::{FlowRecord, FlowStep, SmsCodeState};
 use crate::model::tenant::TenantRecord;
+use crate::model::token::Access;
 use crate::model::user::UserStatus;
 
 /// How long a texted code counts.
@@ -73,15 +74,54 @@ pub fn masked(number: &str) -> String {
     format!("•••• {tail}")
 }
 
-/// The text of a code message; with the site's host, its last line binds the code to the site
-/// (origin-bound one-time codes, as the WebOTP API and iOS/Android autofill read them: `@host
-/// #code`), so a browser offers it only there and not on a phishing page.
-fn message(language: &str, tenant: &str, code: &str, host: Option<&str>) -> String {
-    let minutes = SMS_CODE_LIFETIME.whole_minutes();
-    let text = match language {
-        "de" => format!("{code} ist Ihr Code für {tenant}. Er gilt {minutes} Minuten. Geben Sie ihn niemandem weiter."),
-        _ => format!("{code} is your {tenant} code. It expires in {minutes} minutes. Do not share it."),
-    };
+/// The name texts are stored under beside the mail templates (`email_templates.purpose`).
+const TEMPLATE_PURPOSE: &str = "sms_code";
+/// The longest text a tenant may set: two concatenated SMS segments of GSM-7 (153 each).
+const TEMPLATE_MAX_CHARS: usize = 306;
+
+/// A tenant's text for its code messages: `{code}` (required), `{tenant}` and `{minutes}` are
+/// filled in when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsTemplate {
+    /// At most 306 characters; must hold `{code}`.
+    pub text: String,
+}
+
+/// A tenant's text as the admin API shows it: its own, or the built-in one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct SmsTemplateView {
+    pub text: String,
+    /// Whether the tenant set its own (else this is the built-in text).
+    pub custom: bool,
+}
+
+/// The built-in text in `language`.
+pub fn builtin_text(language: &str) -> &'static str {
+    match language {
+        "de" => "{code} ist Ihr Code für {tenant}. Er gilt {minutes} Minuten. Geben Sie ihn niemandem weiter.",
+        _ => "{code} is your {tenant} code. It expires in {minutes} minutes. Do not share it.",
+    }
+}
+
+/// Checks a tenant's text: it carries the code, fits two messages, and has no control
+/// characters but line breaks.
+pub fn check_text(template: &SmsTemplate) -> Result<()> {
+    let text = &template.text;
+    let clean = text.chars().all(|c| c == '\n' || !c.is_control());
+    if text.chars().count() > TEMPLATE_MAX_CHARS || !text.contains("{code}") || !clean {
+        let reason = "at most 306 characters without control characters, holding {code}";
+        return Err(Error::Validation(vec![crate::error::FieldError::new("text", reason)]));
+    }
+    Ok(())
+}
+
+/// The text of a code message from `template`; with the site's host, its last line binds the
+/// code to the site (origin-bound one-time codes, as the WebOTP API and iOS/Android autofill
+/// read them: `@host #code`), so a browser offers it only there and not on a phishing page.
+fn message(template: &str, tenant: &str, code: &str, host: Option<&str>) -> String {
+    let minutes = SMS_CODE_LIFETIME.whole_minutes().to_string();
+    let text = template.replace("{tenant}", tenant).replace("{minutes}", &minutes).replace("{code}", code);
     match host {
         Some(host) => format!("{text}\n\n@{host} #{code}"),
         None => text,
@@ -122,9 +162,69 @@ impl Services {
         self
     }
 
-    /// The text of a code message for `tenant` in `language`.
-    fn sms_text(&self, language: &str, tenant: &TenantRecord, code: &str) -> String {
-        message(language, &tenant.display_name, code, self.sms_host.as_deref())
+    /// The text of a code message for `tenant` in `language`: the tenant's own, or the
+    /// built-in one.
+    async fn sms_text(&self, language: &str, tenant: &TenantRecord, code: &str) -> Result<String> {
+        let mut tx = self.store.read().await?;
+        let own = tx.email_template_get(tenant.id, TEMPLATE_PURPOSE, language).await?.map(|(_, text)| text);
+        let template = own.as_deref().unwrap_or_else(|| builtin_text(language));
+        Ok(message(template, &tenant.display_name, code, self.sms_host.as_deref()))
+    }
+
+    fn sms_language(language: &str) -> Result<&'static str> {
+        super::mail::LANGUAGES
+            .iter()
+            .copied()
+            .find(|l| *l == language)
+            .ok_or_else(|| Error::invalid("language", "must be en or de"))
+    }
+
+    /// `GET …/sms-templates/{language}`: the tenant's own text, or the built-in one.
+    pub async fn get_sms_template(&self, who: &Principal, tenant: &str, language: &str) -> Result<SmsTemplateView> {
+        let language = Self::sms_language(language)?;
+        let mut tx = self.store.read().await?;
+        let record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
+        Ok(match tx.email_template_get(record.id, TEMPLATE_PURPOSE, language).await? {
+            Some((_, text)) => SmsTemplateView { text, custom: true },
+            None => SmsTemplateView { text: builtin_text(language).to_owned(), custom: false },
+        })
+    }
+
+    /// `PUT …/sms-templates/{language}` (`template`), or `DELETE` (`None`: back to the built-in
+    /// text). Audited.
+    pub async fn set_sms_template(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        language: &str,
+        template: Option<SmsTemplate>,
+    ) -> Result<()> {
+        let language = Self::sms_language(language)?;
+        if let Some(template) = &template {
+            check_text(template)?;
+        }
+        let mut tx = self.store.write().await?;
+        let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let changed = match &template {
+            Some(t) => {
+                tx.email_template_put(record.id, TEMPLATE_PURPOSE, language, "", &t.text, self.clock.now()).await?;
+                true
+            }
+            None => tx.email_template_delete(record.id, TEMPLATE_PURPOSE, language).await?,
+        };
+        if !changed {
+            return Err(Error::NotFound("sms template"));
+        }
+        let change = Change {
+            action: if template.is_some() { "sms_template.put" } else { "sms_template.delete" },
+            tenant: Some(tenant),
+            target_type: "sms_template",
+            target_id: Some(language.to_owned()),
+            before: None,
+            after: template.map(|t| json!(t)),
+        };
+        self.record(&mut tx, who, change).await?;
+        tx.commit().await
     }
 
     /// Whether text messages can be sent.
@@ -229,6 +329,10 @@ impl Services {
             self.key_failed(&record, key, *limit).await?;
         }
         let code = new_code();
+        // The text is made before the flow changes: a failure to read the tenant's template
+        // leaves the flow as it was.
+        let language = super::mail::language(flow.request.ui_locales.as_deref());
+        let text = self.sms_text(language, &record, &code).await?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let mut flow = self.flow_at(&mut tx, &record, &flow.id, step).await?;
@@ -255,8 +359,6 @@ impl Services {
         self.record(&mut tx, &Principal::user(user, &record.name, context), change).await?;
         tx.commit().await?;
         if let Some((_, number)) = send_to {
-            let language = super::mail::language(flow.request.ui_locales.as_deref());
-            let text = self.sms_text(language, &record, &code);
             self.send_sms_later(OutgoingSms { to: number, text, language });
         }
         Ok(Ok(FlowProgress::next(flow)))
@@ -347,6 +449,8 @@ impl Services {
         }
         let now = self.clock.now();
         let code = new_code();
+        let language = super::mail::language(flow.request.ui_locales.as_deref());
+        let text = self.sms_text(language, &record, &code).await?;
         let mut tx = self.store.write().await?;
         let mut flow = self.claim_flow_at(&mut tx, &record, &flow.id, step).await?;
         let sealed = self.tenant_key(&record)?.seal(&flow_aad(&flow.id), number.as_bytes())?;
@@ -358,8 +462,6 @@ impl Services {
         });
         tx.flow_update(&flow).await?;
         tx.commit().await?;
-        let language = super::mail::language(flow.request.ui_locales.as_deref());
-        let text = self.sms_text(language, &record, &code);
         self.send_sms_later(OutgoingSms { to: number, text, language });
         Ok(Ok(flow))
     }
@@ -463,11 +565,24 @@ mod tests {
     #[test]
     fn messages_carry_the_code_in_each_language() {
         for language in ["en", "de"] {
-            let text = message(language, "Acme", "123456", Some("login.acme-corporation.example"));
+            let text = message(builtin_text(language), "Acme", "123456", Some("login.acme-corporation.example"));
             assert!(text.contains("123456") && text.contains("Acme"), "{text}");
             assert!(text.ends_with("\n\n@login.acme-corporation.example #123456"), "{text}");
             assert!(text.chars().count() <= 160, "one SMS segment: {text}");
         }
+    }
+
+    #[test]
+    fn tenant_texts_must_carry_the_code_and_fit_two_messages() {
+        let text = |t: &str| SmsTemplate { text: t.to_owned() };
+        assert!(check_text(&text("Code {code} for {tenant}, {minutes} min")).is_ok());
+        assert!(check_text(&text("no code here")).is_err());
+        assert!(check_text(&text(&format!("{{code}}{}", "x".repeat(301)))).is_err());
+        assert!(check_text(&text("{code}\u{7}")).is_err(), "a control character");
+        for language in ["en", "de"] {
+            assert!(check_text(&text(builtin_text(language))).is_ok(), "the built-in texts pass their own rule");
+        }
+        assert_eq!(message("{code} für {tenant} ({minutes})", "Acme", "123456", None), "123456 für Acme (5)");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::on_every_engine;
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-fn authorization(client_id: &str) -> Value {
+pub fn authorization(client_id: &str) -> Value {
     json!({
         "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
         "scope": "openid email", "state": "s-api", "nonce": "n-api",

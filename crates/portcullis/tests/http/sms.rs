@@ -349,3 +349,54 @@ async fn twilio_and_a_wrongly_signed_webhook() {
     assert_eq!((server.sms.rejected(), server.sms.all().len()), (1, 0));
     server.stop().await.expect("stops");
 }
+
+on_every_engine!(a_tenant_writes_its_own_text_messages_per_language, |server| {
+    let (id, _) = setup(&server, web_client()).await;
+    let (status, builtin) = server.admin_json(Method::GET, "/tenants/acme/sms-templates/de", None).await.expect("get");
+    assert_eq!((status, builtin["custom"].as_bool()), (StatusCode::OK, Some(false)), "{builtin}");
+    assert!(builtin["text"].as_str().is_some_and(|t| t.contains("{code}")), "{builtin}");
+    for (path, body) in [
+        ("/tenants/acme/sms-templates/fr", json!({"text": "{code}"})),
+        ("/tenants/acme/sms-templates/de", json!({"text": "kein Code"})),
+        ("/tenants/acme/sms-templates/de", json!({"text": format!("{{code}}{}", "x".repeat(310))})),
+        ("/tenants/acme/sms-templates/de", json!({"text": "{code}", "subject": "mail only"})),
+    ] {
+        let (status, answer) = server.admin_json(Method::PUT, path, Some(body.clone())).await.expect("put");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+    }
+    let own = json!({"text": "Acme-Code {code} (gültig {minutes} Min.) – {tenant}"});
+    let (status, _) = server.admin_json(Method::PUT, "/tenants/acme/sms-templates/de", Some(own)).await.expect("put");
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, shown) = server.admin_json(Method::GET, "/tenants/acme/sms-templates/de", None).await.expect("get");
+    assert_eq!(shown["custom"], true, "{shown}");
+
+    // A German login that must enrol a number gets the tenant's German text.
+    let policy = json!({"mfa": "required", "second_factors": ["sms"]});
+    server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("policy");
+    let mut request = crate::flow_api::authorization(&id);
+    request["ui_locales"] = json!("de");
+    let flow: Value = server
+        .raw(Method::POST, "/t/acme/flows/login")
+        .json(&request)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let (flow_id, token) = (flow["id"].as_str().expect("id"), flow["flow_token"].as_str().expect("token"));
+    step(&server, flow_id, token, json!({"method": "password", "identifier": "alice", "password": PASSWORD})).await;
+    let (status, body, _) = step(&server, flow_id, token, json!({"method": "add_sms", "number": NUMBER})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sms = server.sms.wait_for(NUMBER, 1).await.expect("the code arrives");
+    assert_eq!(sms.text, format!("Acme-Code {} (gültig 5 Min.) – acme", sms.code()));
+    assert_eq!(sms.detail, "de");
+
+    // Back to the built-in text; the change and its undoing are audited.
+    let (status, _) = server.admin_json(Method::DELETE, "/tenants/acme/sms-templates/de", None).await.expect("delete");
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = server.admin_json(Method::DELETE, "/tenants/acme/sms-templates/de", None).await.expect("delete");
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing left to delete");
+    let actions: Vec<Value> = audit_actions(&server).await.into_iter().map(|e| e["action"].clone()).collect();
+    assert!(actions.contains(&json!("sms_template.put")) && actions.contains(&json!("sms_template.delete")));
+});
