@@ -155,7 +155,11 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(credentials::put_requirement, credentials::delete_requirement))
         .routes(routes!(credentials::get_auth_policy, credentials::put_auth_policy))
         .routes(routes!(email_templates::get_template, email_templates::put_template, email_templates::delete_template))
-        .routes(routes!(sms_templates::get_template, sms_templates::put_template, sms_templates::delete_template))
+        .routes(routes!(
+            sms_templates::get_sms_template,
+            sms_templates::put_sms_template,
+            sms_templates::delete_sms_template
+        ))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .routes(routes!(tokens::list_tokens, tokens::create_token))

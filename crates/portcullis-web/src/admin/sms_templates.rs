@@ -12,7 +12,7 @@ use crate::extract::{Admin, ApiJson, ApiPath};
 
 /// The text of code messages in `en` or `de`: the tenant's, or the built-in one (`custom: false`).
 #[utoipa::path(get, path = "/tenants/{tenant}/sms-templates/{language}", tag = "tenants", params(("tenant" = String, Path), ("language" = String, Path)), responses((status = 200, body = SmsTemplateView), Problems))]
-pub(crate) async fn get_template(
+pub(crate) async fn get_sms_template(
     State(state): State<AppState>,
     Admin(who): Admin,
     ApiPath((tenant, language)): ApiPath<(String, String)>,
@@ -24,7 +24,7 @@ pub(crate) async fn get_template(
 /// filled in when it is sent, and an origin-bound line (`@host #code`) is added when the
 /// public URL names a domain.
 #[utoipa::path(put, path = "/tenants/{tenant}/sms-templates/{language}", tag = "tenants", params(("tenant" = String, Path), ("language" = String, Path)), request_body = SmsTemplate, responses((status = 204), Problems))]
-pub(crate) async fn put_template(
+pub(crate) async fn put_sms_template(
     State(state): State<AppState>,
     Admin(who): Admin,
     ApiPath((tenant, language)): ApiPath<(String, String)>,
@@ -36,7 +36,7 @@ pub(crate) async fn put_template(
 
 /// Go back to the built-in text.
 #[utoipa::path(delete, path = "/tenants/{tenant}/sms-templates/{language}", tag = "tenants", params(("tenant" = String, Path), ("language" = String, Path)), responses((status = 204), Problems))]
-pub(crate) async fn delete_template(
+pub(crate) async fn delete_sms_template(
     State(state): State<AppState>,
     Admin(who): Admin,
     ApiPath((tenant, language)): ApiPath<(String, String)>,

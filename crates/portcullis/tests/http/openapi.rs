@@ -112,10 +112,14 @@ on_every_engine!(openapi_lists_exactly_what_is_served, |server| {
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "OpenAPI 3.1: {}", doc["openapi"]);
     assert_eq!(doc["servers"][0]["url"], "/admin/v1");
     let mut documented = BTreeSet::new();
+    let mut operation_ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for method in ["get", "post", "put", "patch", "delete"] {
             if let Some(operation) = item.get(method) {
                 documented.insert(format!("{} {path}", method.to_uppercase()));
+                // OpenAPI 3.1 §4.8.10: operation ids are unique (code generators name methods by them).
+                let id = operation["operationId"].as_str().unwrap_or_default().to_owned();
+                assert!(operation_ids.insert(id.clone()), "operationId {id:?} of {method} {path} is not unique");
                 if path.starts_with("/t/") {
                     assert_eq!(item["servers"][0]["url"], "/", "{path} is served from the root");
                     continue;
