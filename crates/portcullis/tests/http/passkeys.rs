@@ -86,6 +86,7 @@ async fn a_real_browser_enrols_a_passkey_during_login_then_passes_it_after_the_p
         browser.type_into(&browser.find("#username").await, "alice").await;
         browser.type_into(&browser.find("#password").await, PASSWORD).await;
         browser.click(&browser.find("button[type=submit]").await).await;
+        browser.wait_for_text("Two-step verification").await;
         let button = browser.find("#passkey-form[data-ceremony=second] #passkey-button").await;
         browser.click(&button).await;
         let landed = browser.wait_for_url(&callback).await;
