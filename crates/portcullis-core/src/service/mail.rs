@@ -181,16 +181,65 @@ impl Services {
     }
 }
 
+/// One of [`LANGUAGES`], or a validation error naming the `language` field.
+pub(crate) fn known_language(language: &str) -> Result<&'static str> {
+    LANGUAGES.iter().copied().find(|l| *l == language).ok_or_else(|| Error::invalid("language", "must be en or de"))
+}
+
+/// What a tenant's text template changes to: a text (subject, body), or back to the built-in
+/// one; and how the audit log names it.
+pub(crate) struct TemplateChange<'a> {
+    /// The stored purpose (`login_code`, …, `sms_code`).
+    pub purpose: &'a str,
+    pub language: &'static str,
+    pub text: Option<(&'a str, &'a str)>,
+    /// `email_template` or `sms_template`: the audit target type and action family.
+    pub kind: &'static str,
+    pub after: Option<serde_json::Value>,
+}
+
 impl Services {
     fn template_key(purpose: &str, language: &str) -> Result<(CodePurpose, &'static str)> {
         let purpose = CodePurpose::parse(purpose)
             .ok_or_else(|| Error::invalid("purpose", "must be login_code, password_reset or email_verification"))?;
-        let language = LANGUAGES
-            .iter()
-            .copied()
-            .find(|l| *l == language)
-            .ok_or_else(|| Error::invalid("language", "must be en or de"))?;
-        Ok((purpose, language))
+        Ok((purpose, known_language(language)?))
+    }
+
+    /// Stores or removes a tenant's text template, audited as `{kind}.put` / `{kind}.delete`;
+    /// removing one the tenant does not have is `NotFound`.
+    pub(crate) async fn change_template(
+        &self,
+        who: &Principal,
+        tenant: &str,
+        change: TemplateChange<'_>,
+    ) -> Result<()> {
+        let TemplateChange { purpose, language, text, kind, after } = change;
+        let mut tx = self.store.write().await?;
+        let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
+        let changed = match text {
+            Some((subject, body)) => {
+                tx.email_template_put(record.id, purpose, language, subject, body, self.clock.now()).await?;
+                true
+            }
+            None => tx.email_template_delete(record.id, purpose, language).await?,
+        };
+        if !changed {
+            return Err(Error::NotFound("template"));
+        }
+        let (put, delete) = match kind {
+            "sms_template" => ("sms_template.put", "sms_template.delete"),
+            _ => ("email_template.put", "email_template.delete"),
+        };
+        let change = Change {
+            action: if text.is_some() { put } else { delete },
+            tenant: Some(tenant),
+            target_type: kind,
+            target_id: Some(format!("{purpose}/{language}")),
+            before: None,
+            after,
+        };
+        self.record(&mut tx, who, change).await?;
+        tx.commit().await
     }
 
     /// `GET …/email-templates/{purpose}/{language}`: the tenant's own text, or the built-in one.
@@ -227,29 +276,14 @@ impl Services {
         if let Some(template) = &template {
             check_template(template)?;
         }
-        let mut tx = self.store.write().await?;
-        let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let changed = match &template {
-            Some(t) => {
-                tx.email_template_put(record.id, purpose.as_str(), language, &t.subject, &t.body, self.clock.now())
-                    .await?;
-                true
-            }
-            None => tx.email_template_delete(record.id, purpose.as_str(), language).await?,
+        let change = TemplateChange {
+            purpose: purpose.as_str(),
+            language,
+            text: template.as_ref().map(|t| (t.subject.as_str(), t.body.as_str())),
+            kind: "email_template",
+            after: template.as_ref().map(|t| json!(t)),
         };
-        if !changed {
-            return Err(Error::NotFound("email template"));
-        }
-        let change = Change {
-            action: if template.is_some() { "email_template.put" } else { "email_template.delete" },
-            tenant: Some(tenant),
-            target_type: "email_template",
-            target_id: Some(format!("{}/{language}", purpose.as_str())),
-            before: None,
-            after: template.map(|t| json!(t)),
-        };
-        self.record(&mut tx, who, change).await?;
-        tx.commit().await
+        self.change_template(who, tenant, change).await
     }
 }
 

@@ -171,17 +171,9 @@ impl Services {
         Ok(message(template, &tenant.display_name, code, self.sms_host.as_deref()))
     }
 
-    fn sms_language(language: &str) -> Result<&'static str> {
-        super::mail::LANGUAGES
-            .iter()
-            .copied()
-            .find(|l| *l == language)
-            .ok_or_else(|| Error::invalid("language", "must be en or de"))
-    }
-
     /// `GET …/sms-templates/{language}`: the tenant's own text, or the built-in one.
     pub async fn get_sms_template(&self, who: &Principal, tenant: &str, language: &str) -> Result<SmsTemplateView> {
-        let language = Self::sms_language(language)?;
+        let language = super::mail::known_language(language)?;
         let mut tx = self.store.read().await?;
         let record = self.tenant_for(&mut tx, who, tenant, Access::Read).await?;
         Ok(match tx.email_template_get(record.id, TEMPLATE_PURPOSE, language).await? {
@@ -199,32 +191,18 @@ impl Services {
         language: &str,
         template: Option<SmsTemplate>,
     ) -> Result<()> {
-        let language = Self::sms_language(language)?;
+        let language = super::mail::known_language(language)?;
         if let Some(template) = &template {
             check_text(template)?;
         }
-        let mut tx = self.store.write().await?;
-        let record = self.tenant_for(&mut tx, who, tenant, Access::Write).await?;
-        let changed = match &template {
-            Some(t) => {
-                tx.email_template_put(record.id, TEMPLATE_PURPOSE, language, "", &t.text, self.clock.now()).await?;
-                true
-            }
-            None => tx.email_template_delete(record.id, TEMPLATE_PURPOSE, language).await?,
+        let change = super::mail::TemplateChange {
+            purpose: TEMPLATE_PURPOSE,
+            language,
+            text: template.as_ref().map(|t| ("", t.text.as_str())),
+            kind: "sms_template",
+            after: template.as_ref().map(|t| json!(t)),
         };
-        if !changed {
-            return Err(Error::NotFound("sms template"));
-        }
-        let change = Change {
-            action: if template.is_some() { "sms_template.put" } else { "sms_template.delete" },
-            tenant: Some(tenant),
-            target_type: "sms_template",
-            target_id: Some(language.to_owned()),
-            before: None,
-            after: template.map(|t| json!(t)),
-        };
-        self.record(&mut tx, who, change).await?;
-        tx.commit().await
+        self.change_template(who, tenant, change).await
     }
 
     /// Whether text messages can be sent.
