@@ -178,8 +178,7 @@ async fn only_listed_authenticator_models_register_passkeys() {
         for why in ["aaguids allowed", "not trusted by one of the selected CA", "not a format valid for CA chain"] {
             assert!(reasons.iter().any(|r| r.contains(why)), "refused for {why:?}: {reasons:?}");
         }
-        let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("u");
-        let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+        let alice = crate::oidc::user_id(&server, "alice").await;
         let (_, credentials) =
             server.admin_json(Method::GET, &format!("/tenants/acme/users/{alice}/credentials"), None).await.expect("c");
         let passkeys: Vec<&str> = credentials

@@ -240,8 +240,7 @@ async fn certificates_on(engine: Engine) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "the plain listener never carries a certificate: {body}");
 
     // A subject an administrator binds to alice; once bound, nobody else's.
-    let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
-    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    let alice = crate::oidc::user_id(&server, "alice").await;
     let path = format!("/tenants/acme/users/{alice}/certificates");
     let (status, _) =
         server.admin_json(Method::POST, &path, Some(json!({"subject_dn": "Alice Card"}))).await.expect("bind");

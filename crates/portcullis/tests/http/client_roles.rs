@@ -24,8 +24,7 @@ on_every_engine!(client_roles_reach_only_their_client, |server| {
     let (_, other) =
         server.admin_json(Method::POST, "/tenants/acme/clients", Some(web_client())).await.expect("client");
     let other_id = other["client_id"].as_str().expect("id").to_owned();
-    let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
-    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    let alice = crate::oidc::user_id(&server, "alice").await;
 
     let mut roles = Vec::new();
     for (name, client) in

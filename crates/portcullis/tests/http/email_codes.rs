@@ -146,8 +146,7 @@ on_every_engine!(a_forgotten_password_is_reset_by_e_mail_and_mail_is_limited, |s
     assert_eq!(status, StatusCode::OK);
     let mut before = Browser::new(&server.url);
     crate::oidc_errors::code_for(&mut before, &id, &[]).await;
-    let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
-    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    let alice = crate::oidc::user_id(&server, "alice").await;
     let sessions_path = format!("/tenants/acme/users/{alice}/sessions");
     let (_, sessions) = server.admin_json(Method::GET, &sessions_path, None).await.expect("sessions");
     let old_session = sessions[0]["id"].clone();

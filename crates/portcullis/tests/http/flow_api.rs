@@ -25,8 +25,12 @@ pub fn authorization(client_id: &str) -> Value {
 
 /// Starts a flow; returns its id and token.
 pub async fn start(server: &portcullis_testkit::TestServer, client_id: &str) -> (String, String, Value) {
-    let answer =
-        server.raw(Method::POST, "/t/acme/flows/login").json(&authorization(client_id)).send().await.expect("send");
+    start_for(server, &authorization(client_id)).await
+}
+
+/// Starts a flow for the authorization `request`; returns its id and token.
+pub async fn start_for(server: &portcullis_testkit::TestServer, request: &Value) -> (String, String, Value) {
+    let answer = server.raw(Method::POST, "/t/acme/flows/login").json(request).send().await.expect("send");
     assert_eq!(answer.status(), StatusCode::CREATED);
     assert_eq!(answer.headers()["cache-control"], "no-store");
     let flow: Value = answer.json().await.expect("json");
@@ -53,8 +57,7 @@ pub async fn step(
 
 on_every_engine!(a_native_app_logs_in_through_the_flow_api, |server| {
     let (id, secret) = setup(&server, web_client()).await;
-    let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
-    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    let alice = crate::oidc::user_id(&server, "alice").await;
     let path = format!("/tenants/acme/users/{alice}/requirements/enrol_mfa");
     let (status, _) = server.admin_json(Method::PUT, &path, None).await.expect("require");
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -192,8 +195,7 @@ on_every_engine!(a_native_app_logs_in_through_the_flow_api, |server| {
 
 on_every_engine!(an_administrator_requires_a_new_password_and_mfa_by_policy, |server| {
     let (id, _) = setup(&server, web_client()).await;
-    let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
-    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    let alice = crate::oidc::user_id(&server, "alice").await;
     let (status, policy) = server.admin_json(Method::GET, "/tenants/acme/auth-policy", None).await.expect("policy");
     assert_eq!((status, policy["mfa"].as_str()), (StatusCode::OK, Some("optional")));
     let (status, _) = server

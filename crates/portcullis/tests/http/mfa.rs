@@ -196,9 +196,7 @@ on_every_engine!(a_remembered_browser_skips_only_what_the_policy_asks, |server| 
     assert_eq!(location(&asked), to_login, "acr_values=2 is never skipped");
 
     // Resetting MFA forgets the browser.
-    let (_, users) =
-        server.admin_json(reqwest::Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
-    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    let alice = crate::oidc::user_id(&server, "alice").await;
     server
         .admin_json(
             reqwest::Method::POST,

@@ -16,6 +16,13 @@ use crate::on_every_engine;
 pub const REDIRECT: &str = "https://app.example.com/cb";
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The id of acme's user `username`, as the admin API lists it.
+pub async fn user_id(server: &portcullis_testkit::TestServer, username: &str) -> String {
+    let path = format!("/tenants/acme/users?username={username}");
+    let (_, users) = server.admin_json(reqwest::Method::GET, &path, None).await.expect("users");
+    users["items"][0]["id"].as_str().unwrap_or_else(|| panic!("no {username}: {users}")).to_owned()
+}
+
 /// A tenant `acme` with the user alice and a confidential web client; returns its id and secret.
 pub async fn setup(server: &portcullis_testkit::TestServer, client: Value) -> (String, String) {
     server.admin(Method::POST, "/tenants").json(&json!({"name": "acme"})).send().await.expect("send");

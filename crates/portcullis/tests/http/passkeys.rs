@@ -161,8 +161,7 @@ async fn journey(server: &portcullis_testkit::TestServer, browser: &Browser) {
 
     let console = browser.console().await;
     assert!(console.iter().all(|m| !m.contains("Content Security Policy")), "{console:?}");
-    let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
-    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    let alice = crate::oidc::user_id(server, "alice").await;
     let (_, credentials) =
         server.admin_json(Method::GET, &format!("/tenants/acme/users/{alice}/credentials"), None).await.expect("list");
     assert_eq!(credentials[0]["kind"], "passkey");

@@ -164,8 +164,7 @@ on_every_engine!(a_login_that_needs_a_second_factor_enrols_a_number_when_the_pol
     let (_, body, _) = step(&server, &flow_id, &token, json!({"method": "consent", "decision": "allow"})).await;
     let claims = claims_of(&server, &id, &secret, body["redirect_to"].as_str().expect("redirect")).await;
     assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("2"), json!(["pwd", "sms", "mfa"])));
-    let (_, users) = server.admin_json(Method::GET, "/tenants/acme/users?username=alice", None).await.expect("users");
-    let alice = users["items"][0]["id"].as_str().expect("id").to_owned();
+    let alice = crate::oidc::user_id(&server, "alice").await;
     let path = format!("/tenants/acme/users/{alice}/credentials");
     let (_, credentials) = server.admin_json(Method::GET, &path, None).await.expect("credentials");
     let kinds: Vec<_> = credentials.as_array().expect("list").iter().map(|c| c["kind"].clone()).collect();
@@ -375,18 +374,10 @@ on_every_engine!(a_tenant_writes_its_own_text_messages_per_language, |server| {
     server.admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(policy)).await.expect("policy");
     let mut request = crate::flow_api::authorization(&id);
     request["ui_locales"] = json!("de");
-    let flow: Value = server
-        .raw(Method::POST, "/t/acme/flows/login")
-        .json(&request)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let (flow_id, token) = (flow["id"].as_str().expect("id"), flow["flow_token"].as_str().expect("token"));
-    step(&server, flow_id, token, json!({"method": "password", "identifier": "alice", "password": PASSWORD})).await;
-    let (status, body, _) = step(&server, flow_id, token, json!({"method": "add_sms", "number": NUMBER})).await;
+    let (flow_id, token, _) = crate::flow_api::start_for(&server, &request).await;
+    let password = json!({"method": "password", "identifier": "alice", "password": PASSWORD});
+    step(&server, &flow_id, &token, password).await;
+    let (status, body, _) = step(&server, &flow_id, &token, json!({"method": "add_sms", "number": NUMBER})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let sms = server.sms.wait_for(NUMBER, 1).await.expect("the code arrives");
     assert_eq!(sms.text, format!("Acme-Code {} (gültig 5 Min.) – acme", sms.code()));
