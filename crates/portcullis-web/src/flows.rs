@@ -261,7 +261,7 @@ async fn methods(
             if flow.state.webauthn_options.is_some() {
                 methods.push("passkey");
             }
-            if services.sms_enabled() && policy.allows_second(SecondFactorKind::Sms) {
+            if services.enrollable(&policy).contains(&SecondFactorKind::Sms) {
                 methods.push("add_sms");
             }
             if flow.state.sms_code.is_some() {
@@ -563,12 +563,10 @@ pub(crate) async fn submit(
         FlowSubmission::Passkey { credential, .. } => {
             services.login_with_passkey(&tenant, &flow, &credential.to_string(), &context).await
         }
-        FlowSubmission::AddSms { number } => match services.send_sms_enrolment(&tenant, &flow, &number, &context).await
-        {
-            Ok(Ok(flow)) => Ok(Ok(FlowProgress::next(flow))),
-            Ok(Err(refusal)) => Ok(Err(refusal)),
-            Err(error) => Err(error),
-        },
+        FlowSubmission::AddSms { number } => services
+            .send_sms_enrolment(&tenant, &flow, &number, &context)
+            .await
+            .map(|sent| sent.map(FlowProgress::next)),
         FlowSubmission::Code { code } if enrolling => services.confirm_sms(&tenant, &flow, &code, &context).await,
         FlowSubmission::EmailCode { identifier } | FlowSubmission::Recovery { identifier } => {
             let purpose =

@@ -156,8 +156,7 @@ async fn step_page(
                 false => (None, None),
             };
             let passkey_options = flow.state.webauthn_options.as_ref().map(ToString::to_string);
-            let allows_sms = policy.as_ref().is_some_and(|p| p.allows_second(SecondFactorKind::Sms));
-            let sms = services.sms_enabled() && allows_sms;
+            let sms = policy.as_ref().is_some_and(|p| services.enrollable(p).contains(&SecondFactorKind::Sms));
             let sms_sent = flow.state.sms_code.is_some();
             let scripted = passkey_options.is_some();
             // More than an authenticator app to choose from: the page says so.
@@ -326,11 +325,10 @@ pub(super) async fn submit(
         }
         FlowStep::EnrolMfa => match field("method").as_str() {
             "passkey" => services.confirm_passkey(&tenant, &flow, &field("credential"), &field("name"), &context).await,
-            "add_sms" => match services.send_sms_enrolment(&tenant, &flow, &field("number"), &context).await {
-                Ok(Ok(flow)) => Ok(Ok(FlowProgress::next(flow))),
-                Ok(Err(refusal)) => Ok(Err(refusal)),
-                Err(error) => Err(error),
-            },
+            "add_sms" => services
+                .send_sms_enrolment(&tenant, &flow, &field("number"), &context)
+                .await
+                .map(|sent| sent.map(FlowProgress::next)),
             "code" => services.confirm_sms(&tenant, &flow, &field("code"), &context).await,
             _ => services.confirm_totp(&tenant, &flow, &field("code"), &field("name"), &context).await,
         },
