@@ -196,6 +196,7 @@ impl Services {
         self.login_succeeded(&mut tx, &record, &keys).await?;
         let progress = self.after_factor(&mut tx, &record, flow, user, "pwd", context).await?;
         tx.commit().await?;
+        self.login_committed(&record, &keys);
         Ok(Ok(progress))
     }
 

@@ -220,9 +220,13 @@ impl Services {
         let now = self.clock.now();
         if !self.caches.known_source_fresh(tenant.id, &keys.pair, now) {
             tx.known_source_put(tenant.id, &keys.pair, now).await?;
-            self.caches.note_known_source(tenant.id, &keys.pair, now);
         }
         Ok(())
+    }
+
+    /// After the login's transaction committed: its known source is recorded as of now.
+    pub(crate) fn login_committed(&self, tenant: &TenantRecord, keys: &LoginKeys) {
+        self.caches.note_known_source(tenant.id, &keys.pair, self.clock.now());
     }
 }
 
