@@ -36,6 +36,10 @@ pub trait Store: Send + Sync + 'static {
     async fn read(&self) -> Result<Box<dyn StoreTx>>;
     /// A transaction for writing (serialised on SQLite).
     async fn write(&self) -> Result<Box<dyn StoreTx>>;
+    /// A writing connection in autocommit: each statement commits on its own. Only for work
+    /// whose one write needs no transaction around it; spares `BEGIN` and `COMMIT`, two round
+    /// trips.
+    async fn write_once(&self) -> Result<Box<dyn StoreTx>>;
     /// Applies pending migrations; returns how many ran.
     async fn migrate(&self) -> Result<usize> {
         self.migrate_up_to(i64::MAX).await
@@ -101,6 +105,13 @@ pub trait UserRepo {
     async fn user_get(&mut self, tenant: TenantId, id: UserId) -> Result<Option<UserRecord>>;
     /// By case-folded username or e-mail.
     async fn user_by_login(&mut self, tenant: TenantId, key: &str) -> Result<Option<UserRecord>>;
+    /// [`UserRepo::user_by_login`] with the user's password hash, if any, in one statement
+    /// (the password step reads both before hashing).
+    async fn user_by_login_with_password(
+        &mut self,
+        tenant: TenantId,
+        key: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>>;
     async fn user_update(&mut self, user: &UserRecord) -> Result<()>;
     /// Deletes the user with their data key, password and memberships.
     async fn user_delete(&mut self, tenant: TenantId, id: UserId) -> Result<bool>;
@@ -268,15 +279,11 @@ pub trait SessionRepo {
     async fn flow_get(&mut self, tenant: TenantId, id: &str) -> Result<Option<FlowRecord>>;
     /// Records progress: the user, the session, the failure count and the state.
     async fn flow_update(&mut self, flow: &FlowRecord) -> Result<()>;
-    /// Holds the flow for this transaction if its state is still `state` — a concurrent step
-    /// that changed it first wins (a one-time code is spent once, also on PostgreSQL under read
-    /// committed) — and says whether it is.
-    async fn flow_claim(
-        &mut self,
-        tenant: TenantId,
-        id: &str,
-        state: &crate::model::session::FlowState,
-    ) -> Result<bool>;
+    /// The flow, held for this transaction (one statement: a row lock on PostgreSQL, the
+    /// single writer on SQLite). Of two concurrent steps on one flow, the second waits and
+    /// then reads what the first left, so a one-time code is spent once, also under read
+    /// committed.
+    async fn flow_claim(&mut self, tenant: TenantId, id: &str) -> Result<Option<FlowRecord>>;
     async fn flow_delete(&mut self, tenant: TenantId, id: &str) -> Result<bool>;
     /// The scope a user has granted a client, space-separated.
     async fn consent_get(&mut self, user: UserId, client_id: &str) -> Result<Option<String>>;

@@ -72,6 +72,10 @@ impl Store for PgStore {
         Ok(Box::new(PgTx(Conn::Tx(self.pool.begin().await.map_err(map_err)?))))
     }
 
+    async fn write_once(&self) -> Result<Box<dyn StoreTx>, Error> {
+        Ok(Box::new(PgTx(Conn::Plain(self.pool.acquire().await.map_err(map_err)?))))
+    }
+
     async fn rotate_refresh(
         &self,
         successor: &portcullis_core::model::session::RefreshTokenRecord,

@@ -66,14 +66,18 @@ impl SqliteStore {
             // After a burst, a WAL that was fully checkpointed and restarted is cut back to
             // this size instead of keeping its largest size on disk.
             .pragma("journal_size_limit", "67108864");
+        // A connection to a local file does not go stale: no ping before each use (a round
+        // trip to the connection's thread, one per transaction).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await
             .map_err(map_err)?;
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await
@@ -101,6 +105,10 @@ impl Store for SqliteStore {
         // IMMEDIATE takes the write lock at once, so a transaction never fails half-way when
         // upgrading from read to write.
         Ok(Box::new(SqliteTx(Conn::Tx(self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?))))
+    }
+
+    async fn write_once(&self) -> Result<Box<dyn StoreTx>, Error> {
+        Ok(Box::new(SqliteTx(Conn::Plain(self.writer.acquire().await.map_err(map_err)?))))
     }
 
     async fn rotate_refresh(

@@ -504,15 +504,11 @@ impl Services {
         id: &str,
         step: FlowStep,
     ) -> Result<FlowRecord> {
-        let flow = tx.flow_get(tenant.id, id).await?.ok_or(Error::NotFound("flow"))?;
-        if flow.step() != step || flow.expires_at <= self.clock.now() {
-            return Err(Error::NotFound("flow"));
-        }
-        Ok(flow)
+        self.live_at(tx.flow_get(tenant.id, id).await?, step)
     }
 
     /// The flow `id` at `step`, claimed for this transaction: of two concurrent steps on one
-    /// flow (a double click, a replayed answer), the second finds it gone.
+    /// flow (a double click, a replayed answer), the second finds it moved on or gone.
     pub(crate) async fn claim_flow_at(
         &self,
         tx: &mut Box<dyn StoreTx>,
@@ -520,8 +516,13 @@ impl Services {
         id: &str,
         step: FlowStep,
     ) -> Result<FlowRecord> {
-        let flow = self.flow_at(tx, tenant, id, step).await?;
-        if !tx.flow_claim(tenant.id, &flow.id, &flow.state).await? {
+        self.live_at(tx.flow_claim(tenant.id, id).await?, step)
+    }
+
+    /// `flow` if it exists, is unexpired and is at `step`.
+    fn live_at(&self, flow: Option<FlowRecord>, step: FlowStep) -> Result<FlowRecord> {
+        let flow = flow.ok_or(Error::NotFound("flow"))?;
+        if flow.step() != step || flow.expires_at <= self.clock.now() {
             return Err(Error::NotFound("flow"));
         }
         Ok(flow)

@@ -82,7 +82,8 @@ impl Services {
         step_up: bool,
     ) -> Result<FlowRecord> {
         let now = self.clock.now();
-        let mut tx = self.store.write().await?;
+        // Everything but the flow's insert is reading: no transaction around it.
+        let mut tx = self.store.write_once().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
         let mut state =
             FlowState { acr: request_asks_mfa(client, &request).then(|| ACR_MFA.to_owned()), ..FlowState::default() };

@@ -378,13 +378,9 @@ impl Services {
     pub async fn check_password(&self, tenant: &str, login: &str, password: String) -> Result<Option<UserId>> {
         let mut tx = self.store.read().await?;
         let tenant_record = self.cached_tenant(&mut tx, tenant).await?;
-        let user = tx.user_by_login(tenant_record.id, &login_key(login)).await?;
-        let stored = match &user {
-            Some(user) => tx.password_get(user.id).await?,
-            None => None,
-        };
+        let found = tx.user_by_login_with_password(tenant_record.id, &login_key(login)).await?;
         drop(tx);
-        let Some((user, stored)) = user.zip(stored) else {
+        let Some((user, Some(stored))) = found else {
             self.hash_pool.run(move || password::verify_dummy(&password)).await?;
             return Ok(None);
         };

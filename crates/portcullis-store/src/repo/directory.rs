@@ -171,6 +171,14 @@ macro_rules! user_repo {
                 row.as_ref().map(user_from_row).transpose()
             }
 
+            async fn user_by_login_with_password(&mut self, tenant: portcullis_types::TenantId, key: &str) -> Result<Option<(portcullis_core::model::user::UserRecord, Option<String>)>, portcullis_core::Error> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT users.*, passwords.hash AS password_hash FROM users LEFT JOIN passwords ON passwords.user_id = users.id WHERE users.tenant_id = $1 AND (users.username_key = $2 OR users.email_key = $2) ORDER BY CASE WHEN users.username_key = $2 THEN 0 ELSE 1 END LIMIT 1")
+                    .bind(tenant.to_string()).bind(key)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(|r| Ok((user_from_row(r)?, r.try_get("password_hash").map_err(map_err)?))).transpose()
+            }
+
             async fn user_update(&mut self, u: &portcullis_core::model::user::UserRecord) -> Result<(), portcullis_core::Error> {
                 sqlx::query("UPDATE users SET username = $1, username_key = $2, email = $3, email_key = $4, email_verified = $5, status = $6, claims = $7, attributes = $8, sealed = $9, updated_at = $10 WHERE id = $11 AND tenant_id = $12")
                     .bind(&u.username)

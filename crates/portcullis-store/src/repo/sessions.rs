@@ -104,11 +104,11 @@ macro_rules! session_repo {
                 row.as_ref().map(flow_from_row).transpose()
             }
 
-            async fn flow_claim(&mut self, tenant: portcullis_types::TenantId, id: &str, state: &portcullis_core::model::session::FlowState) -> Result<bool, portcullis_core::Error> {
-                let done = sqlx::query("UPDATE flows SET state = state WHERE tenant_id = $1 AND id = $2 AND state = $3")
-                    .bind(tenant.to_string()).bind(id).bind($crate::convert::to_json(state)?)
-                    .execute(&mut *self.0).await.map_err(map_err)?;
-                Ok(done.rows_affected() == 1)
+            async fn flow_claim(&mut self, tenant: portcullis_types::TenantId, id: &str) -> Result<Option<portcullis_core::model::session::FlowRecord>, portcullis_core::Error> {
+                let row = sqlx::query("UPDATE flows SET state = state WHERE tenant_id = $1 AND id = $2 RETURNING *")
+                    .bind(tenant.to_string()).bind(id)
+                    .fetch_optional(&mut *self.0).await.map_err(map_err)?;
+                row.as_ref().map(flow_from_row).transpose()
             }
 
             async fn flow_update(&mut self, f: &portcullis_core::model::session::FlowRecord) -> Result<(), portcullis_core::Error> {

@@ -244,10 +244,14 @@ on_every_engine!(passwords_rehash_imported_formats, |fx| {
     assert_eq!(s.check_password("acme", "nobody", "rasmuslerdorf".into()).await.expect("check"), None);
     s.set_user_status(&fx.admin, "acme", user.id, UserStatus::Disabled).await.expect("disable");
     assert_eq!(s.check_password("acme", "dave", "rasmuslerdorf".into()).await.expect("check"), None);
-    // No enumeration: an unknown user, a wrong password and a disabled account each cost
-    // exactly one password verification on the hashing pool, as a right password does.
+    // No enumeration: an unknown user, a user without a password, a wrong password and a
+    // disabled account each cost exactly one password verification on the hashing pool, as a
+    // right password does.
+    s.create_user(&fx.admin, "acme", doc(json!({"username": "frank"}))).await.expect("passwordless user");
     let pool = s.hash_pool().clone();
-    for (login, password) in [("nobody", "rasmuslerdorf"), ("dave", "wrong-password"), ("dave", "rasmuslerdorf")] {
+    for (login, password) in
+        [("nobody", "rasmuslerdorf"), ("frank", "rasmuslerdorf"), ("dave", "wrong-password"), ("dave", "rasmuslerdorf")]
+    {
         let before = pool.completed();
         assert_eq!(s.check_password("acme", login, password.into()).await.expect("check"), None);
         assert_eq!(pool.completed() - before, 1, "{login}/{password}");
