@@ -440,6 +440,20 @@ pub async fn complete(
     };
     let code_request = CodeRequest { flow, session, scope: &scope, remember_consent, lifetime: grant_lifetime(client) };
     let code = services.issue_code(tenant, code_request, &RequestContext::default()).await?;
+    with_code(services, tenant, issuer, client, request, session, code).await
+}
+
+/// The response that ends a request in `code`, already issued (with the ID token a hybrid
+/// response type asks for).
+pub async fn with_code(
+    services: &Services,
+    tenant: &str,
+    issuer: &str,
+    client: &ClientRecord,
+    request: &AuthorizationRequest,
+    session: &SessionRecord,
+    code: String,
+) -> Result<AuthorizationResponse, AuthorizeError> {
     let id_token = match request.response_type {
         Some(_) => Some(
             crate::id_token::front_channel(services, tenant, issuer, client, request, session, &code)

@@ -30,7 +30,7 @@ use portcullis_core::service::signup::SignUp;
 use portcullis_core::service::totp::TotpEnrolment;
 use portcullis_core::service::{FlowProgress, LoginRefusal, SESSION_LIFETIME, SecondFactor};
 use portcullis_crypto::secret::random_secret;
-use portcullis_oidc::authorize::{self, AuthorizeError, ResponseMode};
+use portcullis_oidc::authorize::{self, AuthorizationResponse, AuthorizeError, ResponseMode};
 use portcullis_oidc::{OAuthError, Params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -555,7 +555,8 @@ pub(crate) async fn submit(
                     shown,
                 );
             }
-            services.login_with_password(&tenant, &flow, &identifier, password, &context).await
+            let at_once = crate::browser::code_at_once(&flow, &client);
+            services.login_with_password(&tenant, &flow, &identifier, password, &context, at_once).await
         }
         FlowSubmission::Passkey { credential, name } if enrolling => {
             services.confirm_passkey(&tenant, &flow, &credential.to_string(), &name, &context).await
@@ -678,7 +679,7 @@ async fn advanced(
     progress: FlowProgress,
     settings_done: bool,
 ) -> Response {
-    let FlowProgress { flow, session, cookie_secret, recovery_codes, ended_sessions, .. } = progress;
+    let FlowProgress { flow, session, cookie_secret, recovery_codes, ended_sessions, code, .. } = progress;
     for (ended, grants) in ended_sessions {
         crate::browser::notify(state.clone(), tenant.to_owned(), state.issuer(tenant), ended, grants);
     }
@@ -695,19 +696,24 @@ async fn advanced(
         shown.passkey = None;
     }
     if let Some(session) = &session {
-        match crate::browser::needs_consent(state, tenant, &flow, client, session).await {
-            Ok(true) => {}
-            Ok(false) => match finish(state, tenant, &flow, client, session, false).await {
-                Ok(location) => {
-                    shown.step = "complete".to_owned();
-                    shown.methods = Vec::new();
-                    shown.scope = None;
-                    shown.passkey = None;
-                    shown.redirect_to = Some(location);
-                }
-                Err(response) => return response,
+        let ended = match code {
+            Some(code) => Some(with_code(state, tenant, &flow, client, session, code).await),
+            None => match crate::browser::needs_consent(state, tenant, &flow, client, session).await {
+                Ok(true) => None,
+                Ok(false) => Some(finish(state, tenant, &flow, client, session, false).await),
+                Err(error) => return failure(error),
             },
-            Err(error) => return failure(error),
+        };
+        match ended {
+            Some(Ok(location)) => {
+                shown.step = "complete".to_owned();
+                shown.methods = Vec::new();
+                shown.scope = None;
+                shown.passkey = None;
+                shown.redirect_to = Some(location);
+            }
+            Some(Err(response)) => return response,
+            None => {}
         }
     }
     let mut response = no_store(axum::Json(shown).into_response());
@@ -739,10 +745,29 @@ async fn finish(
         remember_consent,
     )
     .await;
+    located(done).map_err(|error| oauth_problem(&error))
+}
+
+/// Ends the OAuth request of a flow that a step already ended in `code`: the redirect.
+async fn with_code(
+    state: &AppState,
+    tenant: &str,
+    flow: &FlowRecord,
+    client: &ClientRecord,
+    session: &SessionRecord,
+    code: String,
+) -> Result<String, Response> {
+    let issuer = state.issuer(tenant);
+    let done = authorize::with_code(&state.services, tenant, &issuer, client, &flow.request, session, code).await;
+    located(done).map_err(|error| oauth_problem(&error))
+}
+
+/// Where an ended request sends the user agent (its answer, or an error the client gets by
+/// redirect), or the error to answer here instead.
+fn located(done: Result<AuthorizationResponse, AuthorizeError>) -> Result<String, OAuthError> {
     match done {
-        Ok(response) => Ok(response.location()),
-        Err(AuthorizeError::Redirect(response)) => Ok(response.location()),
-        Err(AuthorizeError::Page(error)) => Err(oauth_problem(&error)),
+        Ok(response) | Err(AuthorizeError::Redirect(response)) => Ok(response.location()),
+        Err(AuthorizeError::Page(error)) => Err(error),
     }
 }
 

@@ -15,6 +15,7 @@ use serde_json::json;
 use time::Duration;
 
 use super::audit::Change;
+use super::grants::CodeRequest;
 use super::sessions::{FLOW_MAX_FAILURES, LoginRefusal, SESSION_LIFETIME};
 use super::throttle;
 use super::totp::{self, TotpEnrolment};
@@ -67,6 +68,18 @@ pub struct FlowProgress {
     /// Sessions this step ended (a password reset signs the account out elsewhere), with their
     /// grants: their clients get back-channel logout tokens.
     pub ended_sessions: Vec<(SessionRecord, Vec<crate::model::session::GrantRecord>)>,
+    /// The authorization code this step ended the flow in (see [`CodeAtOnce`]); the flow is
+    /// gone.
+    pub code: Option<String>,
+}
+
+/// Asks a step that completes authentication to end the OAuth request at once, inside the
+/// step's own transaction: an authorization code for a grant lasting at most
+/// `grant_lifetime`. For requests that need no consent (a first-party client); one commit
+/// and three round trips fewer per login than a separate [`Services::issue_code`].
+#[derive(Debug, Clone, Copy)]
+pub struct CodeAtOnce {
+    pub grant_lifetime: Duration,
 }
 
 impl FlowProgress {
@@ -79,6 +92,7 @@ impl FlowProgress {
             recovery_codes: Vec::new(),
             device_secret: None,
             ended_sessions: Vec::new(),
+            code: None,
         }
     }
 }
@@ -350,10 +364,26 @@ impl Services {
         &self,
         tx: &mut Box<dyn StoreTx>,
         tenant: &TenantRecord,
+        flow: FlowRecord,
+        user: UserId,
+        method: &str,
+        context: &RequestContext,
+    ) -> Result<FlowProgress> {
+        self.after_factor_ending(tx, tenant, flow, user, method, context, None).await
+    }
+
+    /// [`Services::after_factor`], ending the OAuth request in a code at once when this
+    /// factor completes authentication and `at_once` asks for it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn after_factor_ending(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        tenant: &TenantRecord,
         mut flow: FlowRecord,
         user: UserId,
         method: &str,
         context: &RequestContext,
+        at_once: Option<CodeAtOnce>,
     ) -> Result<FlowProgress> {
         if !flow.state.amr.iter().any(|m| m == method) {
             flow.state.amr.push(method.to_owned());
@@ -363,11 +393,12 @@ impl Services {
             tx.flow_update(&flow).await?;
             return Ok(FlowProgress::next(flow));
         }
-        self.authenticated(tx, tenant, flow, user, context).await
+        self.authenticated(tx, tenant, flow, user, context, at_once).await
     }
 
     /// Ends authentication: the stepped-up session gains the flow's methods, or a new session
-    /// begins; the flow moves on to consent. Audited as `login.success`.
+    /// begins; the flow moves on to consent — or, with `at_once`, ends in an authorization
+    /// code. Audited as `login.success`.
     async fn authenticated(
         &self,
         tx: &mut Box<dyn StoreTx>,
@@ -375,6 +406,7 @@ impl Services {
         mut flow: FlowRecord,
         user: UserId,
         context: &RequestContext,
+        at_once: Option<CodeAtOnce>,
     ) -> Result<FlowProgress> {
         let now = self.clock.now();
         let mut amr = flow.state.amr.clone();
@@ -445,7 +477,23 @@ impl Services {
         flow.state.pending_user = None;
         flow.state.step = FlowStep::Consent;
         flow.state.totp_secret = None;
-        tx.flow_update(&flow).await?;
+        let code = match at_once {
+            Some(at_once) => {
+                let scope = flow.request.scope.join(" ");
+                let request = CodeRequest {
+                    flow: &flow,
+                    session: &session,
+                    scope: &scope,
+                    remember_consent: false,
+                    lifetime: at_once.grant_lifetime,
+                };
+                Some(self.issue_code_in(tx, tenant, request, context).await?)
+            }
+            None => {
+                tx.flow_update(&flow).await?;
+                None
+            }
+        };
         let change = Change {
             action: if cookie_secret.is_some() { "login.success" } else { "login.step_up" },
             tenant: Some(tenant.name.as_str()),
@@ -462,6 +510,7 @@ impl Services {
             recovery_codes: Vec::new(),
             device_secret,
             ended_sessions: Vec::new(),
+            code,
         })
     }
 
@@ -807,7 +856,7 @@ impl Services {
             tx.flow_update(&flow).await?;
             FlowProgress::next(flow)
         } else {
-            self.authenticated(&mut tx, &record, flow, user.id, context).await?
+            self.authenticated(&mut tx, &record, flow, user.id, context, None).await?
         };
         tx.commit().await?;
         let mut progress = progress;

@@ -14,6 +14,7 @@ use crate::model::role::EffectiveAccess;
 use crate::model::session::{FlowRecord, GrantDetails, GrantRecord, RefreshTokenRecord, SessionRecord};
 use crate::model::tenant::TenantRecord;
 use crate::model::user::{User, UserRecord, UserStatus};
+use crate::store::StoreTx;
 
 /// How long an authorization code may be redeemed (RFC 9700 §4.2.1 asks for a short time).
 pub const CODE_LIFETIME: Duration = Duration::seconds(60);
@@ -58,6 +59,21 @@ impl Services {
     /// Ends a login flow in an authorization code (RFC 6749 §4.1.2): creates the grant with
     /// the code's digest, records consent when asked, and deletes the flow. Returns the code.
     pub async fn issue_code(&self, tenant: &str, request: CodeRequest<'_>, context: &RequestContext) -> Result<String> {
+        let mut tx = self.store.write().await?;
+        let record = self.cached_tenant(&mut tx, tenant).await?;
+        let code = self.issue_code_in(&mut tx, &record, request, context).await?;
+        tx.commit().await?;
+        Ok(code)
+    }
+
+    /// [`Services::issue_code`] inside `tx`.
+    pub(crate) async fn issue_code_in(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        record: &TenantRecord,
+        request: CodeRequest<'_>,
+        context: &RequestContext,
+    ) -> Result<String> {
         let now = self.clock.now();
         let flow = request.flow;
         let user = flow.user_id.ok_or(Error::Forbidden("the flow has no authenticated user"))?;
@@ -86,8 +102,6 @@ impl Services {
             expires_at: now + request.lifetime,
             revoked_at: None,
         };
-        let mut tx = self.store.write().await?;
-        let record = self.cached_tenant(&mut tx, tenant).await?;
         if request.remember_consent {
             let mut scope: Vec<String> = tx
                 .consent_get(user, &grant.client_id)
@@ -105,17 +119,16 @@ impl Services {
             tx.consent_put(record.id, user, &grant.client_id, &scope, now).await?;
             let change = Change {
                 action: "consent.grant",
-                tenant: Some(tenant),
+                tenant: Some(record.name.as_str()),
                 target_type: "client",
                 target_id: Some(grant.client_id.clone()),
                 before: None,
                 after: Some(json!({"scope": scope})),
             };
-            self.record(&mut tx, &Principal::user(Some(user), &record.name, context), change).await?;
+            self.record(tx, &Principal::user(Some(user), &record.name, context), change).await?;
         }
         tx.grant_insert(&grant).await?;
         tx.flow_delete(record.id, &flow.id).await?;
-        tx.commit().await?;
         Ok(code)
     }
 

@@ -57,7 +57,7 @@ pub use decisions::{
 };
 pub use device::{DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL, DevicePoll, NewDevice, normalize_user_code};
 pub use email_codes::{EMAIL_CODE_LIFETIME, MAIL_ACCOUNT_LIMIT, MAIL_SOURCE_LIMIT};
-pub use flows::{CODE_LIMIT, FlowProgress, RECOVERY_CODES, SecondFactor, asked_acr, request_asks_mfa};
+pub use flows::{CODE_LIMIT, CodeAtOnce, FlowProgress, RECOVERY_CODES, SecondFactor, asked_acr, request_asks_mfa};
 pub use grants::{CODE_LIFETIME, CodeRequest, Redemption, Rotation};
 pub use import::{ImportLineError, ImportReport};
 pub use jobs::{HOUSEKEEPING_LEASE, Housekeeping};

@@ -9,7 +9,7 @@ use time::Duration;
 
 use super::audit::Change;
 use super::claims::login_key;
-use super::flows::{FlowProgress, request_asks_mfa};
+use super::flows::{CodeAtOnce, FlowProgress, request_asks_mfa};
 use super::throttle::LoginKeys;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
@@ -145,8 +145,9 @@ impl Services {
     }
 
     /// Checks a username (or e-mail) and password in `flow`. On success the browser gets a
-    /// new SSO session and the flow moves on to consent; each failure is counted in the flow
-    /// and audited, and the fifth ends the flow. Every outcome is audited.
+    /// new SSO session and the flow moves on to consent (or, with `at_once` and nothing more
+    /// to pass, ends in an authorization code); each failure is counted in the flow and
+    /// audited, and the fifth ends the flow. Every outcome is audited.
     pub async fn login_with_password(
         &self,
         tenant: &str,
@@ -154,6 +155,7 @@ impl Services {
         login: &str,
         password: String,
         context: &RequestContext,
+        at_once: Option<CodeAtOnce>,
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let keys = {
             let mut tx = self.store.read().await?;
@@ -195,7 +197,7 @@ impl Services {
             return Ok(Err(if ended { LoginRefusal::FlowEnded } else { LoginRefusal::InvalidCredentials }));
         };
         self.login_succeeded(&mut tx, &record, &keys).await?;
-        let progress = self.after_factor(&mut tx, &record, flow, user, "pwd", context).await?;
+        let progress = self.after_factor_ending(&mut tx, &record, flow, user, "pwd", context, at_once).await?;
         tx.commit().await?;
         self.login_committed(&record, &keys);
         Ok(Ok(progress))

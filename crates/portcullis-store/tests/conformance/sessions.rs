@@ -5,7 +5,9 @@
 use portcullis_core::Error;
 use portcullis_core::model::session::AuthorizationRequest;
 use portcullis_core::model::user::UserDocument;
-use portcullis_core::service::{CodeRequest, DevicePoll, LoginRefusal, Redemption, RequestContext, Rotation};
+use portcullis_core::service::{
+    CodeAtOnce, CodeRequest, DevicePoll, LoginRefusal, Redemption, RequestContext, Rotation,
+};
 use serde_json::json;
 use time::Duration;
 
@@ -20,6 +22,50 @@ fn request(client_id: &str) -> AuthorizationRequest {
         ..Default::default()
     }
 }
+
+on_every_engine!(a_password_step_can_end_in_its_code_at_once, |fx| {
+    let s = &fx.services;
+    let ctx = RequestContext::default();
+    let doc: UserDocument =
+        serde_json::from_value(json!({"username": "alice", "password": "correct horse battery"})).expect("doc");
+    let user = s.create_user(&fx.admin, "acme", doc).await.expect("user");
+    let client = s
+        .create_client(
+            &fx.admin,
+            "acme",
+            serde_json::from_value(
+                json!({"client_name": "Own app", "redirect_uris": ["https://app.example.com/cb"], "first_party": true}),
+            )
+            .expect("metadata"),
+        )
+        .await
+        .expect("client");
+    let client_id = client.client.client_id.clone();
+    let record = s.client("acme", &client_id).await.expect("read").expect("client");
+    let flow = s.start_login_flow("acme", "browser-a", &record, request(&client_id), None, false).await.expect("flow");
+    let at_once = Some(CodeAtOnce { grant_lifetime: Duration::days(7) });
+    // A wrong password ends nothing.
+    let refused = s.login_with_password("acme", &flow, "alice", "wrong".into(), &ctx, at_once).await.expect("runs");
+    assert_eq!(refused.err(), Some(LoginRefusal::InvalidCredentials));
+    assert!(s.login_flow("acme", &flow.id, "browser-a").await.is_ok());
+    let progress = s
+        .login_with_password("acme", &flow, "alice", "correct horse battery".into(), &ctx, at_once)
+        .await
+        .expect("runs")
+        .expect("logged in");
+    let code = progress.code.clone().expect("ended in a code");
+    let session = progress.session.clone().expect("authenticated");
+    assert!(s.login_flow("acme", &flow.id, "browser-a").await.is_err(), "the flow ends with its code");
+    let grant = s.find_code("acme", &code).await.expect("find").expect("live");
+    assert_eq!((grant.user_id, grant.client_id.as_str()), (user.id, client_id.as_str()));
+    assert_eq!(grant.session_id.as_deref(), Some(session.id.as_str()));
+    assert_eq!(grant.details.amr, vec!["pwd".to_owned()]);
+    assert_eq!(grant.details.nonce.as_deref(), Some("n"));
+    assert_eq!(grant.expires_at - grant.created_at, Duration::days(7));
+    // The same flow cannot be used again.
+    let again = s.login_with_password("acme", &flow, "alice", "correct horse battery".into(), &ctx, at_once).await;
+    assert_eq!(again.err(), Some(Error::NotFound("flow")));
+});
 
 on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     let s = &fx.services;
@@ -37,13 +83,14 @@ on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     // A flow answers only its own browser, and only until it expires.
     let flow = s.start_login_flow("acme", "browser-a", &record, request(&client_id), None, false).await.expect("flow");
     assert_eq!(s.login_flow("acme", &flow.id, "browser-b").await.err(), Some(Error::NotFound("flow")));
-    let refused = s.login_with_password("acme", &flow, "alice", "wrong".into(), &ctx).await.expect("runs");
+    let refused = s.login_with_password("acme", &flow, "alice", "wrong".into(), &ctx, None).await.expect("runs");
     assert_eq!(refused.err(), Some(LoginRefusal::InvalidCredentials));
     let progress = s
-        .login_with_password("acme", &flow, "ALICE", "correct horse battery".into(), &ctx)
+        .login_with_password("acme", &flow, "ALICE", "correct horse battery".into(), &ctx, None)
         .await
         .expect("runs")
         .expect("logged in");
+    assert_eq!(progress.code, None, "not asked to end in a code");
     let flow = progress.flow.clone();
     let cookie_secret = progress.cookie_secret.clone().expect("a new session");
     let session = progress.session.clone().expect("authenticated");

@@ -10,7 +10,7 @@ use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::{FlowRecord, FlowStep, SessionRecord};
 use portcullis_core::service::mail::CodePurpose;
 use portcullis_core::service::signup::SignUp;
-use portcullis_core::service::{FlowProgress, LoginRefusal, SESSION_LIFETIME, SecondFactor};
+use portcullis_core::service::{CodeAtOnce, FlowProgress, LoginRefusal, SESSION_LIFETIME, SecondFactor};
 use portcullis_oidc::OAuthError;
 use portcullis_oidc::authorize;
 use serde::Deserialize;
@@ -313,7 +313,9 @@ pub(super) async fn submit(
                 )
                 .await;
             }
-            services.login_with_password(&tenant, &flow, &username, password, &context).await
+            services
+                .login_with_password(&tenant, &flow, &username, password, &context, code_at_once(&flow, &client))
+                .await
         }
         FlowStep::SecondFactor => {
             let factor = match field("method").as_str() {
@@ -382,7 +384,7 @@ pub(super) async fn advance(
     }
     let mut response = match (&progress.session, progress.recovery_codes.is_empty()) {
         (None, true) => see_other(&format!("/t/{tenant}/login?flow={}", progress.flow.id)),
-        (Some(session), true) => proceed(&state, &tenant, &progress.flow, client, session).await,
+        (Some(session), true) => proceed(&state, &tenant, &progress.flow, client, session, progress.code.clone()).await,
         (_, false) => {
             let next = if progress.session.is_some() {
                 format!("/t/{tenant}/login/continue?flow={}", progress.flow.id)
@@ -472,7 +474,7 @@ pub(super) async fn resume(
     let session_id = flow.session_id.clone().unwrap_or_default();
     match state.services.session(&tenant, &session_id).await {
         Ok(Some(session)) if session.live(state.services.now()) => {
-            proceed(&state, &tenant, &flow, &client, &session).await
+            proceed(&state, &tenant, &flow, &client, &session, None).await
         }
         Ok(_) => flow_gone(&tenant),
         Err(error) => error_page(&tenant, &error.into()),
@@ -490,32 +492,52 @@ pub(crate) async fn needs_consent(
     session: &SessionRecord,
 ) -> Result<bool, portcullis_core::Error> {
     let request = &flow.request;
+    if consent_never_needed(flow, client) {
+        return Ok(false);
+    }
     if request.device.is_some() {
         return Ok(true);
-    }
-    if client.metadata.first_party {
-        return Ok(false);
     }
     let asked = request.prompt.iter().any(|p| p == "consent");
     Ok(asked || !state.services.consent_covers(tenant, session.user_id, &client.client_id, &request.scope).await?)
 }
 
-/// After authentication: to the consent page, or straight back to the client.
+/// A first-party client's request never asks for consent, except a device request (its
+/// user confirms on the consent page what the other device asked for).
+fn consent_never_needed(flow: &FlowRecord, client: &ClientRecord) -> bool {
+    flow.request.device.is_none() && client.metadata.first_party
+}
+
+/// What a step that completes authentication may end in at once: the code, when the request
+/// needs no consent.
+pub(crate) fn code_at_once(flow: &FlowRecord, client: &ClientRecord) -> Option<CodeAtOnce> {
+    consent_never_needed(flow, client).then(|| CodeAtOnce { grant_lifetime: authorize::grant_lifetime(client) })
+}
+
+/// After authentication: to the consent page, or straight back to the client — with `code`
+/// when the step already ended the flow in one.
 async fn proceed(
     state: &AppState,
     tenant: &str,
     flow: &FlowRecord,
     client: &ClientRecord,
     session: &SessionRecord,
+    code: Option<String>,
 ) -> Response {
-    match needs_consent(state, tenant, flow, client, session).await {
-        Ok(true) => return see_other(&format!("/t/{tenant}/consent?flow={}", flow.id)),
-        Ok(false) => {}
-        Err(error) => return error_page(tenant, &error.into()),
-    }
     let request = &flow.request;
     let issuer = state.issuer(tenant);
-    match authorize::complete(&state.services, tenant, &issuer, client, request, Some(flow), session, false).await {
+    let done = match code {
+        Some(code) => authorize::with_code(&state.services, tenant, &issuer, client, request, session, code).await,
+        None => {
+            match needs_consent(state, tenant, flow, client, session).await {
+                Ok(true) => return see_other(&format!("/t/{tenant}/consent?flow={}", flow.id)),
+                Ok(false) => {}
+                Err(error) => return error_page(tenant, &error.into()),
+            }
+            authorize::complete(&state.services, tenant, &issuer, client, request, Some(flow), session, false).await
+        }
+    };
+    match done {
         Ok(response) => respond(&response),
         Err(error) => authorize_error(tenant, error),
     }

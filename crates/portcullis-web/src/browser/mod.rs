@@ -11,7 +11,7 @@ mod login;
 mod logout;
 mod security;
 
-pub(crate) use login::needs_consent;
+pub(crate) use login::{code_at_once, needs_consent};
 pub(crate) use logout::notify;
 
 use axum::Router;
