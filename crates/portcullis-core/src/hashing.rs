@@ -114,9 +114,8 @@ fn work(queue: &Mutex<mpsc::Receiver<Job>>, counts: &Counts) {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn full_queue_is_refused_fast() {
-        let pool = HashPool::new(1, 2);
+    /// Starts a job that holds the pool's only worker until the returned sender is used.
+    async fn hold_the_worker(pool: &HashPool) -> (tokio::task::JoinHandle<Result<bool>>, std::sync::mpsc::Sender<()>) {
         let (started, running) = std::sync::mpsc::channel::<()>();
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let busy = pool.clone();
@@ -127,8 +126,15 @@ mod tests {
             })
             .await
         });
-        // The first job holds the only worker; the second waits in the queue.
         tokio::task::spawn_blocking(move || running.recv()).await.expect("joins").expect("first job starts");
+        (first, release)
+    }
+
+    #[tokio::test]
+    async fn full_queue_is_refused_fast() {
+        let pool = HashPool::new(1, 2);
+        // The first job holds the only worker; the second waits in the queue.
+        let (first, release) = hold_the_worker(&pool).await;
         let queued = pool.clone();
         let second = tokio::spawn(async move { queued.run(|| 2).await });
         while pool.waiting() == 0 {
@@ -159,17 +165,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_whose_caller_left_is_skipped() {
         let pool = HashPool::new(1, 4);
-        let (started, running) = std::sync::mpsc::channel::<()>();
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let busy = pool.clone();
-        let first = tokio::spawn(async move {
-            busy.run(move || {
-                let _ = started.send(());
-                wait.recv().is_ok()
-            })
-            .await
-        });
-        tokio::task::spawn_blocking(move || running.recv()).await.expect("joins").expect("first job starts");
+        let (first, release) = hold_the_worker(&pool).await;
         let ran = Arc::new(AtomicUsize::new(0));
         let counted = ran.clone();
         let abandoned = pool.clone();

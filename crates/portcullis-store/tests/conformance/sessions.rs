@@ -3,8 +3,9 @@
 //! deletion of a user taking everything of theirs along.
 
 use portcullis_core::Error;
+use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::AuthorizationRequest;
-use portcullis_core::model::user::UserDocument;
+use portcullis_core::model::user::{User, UserDocument};
 use portcullis_core::service::{
     CodeAtOnce, CodeRequest, DevicePoll, LoginRefusal, Redemption, RequestContext, Rotation,
 };
@@ -23,25 +24,24 @@ fn request(client_id: &str) -> AuthorizationRequest {
     }
 }
 
-on_every_engine!(a_password_step_can_end_in_its_code_at_once, |fx| {
+/// The user `alice` with a password, and a client of `metadata` redirecting to the app.
+async fn alice_and_client(fx: &crate::Fixture, mut metadata: serde_json::Value) -> (User, ClientRecord) {
     let s = &fx.services;
-    let ctx = RequestContext::default();
     let doc: UserDocument =
         serde_json::from_value(json!({"username": "alice", "password": "correct horse battery"})).expect("doc");
     let user = s.create_user(&fx.admin, "acme", doc).await.expect("user");
-    let client = s
-        .create_client(
-            &fx.admin,
-            "acme",
-            serde_json::from_value(
-                json!({"client_name": "Own app", "redirect_uris": ["https://app.example.com/cb"], "first_party": true}),
-            )
-            .expect("metadata"),
-        )
-        .await
-        .expect("client");
-    let client_id = client.client.client_id.clone();
-    let record = s.client("acme", &client_id).await.expect("read").expect("client");
+    metadata["redirect_uris"] = json!(["https://app.example.com/cb"]);
+    let client =
+        s.create_client(&fx.admin, "acme", serde_json::from_value(metadata).expect("metadata")).await.expect("client");
+    let record = s.client("acme", &client.client.client_id).await.expect("read").expect("client");
+    (user, record)
+}
+
+on_every_engine!(a_password_step_can_end_in_its_code_at_once, |fx| {
+    let s = &fx.services;
+    let ctx = RequestContext::default();
+    let (user, record) = alice_and_client(&fx, json!({"client_name": "Own app", "first_party": true})).await;
+    let client_id = record.client_id.clone();
     let flow = s.start_login_flow("acme", "browser-a", &record, request(&client_id), None, false).await.expect("flow");
     let at_once = Some(CodeAtOnce { grant_lifetime: Duration::days(7) });
     // A wrong password ends nothing.
@@ -70,15 +70,10 @@ on_every_engine!(a_password_step_can_end_in_its_code_at_once, |fx| {
 on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     let s = &fx.services;
     let ctx = RequestContext::default();
-    let doc: UserDocument =
-        serde_json::from_value(json!({"username": "alice", "password": "correct horse battery"})).expect("doc");
-    let user = s.create_user(&fx.admin, "acme", doc).await.expect("user");
-    let client = s
-        .create_client(&fx.admin, "acme", serde_json::from_value(json!({"client_name": "Portal", "redirect_uris": ["https://app.example.com/cb"], "grant_types": ["authorization_code", "refresh_token"]})).expect("metadata"))
-        .await
-        .expect("client");
-    let client_id = client.client.client_id.clone();
-    let record = s.client("acme", &client_id).await.expect("read").expect("client");
+    let (user, record) =
+        alice_and_client(&fx, json!({"client_name": "Portal", "grant_types": ["authorization_code", "refresh_token"]}))
+            .await;
+    let client_id = record.client_id.clone();
 
     // A flow answers only its own browser, and only until it expires.
     let flow = s.start_login_flow("acme", "browser-a", &record, request(&client_id), None, false).await.expect("flow");
