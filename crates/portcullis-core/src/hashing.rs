@@ -62,6 +62,12 @@ impl HashPool {
         self.counts.waiting.load(Ordering::Relaxed)
     }
 
+    /// Whether the queue is full now: work that would only end in [`HashPool::run`]'s
+    /// [`Error::Busy`] can be refused before it reads anything.
+    pub fn saturated(&self) -> bool {
+        self.waiting() >= self.queue_limit
+    }
+
     /// Runs `job` on a hashing thread, or fails with [`Error::Busy`] when the queue is full.
     /// A job whose caller has gone away (a client that disconnected) is skipped, not run.
     pub async fn run<T, F>(&self, job: F) -> Result<T>
@@ -145,12 +151,14 @@ mod tests {
         while pool.waiting() < 2 {
             tokio::task::yield_now().await;
         }
+        assert!(pool.saturated());
         assert_eq!(pool.run(|| 4).await, Err(Error::Busy));
         release.send(()).expect("first job waits");
         assert_eq!(first.await.expect("joins"), Ok(true));
         assert_eq!(second.await.expect("joins"), Ok(2));
         assert_eq!(third.await.expect("joins"), Ok(3));
         assert_eq!(pool.completed(), 3);
+        assert!(!pool.saturated());
     }
 
     #[tokio::test]

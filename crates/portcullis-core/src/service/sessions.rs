@@ -157,6 +157,11 @@ impl Services {
         context: &RequestContext,
         at_once: Option<CodeAtOnce>,
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
+        // Under overload, refuse before reading anything: the hash would be refused anyway.
+        if self.hash_pool.saturated() {
+            metrics::counter!("portcullis_hash_pool_rejected_total").increment(1);
+            return Err(Error::Busy);
+        }
         let keys = {
             let mut tx = self.store.read().await?;
             let record = self.cached_tenant(&mut tx, tenant).await?;

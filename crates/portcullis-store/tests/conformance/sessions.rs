@@ -67,6 +67,48 @@ on_every_engine!(a_password_step_can_end_in_its_code_at_once, |fx| {
     assert_eq!(again.err(), Some(Error::NotFound("flow")));
 });
 
+on_every_engine!(a_saturated_hashing_pool_refuses_a_password_step_before_it_reads, |fx| {
+    let s = &fx.services;
+    let ctx = RequestContext::default();
+    let (_, record) = alice_and_client(&fx, json!({"client_name": "Own app", "first_party": true})).await;
+    let flow =
+        s.start_login_flow("acme", "browser-a", &record, request(&record.client_id), None, false).await.expect("flow");
+    // Every worker busy and the queue full.
+    let pool = s.hash_pool().clone();
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+    let mut held = Vec::new();
+    while !pool.saturated() {
+        let (pool, wait) = (pool.clone(), wait.clone());
+        held.push(tokio::spawn(async move {
+            pool.run(move || {
+                let _ = wait.lock().expect("lock").recv();
+            })
+            .await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let completed = pool.completed();
+    let refused = s.login_with_password("acme", &flow, "alice", "correct horse battery".into(), &ctx, None).await;
+    assert_eq!(refused.err(), Some(Error::Busy));
+    // Refused before reading anything: even the tenant is not looked up.
+    let unread = s.login_with_password("nowhere", &flow, "alice", "correct horse battery".into(), &ctx, None).await;
+    assert_eq!(unread.err(), Some(Error::Busy));
+    let now = s.login_flow("acme", &flow.id, "browser-a").await.expect("the flow is untouched");
+    assert_eq!((now.failures, now.step()), (0, flow.step()));
+    drop(release);
+    for job in held {
+        let _ = job.await.expect("joins");
+    }
+    assert!(pool.completed() > completed);
+    let progress = s
+        .login_with_password("acme", &flow, "alice", "correct horse battery".into(), &ctx, None)
+        .await
+        .expect("runs")
+        .expect("logged in once the pool has room");
+    assert!(progress.session.is_some());
+});
+
 on_every_engine!(codes_and_refresh_tokens_are_single_use_and_expire, |fx| {
     let s = &fx.services;
     let ctx = RequestContext::default();
