@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ciborium::Value as Cbor;
+use futures::StreamExt as _;
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use portcullis_core::Clock as _;
@@ -195,6 +196,36 @@ fn totp_code(uri: &str, step: i64) -> String {
     totp.generate(u64::try_from(step * 30).expect("time")).to_string()
 }
 
+/// One user with the credential `method` signs in with: its username, its `otpauth` URI or
+/// passkey handle, the passkey's key and id, and the last TOTP step it used.
+type Credential = (String, String, Option<(SigningKey, [u8; 32])>, std::sync::atomic::AtomicI64);
+
+/// Makes user number `n` with a TOTP authenticator or a passkey, through the settings API.
+async fn make_user(bench: &Bench, url: &str, method: &str, n: usize) -> Credential {
+    let username = format!("user{n}");
+    let user = bench
+        .admin(reqwest::Method::POST, "/tenants/bench/users", json!({"username": username, "password": PASSWORD}))
+        .await;
+    let access = bench.access_token(&username).await;
+    let (id, flow_token, flow) = bench.settings(&access).await;
+    if method == "totp" {
+        let uri = flow["totp"]["otpauth_uri"].as_str().expect("uri").to_owned();
+        let now = step_now();
+        let done = bench.step(&id, &flow_token, json!({"method": "enrol_totp", "code": totp_code(&uri, now)})).await;
+        assert_eq!(done["step"], "complete", "{done}");
+        (username, uri, None, std::sync::atomic::AtomicI64::new(now))
+    } else {
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let credential_id: [u8; 32] = rand::random();
+        let answer = registration(&flow["passkey"], url, &key, &credential_id);
+        let done = bench.step(&id, &flow_token, json!({"method": "passkey", "credential": answer})).await;
+        assert_eq!(done["step"], "complete", "{done}");
+        let handle =
+            URL_SAFE_NO_PAD.encode(uuid::Uuid::parse_str(user["id"].as_str().expect("id")).expect("uuid").as_bytes());
+        (username, handle, Some((key, credential_id)), std::sync::atomic::AtomicI64::new(0))
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let url = std::env::var("BENCH_URL").expect("BENCH_URL");
@@ -213,40 +244,27 @@ async fn main() {
         )
         .await;
     bench.client_id = client["client_id"].as_str().expect("client id").to_owned();
-    // A code counts once per user and 30-second step, and the steps either side of now are
-    // accepted: each user signs in at most three times a step. TOTP needs many users.
+    // A code counts once per user and step, and a user's next login needs a later step than
+    // its last: from the step after enrolment, each user signs in about once per 30 seconds
+    // (plus the step ahead that is accepted). TOTP needs many users: by default enough for
+    // 150 logins a second over the run.
     let users = if method == "totp" {
-        std::env::var("BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(600)
+        std::env::var("BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+            let per_user = seconds.div_ceil(30) + 1;
+            usize::try_from((150 * seconds).div_ceil(per_user)).expect("users")
+        })
     } else {
         1
     };
-    let mut credentials = Vec::new();
-    for n in 0..users {
-        let username = format!("user{n}");
-        let user = bench
-            .admin(reqwest::Method::POST, "/tenants/bench/users", json!({"username": username, "password": PASSWORD}))
-            .await;
-        let access = bench.access_token(&username).await;
-        let (id, flow_token, flow) = bench.settings(&access).await;
-        if method == "totp" {
-            let uri = flow["totp"]["otpauth_uri"].as_str().expect("uri").to_owned();
-            let now = step_now();
-            let done =
-                bench.step(&id, &flow_token, json!({"method": "enrol_totp", "code": totp_code(&uri, now)})).await;
-            assert_eq!(done["step"], "complete", "{done}");
-            credentials.push((username, uri, None, std::sync::atomic::AtomicI64::new(now)));
-        } else {
-            let key = SigningKey::random(&mut rand::rngs::OsRng);
-            let credential_id: [u8; 32] = rand::random();
-            let answer = registration(&flow["passkey"], &url, &key, &credential_id);
-            let done = bench.step(&id, &flow_token, json!({"method": "passkey", "credential": answer})).await;
-            assert_eq!(done["step"], "complete", "{done}");
-            let handle = URL_SAFE_NO_PAD
-                .encode(uuid::Uuid::parse_str(user["id"].as_str().expect("id")).expect("uuid").as_bytes());
-            credentials.push((username, handle, Some((key, credential_id)), std::sync::atomic::AtomicI64::new(0)));
-        }
-    }
+    // Users are made eight at a time (each costs the server two password hashes).
     let bench = Arc::new(bench);
+    let made = futures::stream::iter(0..users)
+        .map(|n| {
+            let (bench, url, method) = (bench.clone(), url.clone(), method.clone());
+            async move { make_user(&bench, &url, &method, n).await }
+        })
+        .buffer_unordered(8);
+    let credentials: Vec<_> = made.collect().await;
     let credentials = Arc::new(credentials);
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
