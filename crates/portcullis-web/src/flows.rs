@@ -562,7 +562,8 @@ pub(crate) async fn submit(
             services.confirm_passkey(&tenant, &flow, &credential.to_string(), &name, &context).await
         }
         FlowSubmission::Passkey { credential, .. } => {
-            services.login_with_passkey(&tenant, &flow, &credential.to_string(), &context).await
+            let at_once = crate::browser::code_at_once(&flow, &client);
+            services.login_with_passkey(&tenant, &flow, &credential.to_string(), &context, at_once).await
         }
         FlowSubmission::AddSms { number } => services
             .send_sms_enrolment(&tenant, &flow, &number, &context)

@@ -21,7 +21,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use super::audit::Change;
-use super::flows::{FlowProgress, enrolling};
+use super::flows::{CodeAtOnce, FlowProgress, enrolling};
 use super::sessions::LoginRefusal;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
@@ -343,13 +343,14 @@ impl Services {
     /// to the flow's request: at the first step the user is the one the passkey names
     /// (usernameless); at the second factor it must be one of the identified user's passkeys.
     /// The signature, origin, RP id, challenge, user verification and signature counter are
-    /// checked.
+    /// checked. With `at_once`, a sign-in that completes authentication ends in its code.
     pub async fn login_with_passkey(
         &self,
         tenant: &str,
         flow: &FlowRecord,
         response: &str,
         context: &RequestContext,
+        at_once: Option<CodeAtOnce>,
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let webauthn = self.relying()?;
         let now = self.clock.now();
@@ -426,7 +427,8 @@ impl Services {
                 flow.state.amr.push(factor.to_owned());
             }
         }
-        let progress = self.after_factor(&mut tx, &record, flow, stored.user_id, method, context).await?;
+        let progress =
+            self.after_factor_ending(&mut tx, &record, flow, stored.user_id, method, context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

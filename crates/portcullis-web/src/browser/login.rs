@@ -297,7 +297,9 @@ pub(super) async fn submit(
             services.submit_sms_code(&tenant, &flow, &field("code"), field("remember") == "on", &context).await
         }
         FlowStep::Authenticate | FlowStep::SecondFactor if field("method") == "passkey" => {
-            services.login_with_passkey(&tenant, &flow, &field("credential"), &context).await
+            services
+                .login_with_passkey(&tenant, &flow, &field("credential"), &context, code_at_once(&flow, &client))
+                .await
         }
         FlowStep::Authenticate => {
             let password = field("password");
