@@ -99,12 +99,7 @@ on_every_engine!(a_real_browser_logs_in_and_consents, |server| {
 
 on_every_engine!(a_real_browser_enrols_an_authenticator_and_uses_it, |server| {
     let Some(browser) = Browser::start().await else { return };
-    let callback = crate::webdriver::callback().await;
-    let (id, _) = setup(
-        &server,
-        json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
-    )
-    .await;
+    let (id, callback) = first_party_app(&server).await;
     server
         .admin_json(Method::PUT, "/tenants/acme/auth-policy", Some(json!({"mfa": "required"})))
         .await
@@ -141,12 +136,7 @@ on_every_engine!(a_real_browser_enrols_an_authenticator_and_uses_it, |server| {
 
 on_every_engine!(a_real_browser_adds_a_mobile_number_and_signs_in_with_a_texted_code, |server| {
     let Some(browser) = Browser::start().await else { return };
-    let callback = crate::webdriver::callback().await;
-    let (id, _) = setup(
-        &server,
-        json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
-    )
-    .await;
+    let (id, callback) = first_party_app(&server).await;
     let authorize = crate::webdriver::authorize_url(&server, &id, &callback, &[("prompt", "login")]);
     browser.go(&authorize).await;
     browser.wait_for_url(&format!("{}/t/acme/login", server.url)).await;
@@ -237,12 +227,7 @@ on_every_engine!(a_real_browser_signs_up_and_confirms_its_address, |server| {
 
 on_every_engine!(a_real_browser_signs_in_by_mailed_code_and_link_and_resets_its_password, |server| {
     let Some(browser) = Browser::start().await else { return };
-    let callback = crate::webdriver::callback().await;
-    let (id, _) = setup(
-        &server,
-        json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
-    )
-    .await;
+    let (id, callback) = first_party_app(&server).await;
     let authorize = crate::webdriver::authorize_url(&server, &id, &callback, &[("prompt", "login")]);
     let code_of = |text: &str| text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned);
     // Asks for a message with `button` (email_code or recovery) after typing alice's name.
@@ -300,6 +285,17 @@ on_every_engine!(a_real_browser_signs_in_by_mailed_code_and_link_and_resets_its_
     assert!(console.iter().all(|m| !m.contains("Content Security Policy")), "{console:?}");
     browser.quit().await;
 });
+
+/// A first-party app of `acme` (no consent) and the callback it redirects to.
+async fn first_party_app(server: &portcullis_testkit::TestServer) -> (String, String) {
+    let callback = crate::webdriver::callback().await;
+    let (id, _) = setup(
+        server,
+        json!({"client_name": "Browser app", "redirect_uris": [callback], "grant_types": ["authorization_code"], "first_party": true}),
+    )
+    .await;
+    (id, callback)
+}
 
 async fn sign_in(browser: &Browser) {
     browser.type_into(&browser.find("#username").await, "alice").await;
