@@ -13,6 +13,7 @@ mod repo;
 mod conn;
 mod convert;
 pub mod postgres;
+mod slots;
 pub mod sqlite;
 mod sqlite_batch;
 

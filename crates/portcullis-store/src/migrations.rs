@@ -140,6 +140,9 @@ pub fn statements(sql: &str) -> Vec<String> {
 macro_rules! run_migrations {
     ($pool:expr, $Db:ty, $field:ident, $map_err:path, $up_to:expr) => {{
         use portcullis_core::Error;
+        // `begin` on a connection (SQLite) as well as on a pool (PostgreSQL).
+        #[allow(unused_imports)]
+        use sqlx::Acquire as _;
         sqlx::query($crate::migrations::MIGRATIONS_TABLE).execute($pool).await.map_err($map_err)?;
         let mut ran = 0usize;
         for migration in $crate::migrations::MIGRATIONS.iter().filter(|m| m.version <= $up_to) {

@@ -3,15 +3,16 @@
 //! pool of readers.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use portcullis_core::Error;
 use portcullis_core::store::{Store, StoreTx};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::conn::Conn;
+use crate::slots::{Held, Slots};
 
 pub(crate) use crate::convert::map_sqlx as map_err;
 
@@ -36,14 +37,14 @@ fn push_attribute_filter(query: &mut QueryBuilder<'_, Sqlite>, name: &str, value
 }
 
 /// A write transaction or a read connection on SQLite.
-pub struct SqliteTx(Conn<Sqlite>);
+pub struct SqliteTx(Held);
 
 all_repos!(SqliteTx, Sqlite);
 
 /// The SQLite store.
 pub struct SqliteStore {
-    readers: SqlitePool,
-    writer: SqlitePool,
+    readers: Arc<Slots>,
+    writer: Arc<Slots>,
     rotations: crate::sqlite_batch::RotationBatcher,
 }
 
@@ -66,29 +67,15 @@ impl SqliteStore {
             // After a burst, a WAL that was fully checkpointed and restarted is cut back to
             // this size instead of keeping its largest size on disk.
             .pragma("journal_size_limit", "67108864");
-        // A connection to a local file does not go stale: no ping before each use (a round
-        // trip to the connection's thread, one per transaction).
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await
-            .map_err(map_err)?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(8)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(map_err)?;
-        let rotations = crate::sqlite_batch::RotationBatcher::start(writer.clone());
+        let writer = Slots::open(options.clone(), 1, Duration::from_secs(30)).await.map_err(map_err)?;
+        let readers = Slots::open(options.read_only(true), 8, Duration::from_secs(10)).await.map_err(map_err)?;
+        let rotations = crate::sqlite_batch::RotationBatcher::start(Arc::clone(&writer));
         Ok(Self { readers, writer, rotations })
     }
 }
 
-async fn migrate_pool(up_to: i64, pool: &SqlitePool) -> Result<usize, Error> {
-    run_migrations!(pool, Sqlite, sqlite, map_err, up_to)
+async fn migrate_on(up_to: i64, mut conn: Held) -> Result<usize, Error> {
+    run_migrations!(&mut *conn, Sqlite, sqlite, map_err, up_to)
 }
 
 #[async_trait]
@@ -98,17 +85,19 @@ impl Store for SqliteStore {
     }
 
     async fn read(&self) -> Result<Box<dyn StoreTx>, Error> {
-        Ok(Box::new(SqliteTx(Conn::Plain(self.readers.acquire().await.map_err(map_err)?))))
+        Ok(Box::new(SqliteTx(self.readers.get().await.map_err(map_err)?)))
     }
 
     async fn write(&self) -> Result<Box<dyn StoreTx>, Error> {
+        let mut conn = self.writer.get().await.map_err(map_err)?;
         // IMMEDIATE takes the write lock at once, so a transaction never fails half-way when
         // upgrading from read to write.
-        Ok(Box::new(SqliteTx(Conn::Tx(self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?))))
+        conn.begin("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        Ok(Box::new(SqliteTx(conn)))
     }
 
     async fn write_once(&self) -> Result<Box<dyn StoreTx>, Error> {
-        Ok(Box::new(SqliteTx(Conn::Plain(self.writer.acquire().await.map_err(map_err)?))))
+        Ok(Box::new(SqliteTx(self.writer.get().await.map_err(map_err)?)))
     }
 
     async fn rotate_refresh(
@@ -119,17 +108,18 @@ impl Store for SqliteStore {
     }
 
     async fn migrate_up_to(&self, version: i64) -> Result<usize, Error> {
-        migrate_pool(version, &self.writer).await
+        migrate_on(version, self.writer.get().await.map_err(map_err)?).await
     }
 
     async fn ready(&self) -> Result<bool, Error> {
-        migrations_done!(&self.readers, map_err)
+        let mut conn = self.readers.get().await.map_err(map_err)?;
+        migrations_done!(&mut *conn, map_err)
     }
 
     fn pool_status(&self) -> (u32, u32) {
-        let size = self.readers.size() + self.writer.size();
-        let idle = (self.readers.num_idle() + self.writer.num_idle()) as u32;
-        (size, idle)
+        let (readers, readers_idle) = self.readers.status();
+        let (writer, writer_idle) = self.writer.status();
+        (readers + writer, readers_idle + writer_idle)
     }
 
     async fn close(&self) {
@@ -153,16 +143,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wal.db");
         let store = SqliteStore::open(&format!("sqlite://{}", path.display())).await.unwrap();
-        sqlx::query("CREATE TABLE filler (data BLOB NOT NULL)").execute(&store.writer).await.unwrap();
-        let readers = store.readers.clone();
+        let mut writer = store.writer.get().await.unwrap();
+        sqlx::query("CREATE TABLE filler (data BLOB NOT NULL)").execute(&mut *writer).await.unwrap();
+        let readers = Arc::clone(&store.readers);
         let reading = tokio::spawn(async move {
             loop {
-                let _: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM filler").fetch_one(&readers).await.unwrap();
+                let mut reader = readers.get().await.unwrap();
+                let _: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM filler").fetch_one(&mut *reader).await.unwrap();
             }
         });
         for _ in 0..3000 {
-            sqlx::query("INSERT INTO filler (data) VALUES (zeroblob(4096))").execute(&store.writer).await.unwrap();
+            sqlx::query("INSERT INTO filler (data) VALUES (zeroblob(4096))").execute(&mut *writer).await.unwrap();
         }
+        drop(writer);
         reading.abort();
         let wal = std::fs::metadata(dir.path().join("wal.db-wal")).unwrap().len();
         assert!(wal < 12 << 20, "the WAL grew to {wal} bytes for 12 MB of rows");

@@ -6,13 +6,16 @@
 //! simply not inserted, which is exactly the reuse detection (RFC 9700 §4.14.2).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use portcullis_core::Error;
 use portcullis_core::model::session::RefreshTokenRecord;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::convert::map_sqlx;
+use crate::slots::Slots;
 
 /// At most this many rotations share one statement (SQLite binds at most 32,766 values).
 const MAX_BATCH: usize = 128;
@@ -26,7 +29,7 @@ pub(crate) struct RotationBatcher {
 }
 
 impl RotationBatcher {
-    pub(crate) fn start(writer: SqlitePool) -> Self {
+    pub(crate) fn start(writer: Arc<Slots>) -> Self {
         let (queue, receiver) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(run(writer, receiver));
         Self { queue }
@@ -40,10 +43,20 @@ impl RotationBatcher {
     }
 }
 
-async fn run(writer: SqlitePool, mut receiver: mpsc::Receiver<Pending>) {
+async fn run(writer: Arc<Slots>, mut receiver: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match insert(&writer, &batch).await {
+        let mut conn = match writer.get().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                let error = map_sqlx(e);
+                for (_, answer) in batch.drain(..) {
+                    let _ = answer.send(Err(error.clone()));
+                }
+                continue;
+            }
+        };
+        match insert(&mut conn, &batch).await {
             Ok(inserted) => {
                 for (token, answer) in batch.drain(..) {
                     let _ = answer.send(Ok(inserted.contains(&token.digest)));
@@ -53,7 +66,7 @@ async fn run(writer: SqlitePool, mut receiver: mpsc::Receiver<Pending>) {
             // goes alone, and only its own error reaches its caller.
             Err(_) => {
                 for (token, answer) in batch.drain(..) {
-                    let result = crate::convert::inserted_unless_conflict(insert_refresh!(&writer, &token));
+                    let result = crate::convert::inserted_unless_conflict(insert_refresh!(&mut *conn, &token));
                     let _ = answer.send(result);
                 }
             }
@@ -61,7 +74,7 @@ async fn run(writer: SqlitePool, mut receiver: mpsc::Receiver<Pending>) {
     }
 }
 
-async fn insert(writer: &SqlitePool, batch: &[Pending]) -> Result<HashSet<Vec<u8>>, Error> {
+async fn insert(writer: &mut SqliteConnection, batch: &[Pending]) -> Result<HashSet<Vec<u8>>, Error> {
     let mut query: QueryBuilder<'_, Sqlite> =
         QueryBuilder::new("INSERT INTO refresh_tokens (digest, grant_id, parent, created_at, expires_at) ");
     query.push_values(batch, |mut row, (token, _)| {
@@ -82,7 +95,9 @@ mod tests {
 
     use std::str::FromStr;
 
-    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use std::time::Duration;
+
+    use sqlx::sqlite::SqliteConnectOptions;
     use time::macros::datetime;
 
     use super::*;
@@ -99,17 +114,17 @@ mod tests {
 
     /// The table's uniqueness as the migration has it; a CHECK stands in for a row the
     /// database refuses (a grant deleted meanwhile).
-    async fn table() -> (tempfile::TempDir, SqlitePool) {
+    async fn table() -> (tempfile::TempDir, Arc<Slots>) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("batch.db").display());
         let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        let pool = Slots::open(options, 1, Duration::from_secs(5)).await.unwrap();
         sqlx::query(
             "CREATE TABLE refresh_tokens (digest BLOB PRIMARY KEY, grant_id TEXT NOT NULL CHECK (grant_id <> 'gone'), \
              parent BLOB, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, \
              CONSTRAINT refresh_tokens_parent_unique UNIQUE (parent))",
         )
-        .execute(&pool)
+        .execute(&mut *pool.get().await.unwrap())
         .await
         .unwrap();
         (dir, pool)
@@ -122,9 +137,9 @@ mod tests {
         let (b, _) = oneshot::channel();
         let (c, _) = oneshot::channel();
         let batch = vec![(token(1, Some(9), "g"), a), (token(2, Some(9), "g"), b), (token(3, Some(8), "g"), c)];
-        let inserted = insert(&pool, &batch).await.unwrap();
+        let inserted = insert(&mut pool.get().await.unwrap(), &batch).await.unwrap();
         assert_eq!(inserted, HashSet::from([vec![1], vec![3]]));
-        let batcher = RotationBatcher::start(pool.clone());
+        let batcher = RotationBatcher::start(Arc::clone(&pool));
         assert_eq!(batcher.rotate(token(4, Some(9), "g")).await, Ok(false), "a replay of parent 9");
         assert_eq!(batcher.rotate(token(5, Some(1), "g")).await, Ok(true));
     }
@@ -132,7 +147,7 @@ mod tests {
     #[tokio::test]
     async fn one_refused_row_fails_only_its_own_rotation() {
         let (_dir, pool) = table().await;
-        let batcher = RotationBatcher::start(pool.clone());
+        let batcher = RotationBatcher::start(Arc::clone(&pool));
         let (good, gone, other) = tokio::join!(
             batcher.rotate(token(1, Some(7), "g")),
             batcher.rotate(token(2, Some(8), "gone")),
@@ -140,7 +155,10 @@ mod tests {
         );
         assert_eq!((good, other), (Ok(true), Ok(true)));
         assert!(gone.is_err());
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM refresh_tokens").fetch_one(&pool).await.unwrap();
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM refresh_tokens")
+            .fetch_one(&mut *pool.get().await.unwrap())
+            .await
+            .unwrap();
         assert_eq!(count, 2);
     }
 }
