@@ -597,17 +597,26 @@ pub(crate) async fn submit(
             let presented = presented
                 .map(|axum::Extension(p)| p)
                 .unwrap_or(PresentedCertificate { der: Vec::new(), problem: Some(CertificateProblem::Missing) });
-            services.login_with_certificate(&tenant, &flow, &presented, &context).await
+            let at_once = crate::browser::code_at_once(&flow, &client);
+            services.login_with_certificate(&tenant, &flow, &presented, &context, at_once).await
         }
         FlowSubmission::Code { code } if flow.step() == FlowStep::SmsCode => {
-            services.submit_sms_code(&tenant, &flow, &code, false, &context).await
+            let at_once = crate::browser::code_at_once(&flow, &client);
+            services.submit_sms_code(&tenant, &flow, &code, false, &context, at_once).await
         }
-        FlowSubmission::Code { code } => services.submit_email_code(&tenant, &flow, Some(&code), None, &context).await,
+        FlowSubmission::Code { code } => {
+            let at_once = crate::browser::code_at_once(&flow, &client);
+            services.submit_email_code(&tenant, &flow, Some(&code), None, &context, at_once).await
+        }
         FlowSubmission::Totp { code } => {
-            services.submit_second_factor(&tenant, &flow, SecondFactor::Totp(code), false, &context).await
+            let at_once = crate::browser::code_at_once(&flow, &client);
+            services.submit_second_factor(&tenant, &flow, SecondFactor::Totp(code), false, &context, at_once).await
         }
         FlowSubmission::RecoveryCode { code } => {
-            services.submit_second_factor(&tenant, &flow, SecondFactor::RecoveryCode(code), false, &context).await
+            let at_once = crate::browser::code_at_once(&flow, &client);
+            services
+                .submit_second_factor(&tenant, &flow, SecondFactor::RecoveryCode(code), false, &context, at_once)
+                .await
         }
         FlowSubmission::EnrolTotp { code, name } => services.confirm_totp(&tenant, &flow, &code, &name, &context).await,
         FlowSubmission::NewPassword { password } => {

@@ -13,7 +13,7 @@ use x509_parser::prelude::{GeneralName, X509Certificate};
 
 use super::audit::Change;
 use super::claims::login_key;
-use super::flows::FlowProgress;
+use super::flows::{CodeAtOnce, FlowProgress};
 use super::sessions::LoginRefusal;
 use super::{Principal, RequestContext, Services};
 use crate::error::{Error, Result};
@@ -228,6 +228,7 @@ impl Services {
         flow: &FlowRecord,
         presented: &PresentedCertificate,
         context: &RequestContext,
+        at_once: Option<CodeAtOnce>,
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let mut tx = self.store.write().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
@@ -279,7 +280,7 @@ impl Services {
             })),
         };
         self.record(&mut tx, &Principal::user(Some(user.id), &record.name, context), change).await?;
-        let progress = self.after_factor(&mut tx, &record, flow, user.id, "sc", context).await?;
+        let progress = self.after_factor_ending(&mut tx, &record, flow, user.id, "sc", context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

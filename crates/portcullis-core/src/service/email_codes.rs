@@ -12,7 +12,7 @@ use time::Duration;
 
 use super::audit::Change;
 use super::claims::login_key;
-use super::flows::FlowProgress;
+use super::flows::{CodeAtOnce, FlowProgress};
 use super::mail::{CodePurpose, EmailTemplate, builtin, language, render};
 use super::sessions::LoginRefusal;
 use super::throttle::{mail_account_key, mail_source_key};
@@ -118,6 +118,7 @@ impl Services {
         code: Option<&str>,
         token: Option<&str>,
         context: &RequestContext,
+        at_once: Option<CodeAtOnce>,
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
@@ -140,7 +141,7 @@ impl Services {
             // A sign-up: the address is confirmed, the account made.
             let user = self.create_registered(&mut tx, &record, &registration, true, context).await?;
             flow.state.email_code = None;
-            let progress = self.after_factor(&mut tx, &record, flow, user, "pwd", context).await?;
+            let progress = self.after_factor_ending(&mut tx, &record, flow, user, "pwd", context, at_once).await?;
             tx.commit().await?;
             return Ok(Ok(progress));
         }
@@ -159,7 +160,7 @@ impl Services {
             account.updated_at = now;
             tx.user_update(&account).await?;
         }
-        let progress = self.after_factor(&mut tx, &record, flow, user, "email", context).await?;
+        let progress = self.after_factor_ending(&mut tx, &record, flow, user, "email", context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

@@ -605,6 +605,7 @@ impl Services {
         factor: SecondFactor,
         remember: bool,
         context: &RequestContext,
+        at_once: Option<CodeAtOnce>,
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
@@ -664,7 +665,7 @@ impl Services {
         let mut flow = flow;
         flow.state.remember = remember;
         // A recovery code is a one-time password from a printed list: RFC 8176 `otp`.
-        let progress = self.after_factor(&mut tx, &record, flow, user, "otp", context).await?;
+        let progress = self.after_factor_ending(&mut tx, &record, flow, user, "otp", context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

@@ -20,7 +20,7 @@ use time::Duration;
 
 use super::audit::Change;
 use super::claims::login_key;
-use super::flows::{CODE_LIMIT, FlowProgress, enrolling};
+use super::flows::{CODE_LIMIT, CodeAtOnce, FlowProgress, enrolling};
 use super::sessions::LoginRefusal;
 use super::throttle::{code_key, sms_account_key, sms_number_key, sms_source_key};
 use super::{Principal, RequestContext, Services};
@@ -351,6 +351,7 @@ impl Services {
         code: &str,
         remember: bool,
         context: &RequestContext,
+        at_once: Option<CodeAtOnce>,
     ) -> Result<std::result::Result<FlowProgress, LoginRefusal>> {
         let mut tx = self.store.read().await?;
         let record = self.cached_tenant(&mut tx, tenant).await?;
@@ -380,7 +381,7 @@ impl Services {
         tx.credential_used(&credential, None, now).await?;
         flow.state.sms_code = None;
         flow.state.remember = remember;
-        let progress = self.after_factor(&mut tx, &record, flow, user, "sms", context).await?;
+        let progress = self.after_factor_ending(&mut tx, &record, flow, user, "sms", context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

@@ -73,7 +73,8 @@ pub(super) async fn submit(
     let presented = presented
         .map(|Extension(p)| p)
         .unwrap_or(PresentedCertificate { der: Vec::new(), problem: Some(CertificateProblem::Missing) });
-    match state.services.login_with_certificate(&tenant, &flow, &presented, &context).await {
+    let at_once = super::code_at_once(&flow, &client);
+    match state.services.login_with_certificate(&tenant, &flow, &presented, &context, at_once).await {
         Ok(Ok(progress)) => advance(&state, &tenant, &client, progress).await,
         Ok(Err(LoginRefusal::InvalidCertificate(problem))) => no_certificate(&tenant, problem),
         Ok(Err(refusal)) => refused(&tenant, refusal).unwrap_or_else(|| flow_gone(&tenant)),

@@ -284,7 +284,11 @@ pub(super) async fn submit(
                 other => other,
             }
         }
-        FlowStep::EmailCode => services.submit_email_code(&tenant, &flow, Some(&field("code")), None, &context).await,
+        FlowStep::EmailCode => {
+            services
+                .submit_email_code(&tenant, &flow, Some(&field("code")), None, &context, code_at_once(&flow, &client))
+                .await
+        }
         FlowStep::Authenticate | FlowStep::SecondFactor if field("method") == "sms" => {
             let identifier = (flow.step() == FlowStep::Authenticate).then_some(username.as_str());
             if identifier.is_some_and(|u| u.trim().is_empty()) {
@@ -294,7 +298,10 @@ pub(super) async fn submit(
             services.send_sms_code(&tenant, &flow, identifier, &context).await
         }
         FlowStep::SmsCode => {
-            services.submit_sms_code(&tenant, &flow, &field("code"), field("remember") == "on", &context).await
+            let remember = field("remember") == "on";
+            services
+                .submit_sms_code(&tenant, &flow, &field("code"), remember, &context, code_at_once(&flow, &client))
+                .await
         }
         FlowStep::Authenticate | FlowStep::SecondFactor if field("method") == "passkey" => {
             services
@@ -325,7 +332,9 @@ pub(super) async fn submit(
                 _ => SecondFactor::Totp(field("code")),
             };
             let remember = field("remember") == "on";
-            services.submit_second_factor(&tenant, &flow, factor, remember, &context).await
+            services
+                .submit_second_factor(&tenant, &flow, factor, remember, &context, code_at_once(&flow, &client))
+                .await
         }
         FlowStep::EnrolMfa => match field("method").as_str() {
             "passkey" => services.confirm_passkey(&tenant, &flow, &field("credential"), &field("name"), &context).await,
@@ -439,7 +448,8 @@ pub(super) async fn link(
             return browser.attach(page);
         }
     };
-    match state.services.submit_email_code(&tenant, &flow, None, Some(&query.token), &context).await {
+    let at_once = code_at_once(&flow, &client);
+    match state.services.submit_email_code(&tenant, &flow, None, Some(&query.token), &context, at_once).await {
         Ok(Ok(progress)) => advance(&state, &tenant, &client, progress).await,
         Ok(Err(refusal)) => match refused(&tenant, refusal) {
             Some(page) => page,

@@ -339,6 +339,18 @@ on_every_engine!(a_first_party_app_adds_second_factors_through_the_settings_api,
         (body["step"].as_str(), body["methods"].clone()),
         (Some("second_factor"), json!(["totp", "sms", "recovery_code"]))
     );
+    // The app's next code completes it, and the first-party request ends in its code in that
+    // same step; the flow is gone after it.
+    let (status, body, _) = step(&server, &flow_id, &token, json!({"method": "totp", "code": app_code(&uri, 1)})).await;
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
+    let params = query(body["redirect_to"].as_str().unwrap_or_else(|| panic!("{body}")));
+    let form = [("code", params["code"].as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
+    let (status, tokens) = exchange(&server, &id, &secret, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let claims = crate::client_roles::payload(tokens["id_token"].as_str().expect("id token"));
+    assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("2"), json!(["pwd", "otp", "mfa"])));
+    let (status, _, _) = step(&server, &flow_id, &token, json!({"method": "totp", "code": app_code(&uri, 0)})).await;
+    assert_eq!(status, StatusCode::GONE);
 });
 
 on_every_engine!(the_policy_names_the_methods_a_tenant_allows, |server| {
