@@ -1,7 +1,8 @@
-//! The connection under a [`portcullis_core::store::StoreTx`]: a transaction for writes, a
-//! plain pooled connection for reads. Reads run in autocommit, each statement on its own
-//! snapshot — what PostgreSQL's default READ COMMITTED gives inside a transaction anyway —
-//! which spares every read two round trips (`BEGIN`, `COMMIT`) to the connection.
+//! The connection under a PostgreSQL [`portcullis_core::store::StoreTx`] (SQLite keeps its own
+//! connections, `slots.rs`): a transaction for writes, a plain pooled connection for reads.
+//! Reads run in autocommit, each statement on its own snapshot — what PostgreSQL's default
+//! READ COMMITTED gives inside a transaction anyway — which spares every read two round trips
+//! (`BEGIN`, `COMMIT`) to the connection.
 
 use std::ops::{Deref, DerefMut};
 
