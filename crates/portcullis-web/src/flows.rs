@@ -544,6 +544,8 @@ pub(crate) async fn submit(
     let submission_kind = submission.method();
     let flow_step = flow.step();
     let enrolling = matches!(flow_step, FlowStep::EnrolMfa | FlowStep::Settings);
+    // A step that completes authentication for a request needing no consent ends in its code.
+    let at_once = crate::browser::code_at_once(&flow, &client);
     let outcome = match submission {
         FlowSubmission::Password { identifier, password } => {
             if identifier.is_empty() || password.is_empty() {
@@ -555,14 +557,12 @@ pub(crate) async fn submit(
                     shown,
                 );
             }
-            let at_once = crate::browser::code_at_once(&flow, &client);
             services.login_with_password(&tenant, &flow, &identifier, password, &context, at_once).await
         }
         FlowSubmission::Passkey { credential, name } if enrolling => {
             services.confirm_passkey(&tenant, &flow, &credential.to_string(), &name, &context).await
         }
         FlowSubmission::Passkey { credential, .. } => {
-            let at_once = crate::browser::code_at_once(&flow, &client);
             services.login_with_passkey(&tenant, &flow, &credential.to_string(), &context, at_once).await
         }
         FlowSubmission::AddSms { number } => services
@@ -597,23 +597,18 @@ pub(crate) async fn submit(
             let presented = presented
                 .map(|axum::Extension(p)| p)
                 .unwrap_or(PresentedCertificate { der: Vec::new(), problem: Some(CertificateProblem::Missing) });
-            let at_once = crate::browser::code_at_once(&flow, &client);
             services.login_with_certificate(&tenant, &flow, &presented, &context, at_once).await
         }
         FlowSubmission::Code { code } if flow.step() == FlowStep::SmsCode => {
-            let at_once = crate::browser::code_at_once(&flow, &client);
             services.submit_sms_code(&tenant, &flow, &code, false, &context, at_once).await
         }
         FlowSubmission::Code { code } => {
-            let at_once = crate::browser::code_at_once(&flow, &client);
             services.submit_email_code(&tenant, &flow, Some(&code), None, &context, at_once).await
         }
         FlowSubmission::Totp { code } => {
-            let at_once = crate::browser::code_at_once(&flow, &client);
             services.submit_second_factor(&tenant, &flow, SecondFactor::Totp(code), false, &context, at_once).await
         }
         FlowSubmission::RecoveryCode { code } => {
-            let at_once = crate::browser::code_at_once(&flow, &client);
             services
                 .submit_second_factor(&tenant, &flow, SecondFactor::RecoveryCode(code), false, &context, at_once)
                 .await

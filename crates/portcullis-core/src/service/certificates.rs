@@ -280,7 +280,7 @@ impl Services {
             })),
         };
         self.record(&mut tx, &Principal::user(Some(user.id), &record.name, context), change).await?;
-        let progress = self.after_factor_ending(&mut tx, &record, flow, user.id, "sc", context, at_once).await?;
+        let progress = self.after_factor(&mut tx, &record, flow, user.id, "sc", context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

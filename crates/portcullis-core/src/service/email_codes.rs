@@ -141,7 +141,7 @@ impl Services {
             // A sign-up: the address is confirmed, the account made.
             let user = self.create_registered(&mut tx, &record, &registration, true, context).await?;
             flow.state.email_code = None;
-            let progress = self.after_factor_ending(&mut tx, &record, flow, user, "pwd", context, at_once).await?;
+            let progress = self.after_factor(&mut tx, &record, flow, user, "pwd", context, at_once).await?;
             tx.commit().await?;
             return Ok(Ok(progress));
         }
@@ -160,7 +160,7 @@ impl Services {
             account.updated_at = now;
             tx.user_update(&account).await?;
         }
-        let progress = self.after_factor_ending(&mut tx, &record, flow, user, "email", context, at_once).await?;
+        let progress = self.after_factor(&mut tx, &record, flow, user, "email", context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

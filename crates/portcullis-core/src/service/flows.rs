@@ -358,24 +358,11 @@ impl Services {
         Ok(())
     }
 
-    /// After `method` proved `user` in `flow`: the next step, or the end of authentication.
-    /// Inside the step's transaction, which the caller commits.
-    pub(crate) async fn after_factor(
-        &self,
-        tx: &mut Box<dyn StoreTx>,
-        tenant: &TenantRecord,
-        flow: FlowRecord,
-        user: UserId,
-        method: &str,
-        context: &RequestContext,
-    ) -> Result<FlowProgress> {
-        self.after_factor_ending(tx, tenant, flow, user, method, context, None).await
-    }
-
-    /// [`Services::after_factor`], ending the OAuth request in a code at once when this
-    /// factor completes authentication and `at_once` asks for it.
+    /// After `method` proved `user` in `flow`: the next step, or the end of authentication —
+    /// ending the OAuth request in a code at once when `at_once` asks for it. Inside the step's
+    /// transaction, which the caller commits.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn after_factor_ending(
+    pub(crate) async fn after_factor(
         &self,
         tx: &mut Box<dyn StoreTx>,
         tenant: &TenantRecord,
@@ -592,7 +579,7 @@ impl Services {
             tx.flow_delete(tenant.id, &flow.id).await?;
             return Ok(FlowProgress::next(flow));
         }
-        self.after_factor(tx, tenant, flow, user, method, context).await
+        self.after_factor(tx, tenant, flow, user, method, context, None).await
     }
 
     /// The second factor of a flow at [`FlowStep::SecondFactor`]. A TOTP code is accepted once
@@ -665,7 +652,7 @@ impl Services {
         let mut flow = flow;
         flow.state.remember = remember;
         // A recovery code is a one-time password from a printed list: RFC 8176 `otp`.
-        let progress = self.after_factor_ending(&mut tx, &record, flow, user, "otp", context, at_once).await?;
+        let progress = self.after_factor(&mut tx, &record, flow, user, "otp", context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

@@ -427,8 +427,7 @@ impl Services {
                 flow.state.amr.push(factor.to_owned());
             }
         }
-        let progress =
-            self.after_factor_ending(&mut tx, &record, flow, stored.user_id, method, context, at_once).await?;
+        let progress = self.after_factor(&mut tx, &record, flow, stored.user_id, method, context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

@@ -202,7 +202,7 @@ impl Services {
             return Ok(Err(if ended { LoginRefusal::FlowEnded } else { LoginRefusal::InvalidCredentials }));
         };
         self.login_succeeded(&mut tx, &record, &keys).await?;
-        let progress = self.after_factor_ending(&mut tx, &record, flow, user, "pwd", context, at_once).await?;
+        let progress = self.after_factor(&mut tx, &record, flow, user, "pwd", context, at_once).await?;
         tx.commit().await?;
         self.login_committed(&record, &keys);
         Ok(Ok(progress))

@@ -82,7 +82,7 @@ impl Services {
         let mut flow = self.flow_at(&mut tx, &record, &flow.id, FlowStep::Authenticate).await?;
         if !self.mail_enabled() {
             let user = self.create_registered(&mut tx, &record, &registration, false, context).await?;
-            let progress = self.after_factor(&mut tx, &record, flow, user, "pwd", context).await?;
+            let progress = self.after_factor(&mut tx, &record, flow, user, "pwd", context, None).await?;
             tx.commit().await?;
             return Ok(Ok(progress));
         }

@@ -381,7 +381,7 @@ impl Services {
         tx.credential_used(&credential, None, now).await?;
         flow.state.sms_code = None;
         flow.state.remember = remember;
-        let progress = self.after_factor_ending(&mut tx, &record, flow, user, "sms", context, at_once).await?;
+        let progress = self.after_factor(&mut tx, &record, flow, user, "sms", context, at_once).await?;
         tx.commit().await?;
         Ok(Ok(progress))
     }

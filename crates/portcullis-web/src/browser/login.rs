@@ -259,6 +259,8 @@ pub(super) async fn submit(
     }
     let services = &state.services;
     let username = field("username");
+    // A step that completes authentication for a request needing no consent ends in its code.
+    let at_once = code_at_once(&flow, &client);
     let outcome = match flow.step() {
         FlowStep::Authenticate if matches!(field("method").as_str(), "email_code" | "recovery") => {
             if username.trim().is_empty() {
@@ -285,9 +287,7 @@ pub(super) async fn submit(
             }
         }
         FlowStep::EmailCode => {
-            services
-                .submit_email_code(&tenant, &flow, Some(&field("code")), None, &context, code_at_once(&flow, &client))
-                .await
+            services.submit_email_code(&tenant, &flow, Some(&field("code")), None, &context, at_once).await
         }
         FlowStep::Authenticate | FlowStep::SecondFactor if field("method") == "sms" => {
             let identifier = (flow.step() == FlowStep::Authenticate).then_some(username.as_str());
@@ -299,14 +299,10 @@ pub(super) async fn submit(
         }
         FlowStep::SmsCode => {
             let remember = field("remember") == "on";
-            services
-                .submit_sms_code(&tenant, &flow, &field("code"), remember, &context, code_at_once(&flow, &client))
-                .await
+            services.submit_sms_code(&tenant, &flow, &field("code"), remember, &context, at_once).await
         }
         FlowStep::Authenticate | FlowStep::SecondFactor if field("method") == "passkey" => {
-            services
-                .login_with_passkey(&tenant, &flow, &field("credential"), &context, code_at_once(&flow, &client))
-                .await
+            services.login_with_passkey(&tenant, &flow, &field("credential"), &context, at_once).await
         }
         FlowStep::Authenticate => {
             let password = field("password");
@@ -322,9 +318,7 @@ pub(super) async fn submit(
                 )
                 .await;
             }
-            services
-                .login_with_password(&tenant, &flow, &username, password, &context, code_at_once(&flow, &client))
-                .await
+            services.login_with_password(&tenant, &flow, &username, password, &context, at_once).await
         }
         FlowStep::SecondFactor => {
             let factor = match field("method").as_str() {
@@ -332,9 +326,7 @@ pub(super) async fn submit(
                 _ => SecondFactor::Totp(field("code")),
             };
             let remember = field("remember") == "on";
-            services
-                .submit_second_factor(&tenant, &flow, factor, remember, &context, code_at_once(&flow, &client))
-                .await
+            services.submit_second_factor(&tenant, &flow, factor, remember, &context, at_once).await
         }
         FlowStep::EnrolMfa => match field("method").as_str() {
             "passkey" => services.confirm_passkey(&tenant, &flow, &field("credential"), &field("name"), &context).await,
