@@ -68,8 +68,8 @@ pub(crate) fn conflict_message(constraint: &str) -> String {
 }
 
 /// The outcome of an INSERT that a uniqueness rule may refuse: false for that refusal.
-pub(crate) fn inserted_unless_conflict<T>(result: Result<T, sqlx::Error>) -> Result<bool, Error> {
-    match result.map_err(map_sqlx) {
+pub(crate) fn inserted_unless_conflict<T>(result: Result<T, Error>) -> Result<bool, Error> {
+    match result {
         Ok(_) => Ok(true),
         Err(Error::Conflict { .. }) => Ok(false),
         Err(other) => Err(other),
@@ -91,6 +91,21 @@ pub(crate) fn map_sqlx(error: sqlx::Error) -> Error {
             Error::Unavailable(error.to_string())
         }
         sqlx::Error::Database(db) if is_busy(db.code().as_deref()) => Error::Unavailable(error.to_string()),
+        _ => Error::internal(format!("database: {error}")),
+    }
+}
+
+/// Maps a SQLite error (`lite.rs`) to a core error.
+pub(crate) fn map_sqlite(error: rusqlite::Error) -> Error {
+    match &error {
+        rusqlite::Error::SqliteFailure(_, message) if crate::lite::is_unique_violation(&error) => {
+            let name = constraint_name(message.as_deref().unwrap_or_default());
+            Error::conflict(name, conflict_message(name))
+        }
+        rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+            Error::conflict("reference", "a referenced record does not exist")
+        }
+        _ if crate::lite::is_busy(&error) => Error::Unavailable(error.to_string()),
         _ => Error::internal(format!("database: {error}")),
     }
 }

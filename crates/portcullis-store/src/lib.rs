@@ -12,6 +12,8 @@ mod migrations;
 mod repo;
 mod conn;
 mod convert;
+mod lite;
+mod pgsql;
 pub mod postgres;
 mod slots;
 pub mod sqlite;

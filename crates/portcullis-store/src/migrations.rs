@@ -135,23 +135,21 @@ pub fn statements(sql: &str) -> Vec<String> {
     out
 }
 
-/// Runs every pending migration of one engine. Each migration runs in its own transaction,
+/// Runs every pending migration of one engine (`$sql` names its query module, `lite` or
+/// `pgsql`; `$exec` is what statements run on). Each migration runs in its own transaction,
 /// which first claims the version's row, so two nodes starting at once cannot both apply it.
 macro_rules! run_migrations {
-    ($pool:expr, $Db:ty, $field:ident, $map_err:path, $up_to:expr) => {{
+    ($sql:ident, $exec:expr, $field:ident, $map_err:path, $up_to:expr) => {{
         use portcullis_core::Error;
-        // `begin` on a connection (SQLite) as well as on a pool (PostgreSQL).
-        #[allow(unused_imports)]
-        use sqlx::Acquire as _;
-        sqlx::query($crate::migrations::MIGRATIONS_TABLE).execute($pool).await.map_err($map_err)?;
+        $sql::query($crate::migrations::MIGRATIONS_TABLE).execute($exec).await.map_err($map_err)?;
         let mut ran = 0usize;
         for migration in $crate::migrations::MIGRATIONS.iter().filter(|m| m.version <= $up_to) {
             let sql = migration.$field;
             let sum = $crate::migrations::checksum(sql);
             let applied: Option<(String,)> =
-                sqlx::query_as("SELECT checksum FROM schema_migrations WHERE version = $1")
+                $sql::query_as("SELECT checksum FROM schema_migrations WHERE version = $1")
                     .bind(migration.version)
-                    .fetch_optional($pool)
+                    .fetch_optional($exec)
                     .await
                     .map_err($map_err)?;
             if let Some((applied_sum,)) = applied {
@@ -163,8 +161,8 @@ macro_rules! run_migrations {
                 }
                 continue;
             }
-            let mut tx = $pool.begin().await.map_err($map_err)?;
-            let claimed = sqlx::query(
+            let mut tx = $sql::begin($exec).await.map_err($map_err)?;
+            let claimed = $sql::query(
                 "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(migration.version)
@@ -176,11 +174,11 @@ macro_rules! run_migrations {
             match claimed {
                 Ok(_) => {}
                 // Another node applied it meanwhile.
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+                Err(e) if $sql::is_unique_violation(&e) => continue,
                 Err(e) => return Err($map_err(e)),
             }
             for statement in $crate::migrations::statements(sql) {
-                sqlx::query(statement.as_str()).execute(&mut *tx).await.map_err(|e| {
+                $sql::query(statement.as_str()).execute(&mut *tx).await.map_err(|e| {
                     Error::internal(format!("migration {} ({}) failed: {e}", migration.version, migration.name))
                 })?;
             }
@@ -194,12 +192,12 @@ macro_rules! run_migrations {
 
 /// Whether every migration has been applied.
 macro_rules! migrations_done {
-    ($pool:expr, $map_err:path) => {{
+    ($sql:ident, $exec:expr, $map_err:path) => {{
         let applied: Result<(i64,), _> =
-            sqlx::query_as("SELECT COUNT(*) FROM schema_migrations").fetch_one($pool).await;
+            $sql::query_as("SELECT COUNT(*) FROM schema_migrations").fetch_one($exec).await;
         match applied {
             Ok((count,)) => Ok(count as usize >= $crate::migrations::MIGRATIONS.len()),
-            Err(sqlx::Error::Database(_)) => Ok(false),
+            Err(e) if $sql::is_database_error(&e) => Ok(false),
             Err(e) => Err($map_err(e)),
         }
     }};

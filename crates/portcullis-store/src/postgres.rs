@@ -5,10 +5,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use portcullis_core::Error;
 use portcullis_core::store::{Store, StoreTx};
+use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, QueryBuilder};
 
 use crate::conn::Conn;
+use crate::pgsql;
+use crate::pgsql::QueryBuilder;
 
 pub(crate) use crate::convert::map_sqlx as map_err;
 
@@ -21,7 +23,7 @@ fn attribute_path(name: &str) -> String {
 }
 
 /// Compares a plain attribute as text (`->>` renders booleans as `true`/`false`).
-fn push_attribute_filter(query: &mut QueryBuilder<'_, Postgres>, name: &str, value: &str) {
+fn push_attribute_filter(query: &mut QueryBuilder<'_>, name: &str, value: &str) {
     query
         .push(" AND (attributes::jsonb ->> CAST(")
         .push_bind(name.to_owned())
@@ -32,7 +34,7 @@ fn push_attribute_filter(query: &mut QueryBuilder<'_, Postgres>, name: &str, val
 /// A write transaction or a read connection on PostgreSQL.
 pub struct PgTx(Conn<Postgres>);
 
-all_repos!(PgTx, Postgres);
+all_repos!(PgTx, pgsql);
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -55,7 +57,7 @@ impl PgStore {
 }
 
 async fn migrate_pool(up_to: i64, pool: &PgPool) -> Result<usize, Error> {
-    run_migrations!(pool, Postgres, postgres, map_err, up_to)
+    run_migrations!(pgsql, pool, postgres, map_err, up_to)
 }
 
 #[async_trait]
@@ -80,7 +82,7 @@ impl Store for PgStore {
         &self,
         successor: &portcullis_core::model::session::RefreshTokenRecord,
     ) -> Result<bool, Error> {
-        crate::convert::inserted_unless_conflict(insert_refresh!(&self.pool, successor))
+        crate::convert::inserted_unless_conflict(insert_refresh!(pgsql, &self.pool, successor).map_err(map_err))
     }
 
     async fn migrate_up_to(&self, version: i64) -> Result<usize, Error> {
@@ -88,7 +90,7 @@ impl Store for PgStore {
     }
 
     async fn ready(&self) -> Result<bool, Error> {
-        migrations_done!(&self.pool, map_err)
+        migrations_done!(pgsql, &self.pool, map_err)
     }
 
     fn pool_status(&self) -> (u32, u32) {

@@ -1,20 +1,20 @@
 //! The SQLite backend: WAL, foreign keys, a busy timeout, one writer connection (SQLite
-//! allows one writer at a time; queueing in-process is cheaper than retrying on BUSY) and a
-//! pool of readers.
+//! allows one writer at a time; queueing in-process is cheaper than retrying on BUSY) and up to
+//! eight readers. Statements run on the calling thread (`lite.rs`).
 
-use std::str::FromStr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use portcullis_core::Error;
 use portcullis_core::store::{Store, StoreTx};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite};
 
-use crate::slots::{Held, Slots};
+use crate::lite;
+use crate::lite::QueryBuilder;
+use crate::slots::{Held, Options, Slots};
 
-pub(crate) use crate::convert::map_sqlx as map_err;
+pub(crate) use crate::convert::map_sqlite as map_err;
 
 /// Removes one key from every user's plain attributes (`$2` is a JSON path).
 const STRIP_ATTRIBUTE_SQL: &str = "UPDATE users SET attributes = json_remove(attributes, $2) WHERE tenant_id = $1";
@@ -25,7 +25,7 @@ fn attribute_path(name: &str) -> String {
 }
 
 /// Compares a plain attribute as text; JSON booleans read as `true`/`false` as on PostgreSQL.
-fn push_attribute_filter(query: &mut QueryBuilder<'_, Sqlite>, name: &str, value: &str) {
+fn push_attribute_filter(query: &mut QueryBuilder<'_>, name: &str, value: &str) {
     let path = attribute_path(name);
     query
         .push(" AND (CASE json_type(attributes, ")
@@ -39,7 +39,23 @@ fn push_attribute_filter(query: &mut QueryBuilder<'_, Sqlite>, name: &str, value
 /// A write transaction or a read connection on SQLite.
 pub struct SqliteTx(Held);
 
-all_repos!(SqliteTx, Sqlite);
+all_repos!(SqliteTx, lite);
+
+/// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names.
+fn database_path(url: &str) -> Result<PathBuf, Error> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || options.split('&').any(|o| o == "mode=memory") {
+        return Err(Error::invalid(
+            "database_url",
+            "in-memory SQLite is not supported: readers and the writer need one shared file",
+        ));
+    }
+    if let Some(option) = options.split('&').find(|o| !o.is_empty() && *o != "mode=rwc") {
+        return Err(Error::invalid("database_url", format!("unsupported SQLite URL option {option}")));
+    }
+    Ok(PathBuf::from(path))
+}
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -51,31 +67,16 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database file named by a `sqlite://PATH` URL.
     pub async fn open(url: &str) -> Result<Self, Error> {
-        if url.contains(":memory:") || url.contains("mode=memory") {
-            return Err(Error::invalid(
-                "database_url",
-                "in-memory SQLite is not supported: readers and the writer need one shared file",
-            ));
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid("database_url", e.to_string()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
-            // After a burst, a WAL that was fully checkpointed and restarted is cut back to
-            // this size instead of keeping its largest size on disk.
-            .pragma("journal_size_limit", "67108864");
-        let writer = Slots::open(options.clone(), 1, Duration::from_secs(30)).await.map_err(map_err)?;
-        let readers = Slots::open(options.read_only(true), 8, Duration::from_secs(10)).await.map_err(map_err)?;
+        let path = database_path(url)?;
+        let writer = Slots::open(Options { path: path.clone(), read_only: false }, 1, Duration::from_secs(30))?;
+        let readers = Slots::open(Options { path, read_only: true }, 8, Duration::from_secs(10))?;
         let rotations = crate::sqlite_batch::RotationBatcher::start(Arc::clone(&writer));
         Ok(Self { readers, writer, rotations })
     }
 }
 
 async fn migrate_on(up_to: i64, mut conn: Held) -> Result<usize, Error> {
-    run_migrations!(&mut *conn, Sqlite, sqlite, map_err, up_to)
+    run_migrations!(lite, &mut *conn, sqlite, map_err, up_to)
 }
 
 #[async_trait]
@@ -85,19 +86,19 @@ impl Store for SqliteStore {
     }
 
     async fn read(&self) -> Result<Box<dyn StoreTx>, Error> {
-        Ok(Box::new(SqliteTx(self.readers.get().await.map_err(map_err)?)))
+        Ok(Box::new(SqliteTx(self.readers.get().await?)))
     }
 
     async fn write(&self) -> Result<Box<dyn StoreTx>, Error> {
-        let mut conn = self.writer.get().await.map_err(map_err)?;
+        let mut conn = self.writer.get().await?;
         // IMMEDIATE takes the write lock at once, so a transaction never fails half-way when
         // upgrading from read to write.
-        conn.begin("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        conn.begin("BEGIN IMMEDIATE").map_err(map_err)?;
         Ok(Box::new(SqliteTx(conn)))
     }
 
     async fn write_once(&self) -> Result<Box<dyn StoreTx>, Error> {
-        Ok(Box::new(SqliteTx(self.writer.get().await.map_err(map_err)?)))
+        Ok(Box::new(SqliteTx(self.writer.get().await?)))
     }
 
     async fn rotate_refresh(
@@ -108,12 +109,12 @@ impl Store for SqliteStore {
     }
 
     async fn migrate_up_to(&self, version: i64) -> Result<usize, Error> {
-        migrate_on(version, self.writer.get().await.map_err(map_err)?).await
+        migrate_on(version, self.writer.get().await?).await
     }
 
     async fn ready(&self) -> Result<bool, Error> {
-        let mut conn = self.readers.get().await.map_err(map_err)?;
-        migrations_done!(&mut *conn, map_err)
+        let mut conn = self.readers.get().await?;
+        migrations_done!(lite, &mut *conn, map_err)
     }
 
     fn pool_status(&self) -> (u32, u32) {
@@ -123,8 +124,8 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
-        self.readers.close().await;
-        self.writer.close().await;
+        self.readers.close();
+        self.writer.close();
     }
 }
 
@@ -144,16 +145,18 @@ mod tests {
         let path = dir.path().join("wal.db");
         let store = SqliteStore::open(&format!("sqlite://{}", path.display())).await.unwrap();
         let mut writer = store.writer.get().await.unwrap();
-        sqlx::query("CREATE TABLE filler (data BLOB NOT NULL)").execute(&mut *writer).await.unwrap();
+        lite::query("CREATE TABLE filler (data BLOB NOT NULL)").execute(&mut writer).await.unwrap();
         let readers = Arc::clone(&store.readers);
         let reading = tokio::spawn(async move {
             loop {
                 let mut reader = readers.get().await.unwrap();
-                let _: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM filler").fetch_one(&mut *reader).await.unwrap();
+                let _: (i64,) = lite::query_as("SELECT COUNT(*) FROM filler").fetch_one(&mut reader).await.unwrap();
+                drop(reader);
+                tokio::task::yield_now().await;
             }
         });
         for _ in 0..3000 {
-            sqlx::query("INSERT INTO filler (data) VALUES (zeroblob(4096))").execute(&mut *writer).await.unwrap();
+            lite::query("INSERT INTO filler (data) VALUES (zeroblob(4096))").execute(&mut writer).await.unwrap();
         }
         drop(writer);
         reading.abort();

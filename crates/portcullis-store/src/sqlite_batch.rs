@@ -1,6 +1,6 @@
-//! Group commit of refresh token rotations on SQLite. SQLite has one writer; each statement is
-//! a round trip to its connection's thread, and under concurrent refreshes those round trips,
-//! one after the other, were the limit (BENCHMARKS.md). Rotations waiting at the same time go
+//! Group commit of refresh token rotations on SQLite. SQLite has one writer, and under
+//! concurrent refreshes the rotations, one statement after the other, were the limit
+//! (BENCHMARKS.md). Rotations waiting at the same time go
 //! into one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING digest`: a successor that
 //! collides with another one of the same parent — earlier, or earlier in the same batch — is
 //! simply not inserted, which is exactly the reuse detection (RFC 9700 §4.14.2).
@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use portcullis_core::Error;
 use portcullis_core::model::session::RefreshTokenRecord;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Sqlite};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::convert::map_sqlx;
+use crate::convert::map_sqlite;
+use crate::lite;
 use crate::slots::Slots;
 
 /// At most this many rotations share one statement (SQLite binds at most 32,766 values).
@@ -48,8 +48,7 @@ async fn run(writer: Arc<Slots>, mut receiver: mpsc::Receiver<Pending>) {
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut conn = match writer.get().await {
             Ok(conn) => conn,
-            Err(e) => {
-                let error = map_sqlx(e);
+            Err(error) => {
                 for (_, answer) in batch.drain(..) {
                     let _ = answer.send(Err(error.clone()));
                 }
@@ -66,7 +65,9 @@ async fn run(writer: Arc<Slots>, mut receiver: mpsc::Receiver<Pending>) {
             // goes alone, and only its own error reaches its caller.
             Err(_) => {
                 for (token, answer) in batch.drain(..) {
-                    let result = crate::convert::inserted_unless_conflict(insert_refresh!(&mut *conn, &token));
+                    let result = crate::convert::inserted_unless_conflict(
+                        insert_refresh!(lite, &mut *conn, &token).map_err(map_sqlite),
+                    );
                     let _ = answer.send(result);
                 }
             }
@@ -74,9 +75,9 @@ async fn run(writer: Arc<Slots>, mut receiver: mpsc::Receiver<Pending>) {
     }
 }
 
-async fn insert(writer: &mut SqliteConnection, batch: &[Pending]) -> Result<HashSet<Vec<u8>>, Error> {
-    let mut query: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new("INSERT INTO refresh_tokens (digest, grant_id, parent, created_at, expires_at) ");
+async fn insert(writer: &mut Connection, batch: &[Pending]) -> Result<HashSet<Vec<u8>>, Error> {
+    let mut query =
+        lite::QueryBuilder::new("INSERT INTO refresh_tokens (digest, grant_id, parent, created_at, expires_at) ");
     query.push_values(batch, |mut row, (token, _)| {
         row.push_bind(&token.digest)
             .push_bind(&token.grant_id)
@@ -85,7 +86,7 @@ async fn insert(writer: &mut SqliteConnection, batch: &[Pending]) -> Result<Hash
             .push_bind(crate::convert::micros(token.expires_at));
     });
     query.push(" ON CONFLICT DO NOTHING RETURNING digest");
-    let rows: Vec<(Vec<u8>,)> = query.build_query_as().fetch_all(writer).await.map_err(map_sqlx)?;
+    let rows: Vec<(Vec<u8>,)> = query.build_query_as().fetch_all(writer).await.map_err(map_sqlite)?;
     Ok(rows.into_iter().map(|(digest,)| digest).collect())
 }
 
@@ -93,14 +94,12 @@ async fn insert(writer: &mut SqliteConnection, batch: &[Pending]) -> Result<Hash
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use std::str::FromStr;
-
     use std::time::Duration;
 
-    use sqlx::sqlite::SqliteConnectOptions;
     use time::macros::datetime;
 
     use super::*;
+    use crate::slots::Options;
 
     fn token(digest: u8, parent: Option<u8>, grant: &str) -> RefreshTokenRecord {
         RefreshTokenRecord {
@@ -116,15 +115,14 @@ mod tests {
     /// database refuses (a grant deleted meanwhile).
     async fn table() -> (tempfile::TempDir, Arc<Slots>) {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("batch.db").display());
-        let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
-        let pool = Slots::open(options, 1, Duration::from_secs(5)).await.unwrap();
-        sqlx::query(
+        let options = Options { path: dir.path().join("batch.db"), read_only: false };
+        let pool = Slots::open(options, 1, Duration::from_secs(5)).unwrap();
+        lite::query(
             "CREATE TABLE refresh_tokens (digest BLOB PRIMARY KEY, grant_id TEXT NOT NULL CHECK (grant_id <> 'gone'), \
              parent BLOB, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, \
              CONSTRAINT refresh_tokens_parent_unique UNIQUE (parent))",
         )
-        .execute(&mut *pool.get().await.unwrap())
+        .execute(&mut pool.get().await.unwrap())
         .await
         .unwrap();
         (dir, pool)
@@ -155,8 +153,8 @@ mod tests {
         );
         assert_eq!((good, other), (Ok(true), Ok(true)));
         assert!(gone.is_err());
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM refresh_tokens")
-            .fetch_one(&mut *pool.get().await.unwrap())
+        let (count,): (i64,) = lite::query_as("SELECT COUNT(*) FROM refresh_tokens")
+            .fetch_one(&mut pool.get().await.unwrap())
             .await
             .unwrap();
         assert_eq!(count, 2);

@@ -1,11 +1,11 @@
 //! Leases and the housekeeping purge of expired rows.
 
 macro_rules! job_repo {
-    ($Tx:ident, $Db:ty) => {
+    ($Tx:ident, $sql:ident) => {
         #[async_trait::async_trait]
         impl portcullis_core::store::JobRepo for $Tx {
             async fn lease_acquire(&mut self, name: &str, holder: &str, now: time::OffsetDateTime, until: time::OffsetDateTime) -> Result<bool, portcullis_core::Error> {
-                let done = sqlx::query("INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE leases.holder = excluded.holder OR leases.expires_at <= $4")
+                let done = $sql::query("INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE leases.holder = excluded.holder OR leases.expires_at <= $4")
                     .bind(name).bind(holder).bind($crate::convert::micros(until)).bind($crate::convert::micros(now))
                     .execute(&mut *self.0).await.map_err(map_err)?;
                 Ok(done.rows_affected() > 0)
@@ -32,7 +32,7 @@ macro_rules! job_repo {
                 ];
                 let mut removed = 0;
                 for (sql, at) in statements {
-                    removed += sqlx::query(sql).bind(at).execute(&mut *self.0).await.map_err(map_err)?.rows_affected();
+                    removed += $sql::query(sql).bind(at).execute(&mut *self.0).await.map_err(map_err)?.rows_affected();
                 }
                 Ok(removed)
             }

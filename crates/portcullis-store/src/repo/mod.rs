@@ -6,8 +6,8 @@
 /// Inserts a refresh token on `$executor` — in a transaction, or alone as the atomic rotation
 /// (`Store::rotate_refresh`); written once for both and for both engines.
 macro_rules! insert_refresh {
-    ($executor:expr, $token:expr) => {
-        sqlx::query(
+    ($sql:ident, $executor:expr, $token:expr) => {
+        $sql::query(
             "INSERT INTO refresh_tokens (digest, grant_id, parent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&$token.digest)
@@ -43,23 +43,23 @@ mod throttle;
 
 /// Implements every repository and [`portcullis_core::store::StoreTx`] for `$Tx`.
 macro_rules! all_repos {
-    ($Tx:ident, $Db:ty) => {
-        tenant_repo!($Tx, $Db);
-        user_repo!($Tx, $Db);
-        schema_repo!($Tx, $Db);
-        group_repo!($Tx, $Db);
-        role_repo!($Tx, $Db);
-        token_repo!($Tx, $Db);
-        client_repo!($Tx, $Db);
-        key_repo!($Tx, $Db);
-        session_repo!($Tx, $Db);
-        grant_repo!($Tx, $Db);
-        job_repo!($Tx, $Db);
-        audit_repo!($Tx, $Db);
-        meta_repo!($Tx, $Db);
-        authz_repo!($Tx, $Db);
-        throttle_repo!($Tx, $Db);
-        credential_repo!($Tx, $Db);
+    ($Tx:ident, $sql:ident) => {
+        tenant_repo!($Tx, $sql);
+        user_repo!($Tx, $sql);
+        schema_repo!($Tx, $sql);
+        group_repo!($Tx, $sql);
+        role_repo!($Tx, $sql);
+        token_repo!($Tx, $sql);
+        client_repo!($Tx, $sql);
+        key_repo!($Tx, $sql);
+        session_repo!($Tx, $sql);
+        grant_repo!($Tx, $sql);
+        job_repo!($Tx, $sql);
+        audit_repo!($Tx, $sql);
+        meta_repo!($Tx, $sql);
+        authz_repo!($Tx, $sql);
+        throttle_repo!($Tx, $sql);
+        credential_repo!($Tx, $sql);
 
         #[async_trait::async_trait]
         impl portcullis_core::store::StoreTx for $Tx {

@@ -13,12 +13,16 @@ use sqlx::Connection;
 
 use crate::on_every_engine;
 
+/// A connection of our own to a test's SQLite file.
+pub fn sqlite(db: &TestDatabase) -> rusqlite::Connection {
+    rusqlite::Connection::open(db.url.trim_start_matches("sqlite://")).expect("connect")
+}
+
 /// Runs one statement directly on the database (to tamper, as an attacker with access would).
 pub async fn exec(db: &TestDatabase, sql: &str) {
     match db.engine {
         Engine::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&db.url).await.expect("connect");
-            sqlx::query(sql).execute(&mut c).await.expect("exec");
+            sqlite(db).execute_batch(sql).expect("exec");
         }
         Engine::Postgres => {
             let mut c = sqlx::PgConnection::connect(&db.url).await.expect("connect");
@@ -34,8 +38,9 @@ pub async fn dump_database(db: &TestDatabase) -> String {
         UNION ALL SELECT COALESCE(before_state,'') || COALESCE(after_state,'') FROM audit_events";
     let rows: Vec<(String,)> = match db.engine {
         Engine::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&db.url).await.expect("connect");
-            sqlx::query_as(sql).fetch_all(&mut c).await.expect("dump")
+            let c = sqlite(db);
+            let mut statement = c.prepare(sql).expect("prepare");
+            statement.query_map([], |row| Ok((row.get(0)?,))).expect("dump").collect::<Result<_, _>>().expect("dump")
         }
         Engine::Postgres => {
             let mut c = sqlx::PgConnection::connect(&db.url).await.expect("connect");
@@ -50,47 +55,43 @@ pub async fn dump_clients(db: &TestDatabase) -> String {
     let sql = "SELECT client_id, metadata, secret_digest FROM oauth_clients";
     let rows: Vec<(String, String, Option<Vec<u8>>)> = match db.engine {
         Engine::Sqlite => {
-            sqlx::query_as(sql).fetch_all(&mut sqlx::SqliteConnection::connect(&db.url).await.expect("connect")).await
+            let c = sqlite(db);
+            let mut statement = c.prepare(sql).expect("prepare");
+            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).expect("clients");
+            rows.collect::<Result<_, _>>().expect("clients")
         }
-        Engine::Postgres => {
-            sqlx::query_as(sql).fetch_all(&mut sqlx::PgConnection::connect(&db.url).await.expect("connect")).await
-        }
-    }
-    .expect("clients");
+        Engine::Postgres => sqlx::query_as(sql)
+            .fetch_all(&mut sqlx::PgConnection::connect(&db.url).await.expect("connect"))
+            .await
+            .expect("clients"),
+    };
     rows.into_iter().map(|(id, meta, digest)| format!("{id} {meta} {digest:?}")).collect::<Vec<_>>().join("\n")
 }
 
 pub async fn count(db: &TestDatabase, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
-    let (n,): (i64,) = match db.engine {
-        Engine::Sqlite => {
-            sqlx::query_as(&sql).fetch_one(&mut sqlx::SqliteConnection::connect(&db.url).await.expect("connect")).await
-        }
+    match db.engine {
+        Engine::Sqlite => sqlite(db).query_row(&sql, [], |row| row.get(0)).expect("count"),
         Engine::Postgres => {
-            sqlx::query_as(&sql).fetch_one(&mut sqlx::PgConnection::connect(&db.url).await.expect("connect")).await
+            let (n,): (i64,) = sqlx::query_as(&sql)
+                .fetch_one(&mut sqlx::PgConnection::connect(&db.url).await.expect("connect"))
+                .await
+                .expect("count");
+            n
         }
     }
-    .expect("count");
-    n
 }
 
 pub async fn password_hash(db: &TestDatabase, user: UserId) -> String {
     let sql = "SELECT hash FROM passwords WHERE user_id = $1";
     let (hash,): (String,) = match db.engine {
-        Engine::Sqlite => {
-            sqlx::query_as(sql)
-                .bind(user.to_string())
-                .fetch_one(&mut sqlx::SqliteConnection::connect(&db.url).await.expect("connect"))
-                .await
-        }
-        Engine::Postgres => {
-            sqlx::query_as(sql)
-                .bind(user.to_string())
-                .fetch_one(&mut sqlx::PgConnection::connect(&db.url).await.expect("connect"))
-                .await
-        }
-    }
-    .expect("hash");
+        Engine::Sqlite => sqlite(db).query_row(sql, [user.to_string()], |row| Ok((row.get(0)?,))).expect("hash"),
+        Engine::Postgres => sqlx::query_as(sql)
+            .bind(user.to_string())
+            .fetch_one(&mut sqlx::PgConnection::connect(&db.url).await.expect("connect"))
+            .await
+            .expect("hash"),
+    };
     hash
 }
 

@@ -55,11 +55,7 @@ on_every_engine!(the_audit_log_refuses_edits_and_notices_truncation, |fx| {
     // The triggers refuse updates and deletes outright.
     for sql in ["UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"] {
         let refused = match fx.db.engine {
-            Engine::Sqlite => {
-                use sqlx::Connection;
-                let mut c = sqlx::SqliteConnection::connect(&fx.db.url).await.expect("connect");
-                sqlx::query(sql).execute(&mut c).await.is_err()
-            }
+            Engine::Sqlite => crate::access::sqlite(&fx.db).execute_batch(sql).is_err(),
             Engine::Postgres => {
                 use sqlx::Connection;
                 let mut c = sqlx::PgConnection::connect(&fx.db.url).await.expect("connect");

@@ -1,0 +1,343 @@
+//! SQLite statements run on the calling thread, behind the few names of sqlx's query API that
+//! the repositories use (`query`, `query_as`, `QueryBuilder`, `try_get`), so that their SQL stays
+//! written once for both engines (`pgsql.rs` gives PostgreSQL the same names).
+//!
+//! sqlx runs each SQLite connection on a thread of its own and every statement is a round trip
+//! to it; a statement on a local file takes microseconds, and under load those hand-offs cost
+//! more than the statements (BENCHMARKS.md, tenth session). Here a statement runs where it is
+//! awaited; the futures are ready at once. Parameters are sqlx's `$N` (or `?N`): bound by number,
+//! so one may appear several times and in any order.
+
+use std::fmt::{Display, Write as _};
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use rusqlite::types::{FromSql, FromSqlError, ToSql, Value, ValueRef};
+use rusqlite::{Connection, ErrorCode, Statement};
+
+pub(crate) type Error = rusqlite::Error;
+
+/// The connection that statements run on; every connection type here dereferences to it.
+/// Mutable only so that a future holding it stays `Send` (a `Connection` is not `Sync`).
+pub(crate) type Executor<'c> = &'c mut Connection;
+
+type Arg<'q> = Box<dyn ToSql + Send + 'q>;
+
+/// A statement with its arguments, `sqlx::query`'s counterpart.
+pub(crate) fn query(sql: &str) -> Query<'_> {
+    Query { sql, args: Vec::new() }
+}
+
+/// A statement whose rows decode into a tuple, `sqlx::query_as`'s counterpart.
+pub(crate) fn query_as<O: FromRow>(sql: &str) -> QueryAs<'_, O> {
+    QueryAs { query: query(sql), out: PhantomData }
+}
+
+/// What a statement changed.
+pub(crate) struct Done {
+    rows_affected: u64,
+}
+
+impl Done {
+    pub(crate) fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+}
+
+pub(crate) struct Query<'q> {
+    sql: &'q str,
+    args: Vec<Arg<'q>>,
+}
+
+impl<'q> Query<'q> {
+    pub(crate) fn bind<T: ToSql + Send + 'q>(mut self, value: T) -> Self {
+        self.args.push(Box::new(value));
+        self
+    }
+
+    /// Runs the statement to its end (rows it returns are skipped).
+    pub(crate) fn execute(self, conn: Executor<'_>) -> Ready<Result<Done, Error>> {
+        let ran = self.each(conn, |_| Ok(()));
+        ready(ran.map(|()| Done { rows_affected: conn.changes() }))
+    }
+
+    pub(crate) fn fetch_all(self, conn: Executor<'_>) -> Ready<Result<Vec<Row>, Error>> {
+        ready(self.rows(conn, usize::MAX))
+    }
+
+    pub(crate) fn fetch_optional(self, conn: Executor<'_>) -> Ready<Result<Option<Row>, Error>> {
+        ready(self.rows(conn, 1).map(|rows| rows.into_iter().next()))
+    }
+
+    /// Up to `limit` rows as owned values.
+    fn rows(self, conn: Executor<'_>, limit: usize) -> Result<Vec<Row>, Error> {
+        let mut columns: Option<Arc<[String]>> = None;
+        let mut out = Vec::new();
+        self.each_until(conn, limit, |row| {
+            let names = columns.get_or_insert_with(|| {
+                let statement = row.as_ref();
+                (0..statement.column_count())
+                    .map(|i| statement.column_name(i).map_or_else(|_| String::new(), str::to_owned))
+                    .collect()
+            });
+            let values = (0..names.len()).map(|i| row.get_ref(i).map(Value::from)).collect::<Result<_, _>>()?;
+            out.push(Row { columns: Arc::clone(names), values });
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn each(
+        self,
+        conn: Executor<'_>,
+        on_row: impl FnMut(&rusqlite::Row<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.each_until(conn, usize::MAX, on_row)
+    }
+
+    /// Prepares (from the connection's cache), binds, and steps through at most `limit` rows.
+    fn each_until(
+        self,
+        conn: Executor<'_>,
+        limit: usize,
+        mut on_row: impl FnMut(&rusqlite::Row<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut statement = conn.prepare_cached(self.sql)?;
+        bind(&mut statement, &self.args)?;
+        let mut rows = statement.raw_query();
+        let mut seen = 0;
+        while seen < limit {
+            let Some(row) = rows.next()? else { break };
+            on_row(row)?;
+            seen += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Binds `args[N-1]` to each parameter named `$N` or `?N`, and the next argument to each `?`.
+fn bind(statement: &mut Statement<'_>, args: &[Arg<'_>]) -> Result<(), Error> {
+    for index in 1..=statement.parameter_count() {
+        let position = match statement.parameter_name(index) {
+            None => index,
+            Some(name) => name
+                .strip_prefix(['$', '?'])
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| Error::InvalidParameterName(name.to_owned()))?,
+        };
+        let arg = args.get(position - 1).ok_or(Error::InvalidParameterCount(position, args.len()))?;
+        statement.raw_bind_parameter(index, &**arg)?;
+    }
+    Ok(())
+}
+
+pub(crate) struct QueryAs<'q, O> {
+    query: Query<'q>,
+    out: PhantomData<fn() -> O>,
+}
+
+impl<'q, O: FromRow> QueryAs<'q, O> {
+    pub(crate) fn bind<T: ToSql + Send + 'q>(mut self, value: T) -> Self {
+        self.query = self.query.bind(value);
+        self
+    }
+
+    pub(crate) fn fetch_all(self, conn: Executor<'_>) -> Ready<Result<Vec<O>, Error>> {
+        ready(self.decode(conn, usize::MAX))
+    }
+
+    pub(crate) fn fetch_optional(self, conn: Executor<'_>) -> Ready<Result<Option<O>, Error>> {
+        ready(self.decode(conn, 1).map(|rows| rows.into_iter().next()))
+    }
+
+    pub(crate) fn fetch_one(self, conn: Executor<'_>) -> Ready<Result<O, Error>> {
+        ready(self.decode(conn, 1).and_then(|rows| rows.into_iter().next().ok_or(Error::QueryReturnedNoRows)))
+    }
+
+    fn decode(self, conn: Executor<'_>, limit: usize) -> Result<Vec<O>, Error> {
+        let mut out = Vec::new();
+        self.query.each_until(conn, limit, |row| {
+            out.push(O::from_row(row)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+/// A tuple decoded from a row's columns in order.
+pub(crate) trait FromRow: Sized {
+    fn from_row(row: &rusqlite::Row<'_>) -> Result<Self, Error>;
+}
+
+macro_rules! tuple_from_row {
+    ($($T:ident $i:tt),+) => {
+        impl<$($T: FromSql),+> FromRow for ($($T,)+) {
+            fn from_row(row: &rusqlite::Row<'_>) -> Result<Self, Error> {
+                Ok(($(row.get::<_, $T>($i)?,)+))
+            }
+        }
+    };
+}
+
+tuple_from_row!(A 0);
+tuple_from_row!(A 0, B 1);
+tuple_from_row!(A 0, B 1, C 2);
+tuple_from_row!(A 0, B 1, C 2, D 3);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// A row read out of its statement.
+pub(crate) struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+/// Reading a column by name, as `sqlx::Row::try_get` does.
+pub(crate) trait RowTrait {
+    fn try_get<T: FromSql, I: AsRef<str>>(&self, column: I) -> Result<T, Error>;
+}
+
+impl RowTrait for Row {
+    fn try_get<T: FromSql, I: AsRef<str>>(&self, column: I) -> Result<T, Error> {
+        let name = column.as_ref();
+        let index =
+            self.columns.iter().position(|c| c == name).ok_or_else(|| Error::InvalidColumnName(name.to_owned()))?;
+        let value = ValueRef::from(&self.values[index]);
+        T::column_result(value).map_err(|e| match e {
+            FromSqlError::InvalidType => Error::InvalidColumnType(index, name.to_owned(), value.data_type()),
+            other => Error::FromSqlConversionFailure(index, value.data_type(), Box::new(other)),
+        })
+    }
+}
+
+/// A statement assembled piece by piece, `sqlx::QueryBuilder`'s counterpart.
+pub(crate) struct QueryBuilder<'args> {
+    sql: String,
+    args: Vec<Arg<'args>>,
+}
+
+impl<'args> QueryBuilder<'args> {
+    pub(crate) fn new(init: impl Into<String>) -> Self {
+        Self { sql: init.into(), args: Vec::new() }
+    }
+
+    pub(crate) fn push(&mut self, sql: impl Display) -> &mut Self {
+        let _ = write!(self.sql, "{sql}");
+        self
+    }
+
+    pub(crate) fn push_bind<T: ToSql + Send + 'args>(&mut self, value: T) -> &mut Self {
+        self.args.push(Box::new(value));
+        let _ = write!(self.sql, "${}", self.args.len());
+        self
+    }
+
+    /// Pushes that put `separator` between each other.
+    pub(crate) fn separated(&mut self, separator: &'static str) -> Separated<'_, 'args> {
+        Separated { builder: self, separator, first: true }
+    }
+
+    /// `VALUES (…), (…)` with one parenthesised tuple per item.
+    pub(crate) fn push_values<I: IntoIterator>(
+        &mut self,
+        tuples: I,
+        mut push: impl FnMut(Separated<'_, 'args>, I::Item),
+    ) -> &mut Self {
+        self.push("VALUES ");
+        for (i, tuple) in tuples.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push("(");
+            push(self.separated(", "), tuple);
+            self.push(")");
+        }
+        self
+    }
+
+    pub(crate) fn build(&mut self) -> Query<'_> {
+        Query { sql: &self.sql, args: std::mem::take(&mut self.args) }
+    }
+
+    pub(crate) fn build_query_as<O: FromRow>(&mut self) -> QueryAs<'_, O> {
+        QueryAs { query: self.build(), out: PhantomData }
+    }
+}
+
+pub(crate) struct Separated<'b, 'args> {
+    builder: &'b mut QueryBuilder<'args>,
+    separator: &'static str,
+    first: bool,
+}
+
+impl<'args> Separated<'_, 'args> {
+    pub(crate) fn push_bind<T: ToSql + Send + 'args>(&mut self, value: T) -> &mut Self {
+        if !std::mem::take(&mut self.first) {
+            self.builder.push(self.separator);
+        }
+        self.builder.push_bind(value);
+        self
+    }
+}
+
+/// A transaction on a borrowed connection, rolled back when dropped uncommitted.
+pub(crate) struct Transaction<'c> {
+    conn: &'c mut Connection,
+    open: bool,
+}
+
+/// Begins an immediate (write-locking) transaction, `Pool::begin`'s counterpart.
+pub(crate) fn begin(conn: &mut Connection) -> Ready<Result<Transaction<'_>, Error>> {
+    ready(conn.execute_batch("BEGIN IMMEDIATE").map(|()| Transaction { conn, open: true }))
+}
+
+impl Transaction<'_> {
+    pub(crate) fn commit(mut self) -> Ready<Result<(), Error>> {
+        self.open = false;
+        ready(self.conn.execute_batch("COMMIT"))
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.open || !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// A row with these values already exists (a UNIQUE or PRIMARY KEY constraint).
+pub(crate) fn is_unique_violation(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+/// An error the database reported (as opposed to one of the connection or of decoding).
+pub(crate) fn is_database_error(error: &Error) -> bool {
+    matches!(error, Error::SqliteFailure(..))
+}
+
+/// The database is there but locked by another process's writer for longer than the wait.
+pub(crate) fn is_busy(error: &Error) -> bool {
+    matches!(error, Error::SqliteFailure(e, _) if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+}
