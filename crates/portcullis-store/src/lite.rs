@@ -189,6 +189,7 @@ tuple_from_row!(A 0, B 1, C 2, D 3, E 4);
 tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5);
 
 /// A row read out of its statement.
+#[derive(Debug)]
 pub(crate) struct Row {
     columns: Arc<[String]>,
     values: Vec<Value>,
@@ -340,4 +341,98 @@ pub(crate) fn is_database_error(error: &Error) -> bool {
 /// The database is there but locked by another process's writer for longer than the wait.
 pub(crate) fn is_busy(error: &Error) -> bool {
     matches!(error, Error::SqliteFailure(e, _) if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn table() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, data BLOB)").unwrap();
+        conn
+    }
+
+    #[tokio::test]
+    async fn parameters_bind_by_number_in_any_order_and_more_than_once() {
+        let mut conn = table();
+        query("INSERT INTO t (name, id, data) VALUES ($2, $1, $3)")
+            .bind(7_i64)
+            .bind("seven")
+            .bind(vec![1_u8, 2])
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let row: Option<(i64, String)> = query_as("SELECT id, name FROM t WHERE id = $1 AND id < $1 + 1 AND name = $2")
+            .bind(7_i64)
+            .bind("seven")
+            .fetch_optional(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(row, Some((7, "seven".to_owned())));
+        let done = query("UPDATE t SET data = NULL WHERE id = $1").bind(7_i64).execute(&mut conn).await.unwrap();
+        assert_eq!(done.rows_affected(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_missing_argument_or_a_misnamed_parameter_is_an_error() {
+        let mut conn = table();
+        let missing = query("SELECT * FROM t WHERE id = $2").bind(1_i64).fetch_all(&mut conn).await;
+        assert!(matches!(missing, Err(Error::InvalidParameterCount(2, 1))), "{missing:?}");
+        let named = query("SELECT * FROM t WHERE id = :id").bind(1_i64).fetch_all(&mut conn).await;
+        assert!(matches!(named, Err(Error::InvalidParameterName(_))), "{named:?}");
+    }
+
+    #[tokio::test]
+    async fn rows_are_read_by_column_name_with_typed_errors() {
+        let mut conn = table();
+        query("INSERT INTO t (id, name) VALUES (1, 'one')").execute(&mut conn).await.unwrap();
+        let row = query("SELECT * FROM t").fetch_optional(&mut conn).await.unwrap().unwrap();
+        assert_eq!(row.try_get::<String, _>("name").unwrap(), "one");
+        assert_eq!(row.try_get::<Option<Vec<u8>>, _>("data").unwrap(), None);
+        assert!(matches!(row.try_get::<i64, _>("name"), Err(Error::InvalidColumnType(1, _, _))));
+        assert!(matches!(row.try_get::<i64, _>("nope"), Err(Error::InvalidColumnName(_))));
+        let none: Option<(i64,)> = query_as("SELECT id FROM t WHERE id = 2").fetch_optional(&mut conn).await.unwrap();
+        assert_eq!(none, None);
+        let one = query_as::<(i64,)>("SELECT id FROM t WHERE id = 2").fetch_one(&mut conn).await;
+        assert!(matches!(one, Err(Error::QueryReturnedNoRows)));
+    }
+
+    #[tokio::test]
+    async fn a_builder_numbers_its_binds_across_values_and_separated_lists() {
+        let mut conn = table();
+        let mut insert = QueryBuilder::new("INSERT INTO t (id, name) ");
+        insert.push_values([(1_i64, "a"), (2, "b"), (3, "c")], |mut row, (id, name)| {
+            row.push_bind(id).push_bind(name);
+        });
+        assert_eq!(insert.sql, "INSERT INTO t (id, name) VALUES ($1, $2), ($3, $4), ($5, $6)");
+        insert.build().execute(&mut conn).await.unwrap();
+        let mut select = QueryBuilder::new("SELECT name FROM t WHERE id IN (");
+        let mut ids = select.separated(", ");
+        ids.push_bind(1_i64);
+        ids.push_bind(3_i64);
+        select.push(") AND name <> ").push_bind("zz").push(" ORDER BY id");
+        let names: Vec<(String,)> = select.build_query_as().fetch_all(&mut conn).await.unwrap();
+        assert_eq!(names, vec![("a".to_owned(),), ("c".to_owned(),)]);
+    }
+
+    #[tokio::test]
+    async fn a_unique_violation_is_told_apart_and_a_dropped_transaction_rolls_back() {
+        let mut conn = table();
+        query("INSERT INTO t (id, name) VALUES (1, 'one')").execute(&mut conn).await.unwrap();
+        let again = query("INSERT INTO t (id, name) VALUES (2, 'one')").execute(&mut conn).await.err().unwrap();
+        assert!(is_unique_violation(&again) && is_database_error(&again) && !is_busy(&again));
+        {
+            let mut tx = begin(&mut conn).await.unwrap();
+            query("INSERT INTO t (id, name) VALUES (2, 'two')").execute(&mut tx).await.unwrap();
+        }
+        assert!(conn.is_autocommit());
+        let mut tx = begin(&mut conn).await.unwrap();
+        query("INSERT INTO t (id, name) VALUES (3, 'three')").execute(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let ids: Vec<(i64,)> = query_as("SELECT id FROM t ORDER BY id").fetch_all(&mut conn).await.unwrap();
+        assert_eq!(ids, vec![(1,), (3,)]);
+    }
 }

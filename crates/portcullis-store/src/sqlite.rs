@@ -135,6 +135,16 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn a_url_names_a_file_and_nothing_else() {
+        assert_eq!(database_path("sqlite:///var/lib/pc/p.db").unwrap(), PathBuf::from("/var/lib/pc/p.db"));
+        assert_eq!(database_path("sqlite://data/p.db?mode=rwc").unwrap(), PathBuf::from("data/p.db"));
+        assert_eq!(database_path("sqlite:p.db").unwrap(), PathBuf::from("p.db"));
+        for url in ["sqlite::memory:", "sqlite://", "sqlite://p.db?mode=memory", "sqlite://p.db?cache=shared"] {
+            assert!(matches!(database_path(url), Err(Error::Validation(_))), "{url}");
+        }
+    }
+
     /// Under writes that never pause, with readers always running, the WAL stays bounded:
     /// checkpoints happen in the commits that cross the threshold, never left to a moment
     /// without readers (a background-only checkpoint never completes under such a load and the

@@ -1,6 +1,8 @@
 //! The repositories' SQL, written once. Each macro implements one repository trait for a
-//! backend's connection type `$Tx` (a newtype around a write transaction or a read connection).
-//! The backend module that expands them provides `map_err`, `push_attribute_filter` and
+//! backend's connection type `$Tx` (a newtype around a write transaction or a read connection),
+//! running its statements through `$sql`, the engine's query module (`lite` for SQLite,
+//! `pgsql` for PostgreSQL: the same names, `query`, `query_as`, `QueryBuilder`, `Row`). The
+//! backend module that expands them provides `map_err`, `push_attribute_filter` and
 //! `STRIP_ATTRIBUTE_SQL`, its engine's differences.
 
 /// Inserts a refresh token on `$executor` — in a transaction, or alone as the atomic rotation
