@@ -6,7 +6,7 @@
 //! to it; a statement on a local file takes microseconds, and under load those hand-offs cost
 //! more than the statements (BENCHMARKS.md, tenth session). Here a statement runs where it is
 //! awaited; the futures are ready at once. Parameters are sqlx's `$N` (or `?N`): bound by number,
-//! so one may appear several times and in any order.
+//! so one may appear several times and in any order; a builder's are anonymous `?`, in order.
 
 use std::fmt::{Display, Write as _};
 use std::future::{Ready, ready};
@@ -229,9 +229,12 @@ impl<'args> QueryBuilder<'args> {
         self
     }
 
+    /// Appends an anonymous `?`: SQLite numbers those in order, and looking up a parameter's
+    /// name is a scan of all names, which for the thousands of a multi-row insert would make
+    /// binding quadratic.
     pub(crate) fn push_bind<T: ToSql + Send + 'args>(&mut self, value: T) -> &mut Self {
         self.args.push(Box::new(value));
-        let _ = write!(self.sql, "${}", self.args.len());
+        self.sql.push('?');
         self
     }
 
@@ -407,7 +410,7 @@ mod tests {
         insert.push_values([(1_i64, "a"), (2, "b"), (3, "c")], |mut row, (id, name)| {
             row.push_bind(id).push_bind(name);
         });
-        assert_eq!(insert.sql, "INSERT INTO t (id, name) VALUES ($1, $2), ($3, $4), ($5, $6)");
+        assert_eq!(insert.sql, "INSERT INTO t (id, name) VALUES (?, ?), (?, ?), (?, ?)");
         insert.build().execute(&mut conn).await.unwrap();
         let mut select = QueryBuilder::new("SELECT name FROM t WHERE id IN (");
         let mut ids = select.separated(", ");
