@@ -29,8 +29,9 @@ impl Options {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
         };
         let conn = Connection::open_with_flags(&self.path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        // Waits this long for another process's writer (the server's own writers queue
-        // in-process, on the writer's single slot).
+        // Waits this long for another process's writer (the CLI run beside a server), on the
+        // calling thread since statements run there; the server's own writers queue
+        // in-process, asynchronously, for the writer's single slot, and never wait here.
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
