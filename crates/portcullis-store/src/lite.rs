@@ -58,7 +58,7 @@ impl<'q> Query<'q> {
 
     /// Runs the statement to its end (rows it returns are skipped).
     pub(crate) fn execute(self, conn: Executor<'_>) -> Ready<Result<Done, Error>> {
-        let ran = self.each(conn, |_| Ok(()));
+        let ran = self.each_until(conn, usize::MAX, |_| Ok(()));
         ready(ran.map(|()| Done { rows_affected: conn.changes() }))
     }
 
@@ -86,14 +86,6 @@ impl<'q> Query<'q> {
             Ok(())
         })?;
         Ok(out)
-    }
-
-    fn each(
-        self,
-        conn: Executor<'_>,
-        on_row: impl FnMut(&rusqlite::Row<'_>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        self.each_until(conn, usize::MAX, on_row)
     }
 
     /// Prepares (from the connection's cache), binds, and steps through at most `limit` rows.
@@ -289,17 +281,15 @@ impl<'args> Separated<'_, 'args> {
 /// A transaction on a borrowed connection, rolled back when dropped uncommitted.
 pub(crate) struct Transaction<'c> {
     conn: &'c mut Connection,
-    open: bool,
 }
 
 /// Begins an immediate (write-locking) transaction, `Pool::begin`'s counterpart.
 pub(crate) fn begin(conn: &mut Connection) -> Ready<Result<Transaction<'_>, Error>> {
-    ready(conn.execute_batch("BEGIN IMMEDIATE").map(|()| Transaction { conn, open: true }))
+    ready(conn.execute_batch("BEGIN IMMEDIATE").map(|()| Transaction { conn }))
 }
 
 impl Transaction<'_> {
-    pub(crate) fn commit(mut self) -> Ready<Result<(), Error>> {
-        self.open = false;
+    pub(crate) fn commit(self) -> Ready<Result<(), Error>> {
         ready(self.conn.execute_batch("COMMIT"))
     }
 }
@@ -320,7 +310,8 @@ impl std::ops::DerefMut for Transaction<'_> {
 
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
-        if self.open || !self.conn.is_autocommit() {
+        // Still inside it: never committed, or the commit failed.
+        if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
     }

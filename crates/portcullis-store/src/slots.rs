@@ -160,10 +160,14 @@ mod tests {
     use super::*;
     use crate::lite;
 
-    fn slots(size: u32, wait: Duration) -> (tempfile::TempDir, Arc<Slots>) {
+    /// A set of connections to a new file with one table, `t`.
+    async fn slots(size: u32, wait: Duration) -> (tempfile::TempDir, Arc<Slots>) {
         let dir = tempfile::tempdir().unwrap();
         let options = Options { path: dir.path().join("slots.db"), read_only: false };
         let slots = Slots::open(options, size, wait).unwrap();
+        let mut conn = slots.get().await.unwrap();
+        lite::query("CREATE TABLE t (n INTEGER NOT NULL)").execute(&mut conn).await.unwrap();
+        drop(conn);
         (dir, slots)
     }
 
@@ -175,9 +179,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_transaction_dropped_without_commit_is_rolled_back_and_its_connection_reused() {
-        let (_dir, slots) = slots(1, Duration::from_secs(5));
+        let (_dir, slots) = slots(1, Duration::from_secs(5)).await;
         let mut conn = slots.get().await.unwrap();
-        lite::query("CREATE TABLE t (n INTEGER NOT NULL)").execute(&mut conn).await.unwrap();
         conn.begin("BEGIN IMMEDIATE").unwrap();
         lite::query("INSERT INTO t (n) VALUES (1)").execute(&mut conn).await.unwrap();
         drop(conn);
@@ -193,9 +196,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_transaction_whose_statement_failed_is_rolled_back_when_dropped() {
-        let (_dir, slots) = slots(1, Duration::from_secs(5));
+        let (_dir, slots) = slots(1, Duration::from_secs(5)).await;
         let mut conn = slots.get().await.unwrap();
-        lite::query("CREATE TABLE t (n INTEGER NOT NULL)").execute(&mut conn).await.unwrap();
         conn.begin("BEGIN IMMEDIATE").unwrap();
         lite::query("INSERT INTO t (n) VALUES (1)").execute(&mut conn).await.unwrap();
         assert!(lite::query("INSERT INTO t (n) VALUES (NULL)").execute(&mut conn).await.is_err());
@@ -205,7 +207,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_caller_waits_for_a_free_connection_only_as_long_as_configured() {
-        let (_dir, slots) = slots(2, Duration::from_millis(50));
+        let (_dir, slots) = slots(2, Duration::from_millis(50)).await;
         let first = slots.get().await.unwrap();
         let second = slots.get().await.unwrap();
         assert_eq!(slots.status(), (2, 0));
@@ -218,7 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_set_refuses_new_users() {
-        let (_dir, slots) = slots(2, Duration::from_secs(5));
+        let (_dir, slots) = slots(2, Duration::from_secs(5)).await;
         let held = slots.get().await.unwrap();
         slots.close();
         assert!(matches!(slots.get().await, Err(Error::Unavailable(_))));
