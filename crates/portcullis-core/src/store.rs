@@ -345,8 +345,14 @@ pub trait JobRepo {
     ) -> Result<bool>;
     /// Deletes what has expired by `now` (flows, pushed requests, device codes, assertion
     /// ids, refresh tokens, lapsed role assignments) and grants and sessions that ended or
-    /// were revoked before `revoked_before`. Returns how many rows went.
-    async fn purge_expired(&mut self, now: OffsetDateTime, revoked_before: OffsetDateTime) -> Result<u64>;
+    /// were revoked before `revoked_before`, at most `limit` rows of each table. Returns how
+    /// many rows went, and whether a table lost `limit` (so that more may be left).
+    async fn purge_expired(
+        &mut self,
+        now: OffsetDateTime,
+        revoked_before: OffsetDateTime,
+        limit: u64,
+    ) -> Result<(u64, bool)>;
 }
 
 /// The append-only, hash-chained audit log.

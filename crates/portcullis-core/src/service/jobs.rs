@@ -14,6 +14,9 @@ pub const HOUSEKEEPING_LEASE: &str = "housekeeping";
 /// issued (at most a day long) reads as revoked rather than unknown until it expires.
 const KEEP_ENDED: Duration = Duration::days(1);
 
+/// The most rows of one table the purge deletes in one transaction.
+const PURGE_BATCH: u64 = 500;
+
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Housekeeping {
@@ -37,8 +40,20 @@ impl Services {
         if !tx.lease_acquire(HOUSEKEEPING_LEASE, holder, now, now + lease_for).await? {
             return Ok(None);
         }
-        let purged = tx.purge_expired(now, now - KEEP_ENDED).await?;
-        tx.commit().await?;
+        let mut purged = 0;
+        // Rounds of at most PURGE_BATCH rows a table, each its own transaction: a backlog
+        // (after downtime, or a busy day's flows) never holds the writer, or the worker
+        // running it, for long, and other writes go between the rounds.
+        loop {
+            let (removed, more) = tx.purge_expired(now, now - KEEP_ENDED, PURGE_BATCH).await?;
+            tx.commit().await?;
+            purged += removed;
+            if !more {
+                break;
+            }
+            tokio::task::yield_now().await;
+            tx = self.store.write().await?;
+        }
         let rotated = match key_max_age {
             Some(age) => self.rotate_due_keys(age).await?,
             None => Vec::new(),

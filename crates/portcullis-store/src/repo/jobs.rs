@@ -11,30 +11,36 @@ macro_rules! job_repo {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn purge_expired(&mut self, now: time::OffsetDateTime, revoked_before: time::OffsetDateTime) -> Result<u64, portcullis_core::Error> {
+            async fn purge_expired(&mut self, now: time::OffsetDateTime, revoked_before: time::OffsetDateTime, limit: u64) -> Result<(u64, bool), portcullis_core::Error> {
                 let now = $crate::convert::micros(now);
                 let revoked_before = $crate::convert::micros(revoked_before);
-                let statements: [(&str, i64); 12] = [
-                    ("DELETE FROM flows WHERE expires_at <= $1", now),
-                    ("DELETE FROM pushed_requests WHERE expires_at <= $1", now),
-                    ("DELETE FROM device_authorizations WHERE expires_at <= $1", now),
-                    ("DELETE FROM client_assertions WHERE expires_at <= $1", now),
-                    ("DELETE FROM refresh_tokens WHERE expires_at <= $1", now),
-                    ("DELETE FROM oauth_grants WHERE expires_at <= $1 OR revoked_at <= $1", revoked_before),
-                    ("DELETE FROM sso_sessions WHERE expires_at <= $1 OR revoked_at <= $1", revoked_before),
-                    ("DELETE FROM user_roles WHERE expires_at <= $1", now),
-                    ("DELETE FROM group_roles WHERE expires_at <= $1", now),
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                // (table, its key, what makes a row go, the instant compared with). Neither
+                // engine can limit a DELETE itself; the key picks the rows a SELECT limited.
+                let purges: [(&str, &str, &str, i64); 12] = [
+                    ("flows", "id", "expires_at <= $1", now),
+                    ("pushed_requests", "id", "expires_at <= $1", now),
+                    ("device_authorizations", "device_digest", "expires_at <= $1", now),
+                    ("client_assertions", "tenant_id, client_id, jti", "expires_at <= $1", now),
+                    ("refresh_tokens", "digest", "expires_at <= $1", now),
+                    ("oauth_grants", "id", "expires_at <= $1 OR revoked_at <= $1", revoked_before),
+                    ("sso_sessions", "id", "expires_at <= $1 OR revoked_at <= $1", revoked_before),
+                    ("user_roles", "user_id, role_id", "expires_at <= $1", now),
+                    ("group_roles", "group_id, role_id", "expires_at <= $1", now),
                     // A node further behind than this reloads the tuples instead of replaying.
-                    ("DELETE FROM authz_changes WHERE created_at <= $1", revoked_before),
+                    ("authz_changes", "tenant_id, revision, position", "created_at <= $1", revoked_before),
                     // Counters whose window and block are over; sources unseen for the retention.
-                    ("DELETE FROM login_attempts WHERE window_start <= $1 AND (blocked_until IS NULL OR blocked_until <= $1)", now - 3_600_000_000),
-                    ("DELETE FROM login_known_sources WHERE last_success <= $1", revoked_before),
+                    ("login_attempts", "tenant_id, key_digest", "window_start <= $1 AND (blocked_until IS NULL OR blocked_until <= $1)", now - 3_600_000_000),
+                    ("login_known_sources", "tenant_id, key_digest", "last_success <= $1", revoked_before),
                 ];
-                let mut removed = 0;
-                for (sql, at) in statements {
-                    removed += $sql::query(sql).bind(at).execute(&mut *self.0).await.map_err(map_err)?.rows_affected();
+                let (mut removed_all, mut more) = (0, false);
+                for (table, key, condition, at) in purges {
+                    let sql = format!("DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {condition} LIMIT $2)");
+                    let removed = $sql::query(&sql).bind(at).bind(limit).execute(&mut *self.0).await.map_err(map_err)?.rows_affected();
+                    removed_all += removed;
+                    more |= removed >= limit.unsigned_abs();
                 }
-                Ok(removed)
+                Ok((removed_all, more))
             }
         }
     };

@@ -1,8 +1,8 @@
 //! Housekeeping: one node at a time holds the lease; expired rows go; signing keys rotate on
 //! schedule while the keys they replace stay published.
 
-use portcullis_core::Error;
 use portcullis_core::model::session::AuthorizationRequest;
+use portcullis_core::{Clock, Error};
 use time::Duration;
 
 use crate::on_every_engine;
@@ -37,12 +37,36 @@ on_every_engine!(one_node_keeps_house_and_rotates_keys_on_schedule, |fx| {
         .await
         .expect("client");
     let client = s.client("acme", &made.client.client_id).await.expect("read").expect("client");
-    let flow = s.start_login_flow("acme", "browser", &client, request, None, false).await.expect("flow");
+    let flow = s.start_login_flow("acme", "browser", &client, request.clone(), None, false).await.expect("flow");
     fx.clock.advance(Duration::hours(1));
     let done = other.housekeeping("node-b", lease, None).await.expect("runs").expect("holds the lease");
     assert!(done.purged >= 1, "{done:?}");
     assert_eq!(s.login_flow("acme", &flow.id, "browser").await.err(), Some(Error::NotFound("flow")));
     assert!(done.rotated.is_empty(), "rotation off");
+
+    // The purge goes in rounds of a bounded size, and says when more may be left.
+    let mut flows = Vec::new();
+    for _ in 0..5 {
+        flows.push(s.start_login_flow("acme", "browser", &client, request.clone(), None, false).await.expect("flow"));
+    }
+    let fresh = s.start_login_flow("acme", "browser", &client, request.clone(), None, false).await.expect("flow");
+    let store = fx.db.store().await.expect("store");
+    let (now, far) = (fx.clock.now() + Duration::hours(1), fx.clock.now() - Duration::days(365));
+    let mut rounds = Vec::new();
+    loop {
+        let mut tx = store.write().await.expect("tx");
+        let (removed, more) = tx.purge_expired(now, far, 2).await.expect("purge");
+        tx.commit().await.expect("commit");
+        rounds.push((removed, more));
+        if !more {
+            break;
+        }
+    }
+    // Six flows expired (the fresh one too, an hour on); each round takes two.
+    assert_eq!(rounds, [(2, true), (2, true), (2, true), (0, false)]);
+    for flow in flows.iter().chain([&fresh]) {
+        assert_eq!(s.login_flow("acme", &flow.id, "browser").await.err(), Some(Error::NotFound("flow")));
+    }
 
     // Keys younger than the schedule stay; older ones rotate, and the old ones stay published.
     let before = s.jwks("acme").await.expect("jwks")["keys"].as_array().expect("keys").len();
