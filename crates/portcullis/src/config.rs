@@ -31,7 +31,8 @@ pub struct ServerArgs {
     /// `sqlite://PATH` or `postgres://…` [default: SQLite file in the data dir]
     #[arg(long, env = "PORTCULLIS_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
-    /// The URL clients reach this server at [default: http://{listen}]
+    /// The URL clients reach this server at [default: http://localhost:{port} when listening on
+    /// a loopback or wildcard address, else http://{listen}]
     #[arg(long, env = "PORTCULLIS_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// A TOML file with any of these settings (keys as the flags, with `_` for `-`)
@@ -235,7 +236,7 @@ impl Config {
         {
             bail!("invalid value for database_url: must start with sqlite:// or postgres://");
         }
-        let public_url = args.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = args.public_url.clone().or(file.public_url).unwrap_or_else(|| default_public_url(listen));
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) || public_url.ends_with('/') {
             bail!("invalid value for public_url: must be an http(s) URL without a trailing slash");
         }
@@ -382,6 +383,18 @@ pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The public URL of a server nobody named one for: `localhost` on a loopback or wildcard
+/// address, because passkeys need a domain as their relying party (WebAuthn §5.1.4.1: an IP
+/// address is no valid RP ID) and browsers treat `http://localhost` as a secure context.
+fn default_public_url(listen: SocketAddr) -> String {
+    let ip = listen.ip();
+    if ip.is_loopback() || ip.is_unspecified() {
+        format!("http://localhost:{}", listen.port())
+    } else {
+        format!("http://{listen}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,8 +410,17 @@ mod tests {
     fn defaults() {
         let config = Config::resolve(&ServerArgs::default()).expect("defaults");
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.public_url, "http://localhost:8080", "passkeys work on the default");
         assert_eq!(config.database_url, "sqlite://portcullis-data/portcullis.db");
+        for (listen, url) in [
+            ("[::1]:9000", "http://localhost:9000"),
+            ("0.0.0.0:80", "http://localhost:80"),
+            ("192.0.2.7:8080", "http://192.0.2.7:8080"),
+            ("[2001:db8::1]:443", "http://[2001:db8::1]:443"),
+        ] {
+            let args = ServerArgs { listen: Some(listen.parse().expect("addr")), ..Default::default() };
+            assert_eq!(Config::resolve(&args).expect("resolves").public_url, url);
+        }
     }
 
     #[test]
