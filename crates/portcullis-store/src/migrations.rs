@@ -82,6 +82,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_credentials.sql"),
         postgres: include_str!("../migrations/postgres/0012_credentials.sql"),
     },
+    Migration {
+        version: 13,
+        name: "workforce_mfa",
+        sqlite: include_str!("../migrations/sqlite/0013_workforce_mfa.sql"),
+        postgres: include_str!("../migrations/postgres/0013_workforce_mfa.sql"),
+    },
 ];
 
 /// The table that records applied migrations (created before any migration runs).

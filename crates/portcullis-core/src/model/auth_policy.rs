@@ -127,13 +127,14 @@ fn default_certificate_mapping() -> Vec<CertificateMapping> {
 }
 
 impl AuthPolicy {
-    /// The defaults of a profile. Second factors are asked from everyone who has one; making
-    /// them required is the administrator's decision, because it makes every existing user
-    /// enrol at their next login.
+    /// The defaults of a profile (DESIGN §1): a workforce requires a second factor, so every
+    /// employee enrols one at their first login; customers are asked for one when they have
+    /// enrolled it. (Workforce tenants made before this default keep `optional`: migration 13
+    /// stored it for them, so that an upgrade does not make every user enrol at once.)
     pub fn for_profile(profile: TenantProfile) -> Self {
         match profile {
             TenantProfile::Workforce => Self {
-                mfa: MfaPolicy::Optional,
+                mfa: MfaPolicy::Required,
                 remember_device_days: 0,
                 self_registration: false,
                 first_factors: default_first_factors(),

@@ -17,7 +17,7 @@ on_every_engine!(every_change_is_audited_and_the_chain_verifies, |fx| {
     s.delete_user(&fx.admin, "acme", created.id).await.expect("delete");
     let page = s.list_audit(&fx.admin, "acme", AuditFilter::default(), None, None).await.expect("audit");
     let actions: Vec<_> = page.items.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["user.delete", "user.update", "user.create", "tenant.create"]);
+    assert_eq!(actions, ["user.delete", "user.update", "user.create", "auth_policy.put", "tenant.create"]);
     let update = &page.items[1];
     assert_eq!(update.before.as_ref().and_then(|b| b.get("nickname")), None);
     assert_eq!(update.after.as_ref().and_then(|a| a.get("nickname")), Some(&json!("frankie")));

@@ -21,7 +21,8 @@ use std::sync::Arc;
 use portcullis_core::clock::FixedClock;
 use portcullis_core::hashing::HashPool;
 use portcullis_core::keys::KeyRing;
-use portcullis_core::model::tenant::NewTenant;
+use portcullis_core::model::auth_policy::{AuthPolicy, MfaPolicy};
+use portcullis_core::model::tenant::{NewTenant, TenantProfile};
 use portcullis_core::service::{Bootstrap, Principal, RequestContext};
 use portcullis_core::{Clock, Services};
 use portcullis_crypto::envelope::Key;
@@ -31,7 +32,7 @@ use time::macros::datetime;
 pub const TOKEN: &str = "pct_conformance-test-token-0123456789";
 
 /// One engine's fixture: a migrated database, services over it, an admin principal and a
-/// tenant named `acme`.
+/// workforce tenant named `acme` that asks a second factor of those who enrolled one.
 pub struct Fixture {
     pub db: TestDatabase,
     pub services: Services,
@@ -60,6 +61,11 @@ impl Fixture {
             profile: None,
         };
         services.create_tenant(&admin, new).await.expect("tenant");
+        // A second factor from those who enrolled one, not the workforce default (required):
+        // these scenarios are about the store; MFA is tested through the server.
+        let mut policy = AuthPolicy::for_profile(TenantProfile::Workforce);
+        policy.mfa = MfaPolicy::Optional;
+        services.put_auth_policy(&admin, "acme", policy).await.expect("policy");
         Fixture { db, services, clock, admin, master_key }
     }
 

@@ -52,3 +52,44 @@ async fn upgrading_from_schema_1_keeps_the_data() {
         assert!(services.verify_audit().await.expect("verify").first_broken.is_none());
     }
 }
+
+/// Workforce tenants made before MFA became their default keep asking only those who enrolled
+/// a second factor (migration 13); new workforce tenants require one; customers are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workforce_tenants_from_before_required_mfa_keep_optional() {
+    use portcullis_core::model::auth_policy::{AuthPolicy, MfaPolicy};
+    use portcullis_core::model::tenant::TenantProfile;
+    for engine in engines() {
+        let db = TestDatabase::new(engine).await.expect("database");
+        let store = portcullis_store::open(&db.url).await.expect("store");
+        assert_eq!(store.migrate_up_to(12).await.expect("schema 12"), 12);
+        let clock = Arc::new(FixedClock::new(time::macros::datetime!(2026-01-01 0:00 UTC)));
+        let services =
+            Services::new(store.clone(), clock as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(1, 8));
+        services.bootstrap(Some(crate::TOKEN)).await.expect("bootstrap on schema 12");
+        let admin = services.authenticate(crate::TOKEN, Default::default()).await.expect("token");
+        for (name, profile) in [("staff", TenantProfile::Workforce), ("shop", TenantProfile::Customer)] {
+            let name = portcullis_types::TenantName::parse(name).expect("valid");
+            let tenant = NewTenant { name, display_name: None, profile: Some(profile) };
+            services.create_tenant(&admin, tenant).await.expect("tenant");
+        }
+        // One workforce tenant whose administrator already chose: its choice stays.
+        let mut chosen = AuthPolicy::for_profile(TenantProfile::Workforce);
+        chosen.mfa = MfaPolicy::Off;
+        services.put_auth_policy(&admin, "admin", chosen.clone()).await.expect("policy");
+
+        assert_eq!(store.migrate().await.expect("upgrade"), 1, "{engine:?}");
+        let policy = |tenant: &'static str| {
+            let (services, admin) = (&services, &admin);
+            async move { services.get_auth_policy(admin, tenant).await.expect("policy") }
+        };
+        let mut kept = AuthPolicy::for_profile(TenantProfile::Workforce);
+        kept.mfa = MfaPolicy::Optional;
+        assert_eq!(policy("staff").await, kept, "{engine:?}: only mfa changes for an old workforce tenant");
+        assert_eq!(policy("admin").await, chosen, "{engine:?}");
+        assert_eq!(policy("shop").await, AuthPolicy::for_profile(TenantProfile::Customer), "{engine:?}");
+        let name = portcullis_types::TenantName::parse("new").expect("valid");
+        services.create_tenant(&admin, NewTenant { name, display_name: None, profile: None }).await.expect("tenant");
+        assert_eq!(policy("new").await.mfa, MfaPolicy::Required, "{engine:?}: new workforce tenants require MFA");
+    }
+}

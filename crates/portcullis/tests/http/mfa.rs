@@ -209,3 +209,34 @@ on_every_engine!(a_remembered_browser_skips_only_what_the_policy_asks, |server| 
     let asked = post_step(&mut browser, &to_login, &[("username", "alice"), ("password", PASSWORD)]).await;
     assert_eq!(location(&asked), to_login, "after a reset the policy asks again (to enrol)");
 });
+
+on_every_engine!(a_new_workforce_tenant_requires_a_second_factor, |server| {
+    use crate::flow_api::{start, step};
+    use serde_json::json;
+    let (status, _) =
+        server.admin_json(reqwest::Method::POST, "/tenants", Some(json!({"name": "acme"}))).await.expect("tenant");
+    assert_eq!(status, StatusCode::CREATED);
+    let shop = json!({"name": "shop", "profile": "customer"});
+    server.admin_json(reqwest::Method::POST, "/tenants", Some(shop)).await.expect("tenant");
+    for (tenant, mfa) in [("acme", "required"), ("shop", "optional")] {
+        let path = format!("/tenants/{tenant}/auth-policy");
+        let (status, policy) = server.admin_json(reqwest::Method::GET, &path, None).await.expect("policy");
+        assert_eq!((status, policy["mfa"].as_str()), (StatusCode::OK, Some(mfa)), "{tenant}: {policy}");
+    }
+    let alice = json!({"username": "alice", "email": "alice@example.com", "password": PASSWORD});
+    server.admin_json(reqwest::Method::POST, "/tenants/acme/users", Some(alice)).await.expect("user");
+    let (_, client) =
+        server.admin_json(reqwest::Method::POST, "/tenants/acme/clients", Some(web_client())).await.expect("client");
+    let client_id = client["client_id"].as_str().expect("client id");
+
+    // The password alone does not sign in: alice enrols a second factor first.
+    let (flow, token, _) = start(&server, client_id).await;
+    let password = json!({"method": "password", "identifier": "alice", "password": PASSWORD});
+    let (status, body, _) = step(&server, &flow, &token, password).await;
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("enrol_mfa")), "{body}");
+    let uri = body["totp"]["otpauth_uri"].as_str().expect("an authenticator app is offered").to_owned();
+    let (status, body, _) =
+        step(&server, &flow, &token, json!({"method": "enrol_totp", "code": app_code(&uri, 0)})).await;
+    assert_eq!((status, body["step"].as_str()), (StatusCode::OK, Some("consent")), "{body}");
+    assert_eq!(body["recovery_codes"].as_array().map(Vec::len), Some(10));
+});

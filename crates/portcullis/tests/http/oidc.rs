@@ -23,9 +23,13 @@ pub async fn user_id(server: &portcullis_testkit::TestServer, username: &str) ->
     users["items"][0]["id"].as_str().unwrap_or_else(|| panic!("no {username}: {users}")).to_owned()
 }
 
-/// A tenant `acme` with the user alice and a confidential web client; returns its id and secret.
+/// A workforce tenant `acme` with the user alice and a confidential web client; returns its
+/// id and secret. A second factor is asked only from those who enrolled one (`optional`, not
+/// the workforce default `required`): these tests are about the protocols, `mfa.rs` about MFA.
 pub async fn setup(server: &portcullis_testkit::TestServer, client: Value) -> (String, String) {
     server.admin(Method::POST, "/tenants").json(&json!({"name": "acme"})).send().await.expect("send");
+    let optional = server.admin(Method::PUT, "/tenants/acme/auth-policy").json(&json!({"mfa": "optional"}));
+    assert_eq!(optional.send().await.expect("send").status(), StatusCode::OK);
     let user = json!({
         "username": "alice", "email": "alice@example.com", "email_verified": true,
         "name": "Alice Liddell", "given_name": "Alice", "password": PASSWORD
