@@ -29,6 +29,7 @@ pub const ACR_VALUES: &[&str] = &[ACR_SINGLE, ACR_MFA];
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthPolicy {
+    /// When a second factor is asked (workforce default `required`, customer `optional`).
     pub mfa: MfaPolicy,
     /// Days a browser that passed a second factor may skip it for the same user when only
     /// this policy asks for it (not when the client asks with `acr_values`); 0 turns "remember

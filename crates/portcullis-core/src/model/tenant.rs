@@ -8,9 +8,11 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TenantProfile {
-    /// Employees and contractors: provisioned accounts, MFA, RBAC.
+    /// Employees and contractors: provisioned accounts (no self-registration), a second factor
+    /// required of everyone, passwords of at least 12 characters, RBAC.
     Workforce,
-    /// Self-registering customers: passwordless, social login, consent.
+    /// Self-registering customers: a second factor from those who enrolled one, "remember this
+    /// device" for 30 days, passwordless, social login, consent.
     Customer,
 }
 
