@@ -1,11 +1,23 @@
 //! Housekeeping: one node at a time holds the lease; expired rows go; signing keys rotate on
 //! schedule while the keys they replace stay published.
 
+use portcullis_core::model::client::ClientRecord;
 use portcullis_core::model::session::AuthorizationRequest;
 use portcullis_core::{Clock, Error};
 use time::Duration;
 
-use crate::on_every_engine;
+use crate::{Fixture, on_every_engine};
+
+/// A web client of acme, and an authorization request of it that starts login flows.
+async fn portal(fx: &Fixture) -> (ClientRecord, AuthorizationRequest) {
+    let metadata = serde_json::json!({"client_name": "Portal", "redirect_uris": ["https://app.example.com/cb"]});
+    let made = fx.services.create_client(&fx.admin, "acme", serde_json::from_value(metadata).expect("metadata")).await;
+    let client_id = made.expect("client").client.client_id;
+    let client = fx.services.client("acme", &client_id).await.expect("read").expect("client");
+    let request =
+        AuthorizationRequest { client_id, redirect_uri: "https://app.example.com/cb".into(), ..Default::default() };
+    (client, request)
+}
 
 on_every_engine!(one_node_keeps_house_and_rotates_keys_on_schedule, |fx| {
     let s = &fx.services;
@@ -20,23 +32,7 @@ on_every_engine!(one_node_keeps_house_and_rotates_keys_on_schedule, |fx| {
     assert!(s.housekeeping("node-a", lease, week).await.expect("runs").is_none());
 
     // Expired flows are purged.
-    let request = AuthorizationRequest {
-        client_id: "c".into(),
-        redirect_uri: "https://app.example.com/cb".into(),
-        ..Default::default()
-    };
-    let made = s
-        .create_client(
-            &fx.admin,
-            "acme",
-            serde_json::from_value(
-                serde_json::json!({"client_name": "Portal", "redirect_uris": ["https://app.example.com/cb"]}),
-            )
-            .expect("metadata"),
-        )
-        .await
-        .expect("client");
-    let client = s.client("acme", &made.client.client_id).await.expect("read").expect("client");
+    let (client, request) = portal(&fx).await;
     let flow = s.start_login_flow("acme", "browser", &client, request.clone(), None, false).await.expect("flow");
     fx.clock.advance(Duration::hours(1));
     let done = other.housekeeping("node-b", lease, None).await.expect("runs").expect("holds the lease");
@@ -83,15 +79,7 @@ on_every_engine!(one_node_keeps_house_and_rotates_keys_on_schedule, |fx| {
 
 on_every_engine!(a_backlog_larger_than_a_round_is_purged_whole, |fx| {
     let s = &fx.services;
-    let metadata = serde_json::json!({"client_name": "Portal", "redirect_uris": ["https://app.example.com/cb"]});
-    let made = s.create_client(&fx.admin, "acme", serde_json::from_value(metadata).expect("metadata")).await;
-    let client_id = made.expect("client").client.client_id;
-    let client = s.client("acme", &client_id).await.expect("read").expect("client");
-    let request = AuthorizationRequest {
-        client_id: client_id.clone(),
-        redirect_uri: "https://app.example.com/cb".into(),
-        ..Default::default()
-    };
+    let (client, request) = portal(&fx).await;
     // More than two rounds' worth (500 rows a table each).
     for _ in 0..1001 {
         s.start_login_flow("acme", "browser", &client, request.clone(), None, false).await.expect("flow");

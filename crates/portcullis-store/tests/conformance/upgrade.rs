@@ -7,24 +7,32 @@ use portcullis_core::hashing::HashPool;
 use portcullis_core::keys::KeyRing;
 use portcullis_core::model::client::ClientMetadata;
 use portcullis_core::model::tenant::NewTenant;
-use portcullis_core::service::UserQuery;
+use portcullis_core::service::{Principal, UserQuery};
+use portcullis_core::store::Store;
 use portcullis_core::{Clock, Services};
 use portcullis_crypto::envelope::Key;
-use portcullis_testkit::{TestDatabase, engines};
+use portcullis_testkit::{Engine, TestDatabase, engines};
 use serde_json::json;
+
+/// A database migrated up to `version` only, services over it, bootstrapped, and their admin.
+async fn at_schema(engine: Engine, version: i64) -> (TestDatabase, Arc<dyn Store>, Services, Principal) {
+    let db = TestDatabase::new(engine).await.expect("database");
+    let store = portcullis_store::open(&db.url).await.expect("store");
+    let ran = store.migrate_up_to(version).await.expect("older schema");
+    assert_eq!(i64::try_from(ran).expect("count"), version, "every migration up to {version} ran");
+    let clock = Arc::new(FixedClock::new(time::macros::datetime!(2026-01-01 0:00 UTC)));
+    let services =
+        Services::new(store.clone(), clock as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(1, 8));
+    services.bootstrap(Some(crate::TOKEN)).await.expect("bootstrap on the older schema");
+    let admin = services.authenticate(crate::TOKEN, Default::default()).await.expect("token");
+    (db, store, services, admin)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrading_from_schema_1_keeps_the_data() {
     for engine in engines() {
-        let db = TestDatabase::new(engine).await.expect("database");
-        let store = portcullis_store::open(&db.url).await.expect("store");
-        assert_eq!(store.migrate_up_to(1).await.expect("schema 1"), 1);
+        let (_db, store, services, admin) = at_schema(engine, 1).await;
         assert!(!store.ready().await.expect("ready answers"), "{engine:?}: pending migrations mean not ready");
-        let clock = Arc::new(FixedClock::new(time::macros::datetime!(2026-01-01 0:00 UTC)));
-        let services =
-            Services::new(store.clone(), clock as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(1, 8));
-        services.bootstrap(Some(crate::TOKEN)).await.expect("bootstrap on schema 1");
-        let admin = services.authenticate(crate::TOKEN, Default::default()).await.expect("token");
         // Data as schema 1 knew it: the bootstrapped admin tenant and a user in it (with a
         // hash: today's password policy is a table schema 1 does not have).
         let hash = portcullis_crypto::password::hash_password("from schema one").expect("hash");
@@ -60,14 +68,7 @@ async fn workforce_tenants_from_before_required_mfa_keep_optional() {
     use portcullis_core::model::auth_policy::{AuthPolicy, MfaPolicy};
     use portcullis_core::model::tenant::TenantProfile;
     for engine in engines() {
-        let db = TestDatabase::new(engine).await.expect("database");
-        let store = portcullis_store::open(&db.url).await.expect("store");
-        assert_eq!(store.migrate_up_to(12).await.expect("schema 12"), 12);
-        let clock = Arc::new(FixedClock::new(time::macros::datetime!(2026-01-01 0:00 UTC)));
-        let services =
-            Services::new(store.clone(), clock as Arc<dyn Clock>, KeyRing::new(Key::generate()), HashPool::new(1, 8));
-        services.bootstrap(Some(crate::TOKEN)).await.expect("bootstrap on schema 12");
-        let admin = services.authenticate(crate::TOKEN, Default::default()).await.expect("token");
+        let (_db, store, services, admin) = at_schema(engine, 12).await;
         for (name, profile) in [("staff", TenantProfile::Workforce), ("shop", TenantProfile::Customer)] {
             let name = portcullis_types::TenantName::parse(name).expect("valid");
             let tenant = NewTenant { name, display_name: None, profile: Some(profile) };
